@@ -1,0 +1,162 @@
+"""Vendor format profiles: the rules of each platform, read from the TOML files beside this module.
+
+A profile is data, not code: `validate` and `encode` read it, and adding a vendor means
+adding one ``profiles/<name>.toml``. Each rule says whether the vendor documents it;
+breaking a documented rule is an error, breaking one of our own defaults a warning.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pipeline.errors import ConfigurationError
+from pipeline.formats import OutputFormat, output_format
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One constraint of a profile. ``allowed`` lists values, or ``minimum``/``maximum`` bound one."""
+
+    name: str
+    documented: bool
+    allowed: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    source: str = ""  # where the vendor says so, e.g. "VENDORS.md §4 [YS-AUDIO]"
+
+    def describe(self) -> str:
+        parts = []
+        if self.allowed:
+            parts.append("one of " + ", ".join(str(v) for v in self.allowed))
+        if self.minimum is not None:
+            parts.append(f"≥ {self.minimum:g}")
+        if self.maximum is not None:
+            parts.append(f"≤ {self.maximum:g}")
+        if self.pattern:
+            parts.append(f"matching {self.pattern}")
+        kind = "documented" if self.documented else "our default (not documented)"
+        return f"{'; '.join(parts)} [{kind}]"
+
+
+@dataclass(frozen=True)
+class LoudnessTarget:
+    """Integrated loudness to aim for, and the sample peak never to exceed."""
+
+    target_lufs: float = -16.0
+    ceiling_dbfs: float = -1.0
+
+
+@dataclass(frozen=True)
+class TrimWindow:
+    """How much silence to keep around speech, and the duration the result must fit."""
+
+    pad_ms: float = 200.0
+    min_s: float | None = None
+    max_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisThresholds:
+    """Where a measured value becomes a finding. Severity says how much the vendor cares."""
+
+    min_snr_db: float = 15.0
+    max_clipping_ratio: float = 0.001
+    max_dc_offset: float = 0.02
+    min_speech_ratio: float = 0.2
+    quality_severity: str = "warning"  # "error" for voice cloning, where the vendor rejects
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything voiceprep knows about one upload target."""
+
+    name: str
+    vendor: str
+    api: str
+    summary: str
+    output: OutputFormat
+    sample_rate: int
+    loudness: LoudnessTarget
+    trim: TrimWindow
+    analysis: AnalysisThresholds
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    def filename_ok(self, stem: str) -> bool:
+        rule = self.rules.get("filename")
+        if rule is None:
+            return True
+        if rule.maximum is not None and len(stem) > rule.maximum:
+            return False
+        return rule.pattern is None or re.fullmatch(rule.pattern, stem) is not None
+
+
+def _rules(raw: dict[str, dict[str, Any]]) -> dict[str, Rule]:
+    rules = {}
+    for name, spec in raw.items():
+        rules[name] = Rule(
+            name=name,
+            documented=bool(spec.get("documented", False)),
+            allowed=tuple(spec.get("allowed", ())),
+            minimum=spec.get("min"),
+            maximum=spec.get("max"),
+            pattern=spec.get("pattern"),
+            source=spec.get("source", ""),
+        )
+    return rules
+
+
+def parse_profile(data: dict[str, Any]) -> Profile:
+    """Build a `Profile` from the mapping a profile TOML file holds."""
+    try:
+        out = data["output"]
+        return Profile(
+            name=data["name"],
+            vendor=data["vendor"],
+            api=data["api"],
+            summary=data["summary"],
+            output=output_format(out["format"]),
+            sample_rate=int(out["sample_rate"]),
+            loudness=LoudnessTarget(**data.get("loudness", {})),
+            trim=TrimWindow(**data.get("trim", {})),
+            analysis=AnalysisThresholds(**data.get("analysis", {})),
+            rules=_rules(data.get("rules", {})),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ConfigurationError(f"profile {data.get('name', '?')!r} is malformed: {exc}") from exc
+
+
+@cache
+def _builtin() -> dict[str, Profile]:
+    profiles = {}
+    for entry in sorted(resources.files("pipeline.profiles").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            profile = parse_profile(tomllib.loads(entry.read_text(encoding="utf-8")))
+            profiles[profile.name] = profile
+    return profiles
+
+
+def available_profiles() -> list[str]:
+    return list(_builtin())
+
+
+def load_profile(name: str) -> Profile:
+    """The built-in profile ``name``, or a profile TOML file at that path."""
+    if name.endswith(".toml"):
+        try:
+            with open(name, "rb") as fh:
+                return parse_profile(tomllib.load(fh))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read profile file {name}: {exc}") from exc
+    try:
+        return _builtin()[name]
+    except KeyError:
+        known = ", ".join(available_profiles())
+        raise ConfigurationError(
+            f"unknown profile {name!r}; choose one of {known} (see `voiceprep profiles`)"
+        ) from None
