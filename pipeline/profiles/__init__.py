@@ -32,12 +32,16 @@ class Rule:
 
     def describe(self) -> str:
         parts = []
+
+        def num(v: float) -> str:
+            return f"{v:,.0f}" if abs(v) >= 10000 else f"{v:g}"
+
         if self.allowed:
             parts.append("one of " + ", ".join(str(v) for v in self.allowed))
         if self.minimum is not None:
-            parts.append(f"≥ {self.minimum:g}")
+            parts.append(f"≥ {num(self.minimum)}")
         if self.maximum is not None:
-            parts.append(f"≤ {self.maximum:g}")
+            parts.append(f"≤ {num(self.maximum)}")
         if self.pattern:
             parts.append(f"matching {self.pattern}")
         kind = "documented" if self.documented else "our default (not documented)"

@@ -1,0 +1,219 @@
+"""The `voiceprep` command line: a thin layer over `Pipeline`.
+
+Exit codes: 0 every input passed, 1 some input failed, 2 usage error (bad option, unknown
+profile, no inputs). Heavy modules are imported inside the commands so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    from pipeline.errors import ConfigurationError
+
+    try:
+        code: int = args.func(args)
+    except ConfigurationError as exc:
+        print(f"voiceprep: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("voiceprep: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voiceprep",
+        description="Turn raw voice recordings into audio that telephony and voice-cloning "
+        "platforms accept.",
+    )
+    parser.add_argument("--version", action="version", version=f"voiceprep {_version()}")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    check = sub.add_parser("check", help="analyse and validate recordings; writes no audio")
+    _add_run_options(check)
+    check.set_defaults(func=_cmd_check)
+
+    run = sub.add_parser("run", help="process recordings into vendor-ready files")
+    _add_run_options(run)
+    run.add_argument("--out", required=True, metavar="DIR", help="output folder (resumable)")
+    run.add_argument("--format", help="output format instead of the profile's "
+                     "(wav-pcm16, wav-alaw, wav-ulaw, gsm, mp3)")
+    run.set_defaults(func=_cmd_run)
+
+    profiles = sub.add_parser("profiles", help="list the vendor profiles and their rules")
+    profiles.add_argument("--json", action="store_true", help="machine-readable output")
+    profiles.set_defaults(func=_cmd_profiles)
+
+    for module in _command_modules():
+        module.register(sub)
+    return parser
+
+
+def _command_modules() -> list[Any]:
+    import importlib
+
+    modules = []
+    for name in ("templates", "upload"):
+        try:
+            modules.append(importlib.import_module(f"pipeline.commands.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"pipeline.commands.{name}":
+                raise
+    return modules
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs")
+    p.add_argument("--profile", required=True, help="vendor profile (see `voiceprep profiles`)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print results as JSON lines")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--target-lufs", type=float, help="integrated loudness target (LUFS)")
+    p.add_argument("--ceiling-dbfs", type=float, help="sample-peak ceiling (dBFS)")
+    p.add_argument("--pad-ms", type=float, help="silence kept around speech (ms)")
+    p.add_argument("--vad-aggressiveness", type=int, choices=range(4), default=2)
+    p.add_argument("--max-input-s", type=float, default=600.0,
+                   help="refuse inputs longer than this (s, default 600)")
+
+
+def _pipeline(args: argparse.Namespace) -> Any:
+    from pipeline.runner import Pipeline
+
+    if args.workers is not None and args.workers < 1:
+        from pipeline.errors import ConfigurationError
+
+        raise ConfigurationError("--workers must be at least 1")
+    return Pipeline.for_profile(
+        args.profile,
+        target_lufs=args.target_lufs,
+        ceiling_dbfs=args.ceiling_dbfs,
+        pad_ms=args.pad_ms,
+        vad_aggressiveness=args.vad_aggressiveness,
+        max_input_s=args.max_input_s,
+        format=getattr(args, "format", None),
+    )
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    return _execute(args, out=None)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    return _execute(args, out=args.out)
+
+
+def _execute(args: argparse.Namespace, out: str | None) -> int:
+    pipeline = _pipeline(args)
+    printer = _print_json if args.json else None
+    results = pipeline.run(
+        args.paths,
+        out=out,
+        workers=args.workers,
+        progress=False if (args.no_progress or args.json) else None,
+        on_result=printer,
+    )
+    if args.json:
+        print(json.dumps({"summary": results.summary.to_dict()}))
+    else:
+        print_summary(results, out)
+    return EXIT_OK if results.all_passed else EXIT_FAILED
+
+
+def _print_json(record: dict[str, Any]) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def print_summary(results: Any, out: str | None) -> None:
+    """A table a person reads at the end of a run: failures first, then counts per finding."""
+    s = results.summary
+    if s.failed_sources:
+        width = max(len(_short(src)) for src, _ in s.failed_sources)
+        print(f"\n{'FAILED':<{width}}  REASON")
+        for source, message in s.failed_sources:
+            print(f"{_short(source):<{width}}  {message}")
+        if s.failed > len(s.failed_sources):
+            print(f"... and {s.failed - len(s.failed_sources)} more (see results.jsonl)")
+    if s.findings:
+        print("\nFINDING                      COUNT")
+        for key, count in sorted(s.findings.items(), key=lambda kv: (-kv[1], kv[0])):
+            severity, code = key.split(":", 1)
+            print(f"{code:<20} {severity:<7} {count:>5}")
+    minutes = s.audio_s / 60
+    print(f"\n{s.total} inputs ({minutes:.1f} min of audio): {s.passed} passed, {s.failed} failed")
+    if out:
+        print(f"outputs and results.jsonl in {out}")
+
+
+def _short(path: str) -> str:
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else path
+
+
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    from pipeline.profiles import available_profiles, load_profile
+
+    profiles = [load_profile(name) for name in available_profiles()]
+    if args.json:
+        print(json.dumps([_profile_dict(p) for p in profiles], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for p in profiles:
+        print(f"{p.name}  —  {p.vendor}, {p.api}")
+        print(f"  {p.summary}")
+        print(f"  emits: {p.output.name} at {p.sample_rate} Hz mono; loudness "
+              f"{p.loudness.target_lufs:g} LUFS, peak ≤ {p.loudness.ceiling_dbfs:g} dBFS")
+        if p.trim.min_s or p.trim.max_s:
+            print(f"  duration window: {p.trim.min_s or 0:g}–{p.trim.max_s or float('inf'):g} s")
+        for rule in p.rules.values():
+            print(f"  {rule.name:<12} {rule.describe()}")
+        print()
+    print("Documented rules are errors when broken; our defaults are warnings.")
+    return EXIT_OK
+
+
+def _profile_dict(p: Any) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "vendor": p.vendor,
+        "api": p.api,
+        "summary": p.summary,
+        "output": {"format": p.output.name, "sample_rate": p.sample_rate},
+        "loudness": vars(p.loudness),
+        "trim": vars(p.trim),
+        "analysis": vars(p.analysis),
+        "rules": {
+            name: {
+                "documented": r.documented,
+                "allowed": list(r.allowed),
+                "min": r.minimum,
+                "max": r.maximum,
+                "pattern": r.pattern,
+                "source": r.source,
+            }
+            for name, r in p.rules.items()
+        },
+    }
+
+
+def _version() -> str:
+    from pipeline import __version__
+
+    return __version__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

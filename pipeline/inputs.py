@@ -1,0 +1,42 @@
+"""Turn what the user typed (files, folders, globs) into a sorted list of input files."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+
+from pipeline.errors import ConfigurationError
+
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".wave", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".mov", ".aac",
+     ".aif", ".aiff", ".au", ".gsm", ".caf", ".w64", ".rf64"}
+)
+
+
+def expand_inputs(paths: Iterable[str]) -> list[str]:
+    """Every file named by ``paths``: files as given, folders walked for audio files, globs expanded.
+
+    A file named explicitly is taken whatever its extension (decode sniffs the content); in
+    folders only files with an audio extension are taken, so notes and images are skipped.
+    Raises `ConfigurationError` for a path that matches nothing, so a typo is not a silent no-op.
+    """
+    found: dict[str, None] = {}
+    for raw in paths:
+        matches = glob.glob(raw, recursive=True) if glob.has_magic(raw) else [raw]
+        if not matches or not all(os.path.lexists(m) for m in matches):
+            raise ConfigurationError(f"no such file or folder: {raw}")
+        for match in matches:
+            if os.path.isdir(match):
+                for root, dirs, files in os.walk(match):
+                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    for name in sorted(files):
+                        if not name.startswith(".") and _is_audio_name(name):
+                            found[os.path.join(root, name)] = None
+            else:
+                found[match] = None
+    return sorted(found)
+
+
+def _is_audio_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS

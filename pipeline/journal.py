@@ -1,0 +1,103 @@
+"""The run journal: a SQLite file in the output folder that makes runs resumable.
+
+For each input it records the content hash, the pipeline configuration hash, the state and
+the finished result. A run killed at any moment and started again skips what finished
+(same content, same configuration) and redoes the rest. Only the driver process writes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+JOURNAL_NAME = "journal.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS clips (
+    source       TEXT NOT NULL,
+    config_hash  TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    mtime_ns     INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    record       TEXT,
+    updated      REAL NOT NULL,
+    PRIMARY KEY (source, config_hash)
+);
+"""
+
+
+def content_hash(path: str) -> str:
+    """BLAKE2b of the file's bytes; the empty string for a file that cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "blake2b").hexdigest()[:32]
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str) -> FileStamp:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return cls(-1, -1)
+        return cls(st.st_size, st.st_mtime_ns)
+
+
+class Journal:
+    """What finished in earlier runs into the same output folder."""
+
+    def __init__(self, out_dir: str) -> None:
+        os.makedirs(out_dir, exist_ok=True)
+        self.path = os.path.join(out_dir, JOURNAL_NAME)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def finished(self, source: str, config_hash: str) -> dict[str, Any] | None:
+        """The stored result of ``source`` if it finished under this configuration and is unchanged."""
+        row = self._db.execute(
+            "SELECT content_hash, size, mtime_ns, record FROM clips "
+            "WHERE source = ? AND config_hash = ? AND state = 'done'",
+            (source, config_hash),
+        ).fetchone()
+        if row is None:
+            return None
+        stored_hash, size, mtime_ns, record = row
+        stamp = FileStamp.of(source)
+        if (stamp.size, stamp.mtime_ns) != (size, mtime_ns):
+            # Touched or copied: trust the content, not the timestamp.
+            if content_hash(source) != stored_hash:
+                return None
+            self._db.execute(
+                "UPDATE clips SET size = ?, mtime_ns = ? WHERE source = ? AND config_hash = ?",
+                (stamp.size, stamp.mtime_ns, source, config_hash),
+            )
+            self._db.commit()
+        result: dict[str, Any] = json.loads(record)
+        return result
+
+    def record_done(
+        self, source: str, config_hash: str, digest: str, stamp: FileStamp, record: dict[str, Any]
+    ) -> None:
+        """Store a finished result; committed before the caller reports it anywhere else."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, 'done', ?, ?)",
+            (source, config_hash, digest, stamp.size, stamp.mtime_ns, json.dumps(record), time.time()),
+        )
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()

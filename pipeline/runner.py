@@ -1,0 +1,302 @@
+"""`Pipeline`: run a chain of stages over many inputs, in a process pool, resumably."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.clip import Clip, Severity
+from pipeline.journal import FileStamp, Journal, content_hash
+from pipeline.profiles import Profile, load_profile
+from pipeline.results import RESULTS_NAME, Results, Summary, clip_record, write_records
+from pipeline.stage import Stage
+
+__all__ = ["Pipeline", "RunOptions"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Knobs of the default chain that a user may turn from the CLI or a notebook."""
+
+    target_lufs: float | None = None  # None: the profile's
+    ceiling_dbfs: float | None = None
+    pad_ms: float | None = None
+    vad_aggressiveness: int = 2
+    max_input_s: float = 600.0
+    format: str | None = None  # output format name; None: the profile's
+
+
+@dataclass
+class Pipeline:
+    """A list of stages and the profile they serve.
+
+    >>> results = Pipeline.for_profile("tencent-vod-voice").run(["take1.wav"])  # doctest: +SKIP
+    >>> results.to_pandas()  # doctest: +SKIP
+    """
+
+    stages: list[Stage]
+    profile: Profile | None = None
+    options: RunOptions = field(default_factory=RunOptions)
+
+    @classmethod
+    def for_profile(cls, profile: str | Profile, **options: Any) -> Pipeline:
+        """The default chain for a vendor profile: decode, normalize, vad, trim, analyze, validate.
+
+        `run(..., out=DIR)` adds `encode` so that vendor-ready files are written to ``DIR``.
+        """
+        from stages.analyze import Analyze
+        from stages.decode import Decode
+        from stages.normalize import Normalize
+        from stages.trim import Trim
+        from stages.validate import Validate
+        from stages.vad import Vad
+
+        prof = load_profile(profile) if isinstance(profile, str) else profile
+        opts = RunOptions(**options)
+        stages: list[Stage] = [
+            Decode(max_duration_s=opts.max_input_s),
+            Normalize(
+                sample_rate=prof.sample_rate,
+                target_lufs=_pick(opts.target_lufs, prof.loudness.target_lufs),
+                ceiling_dbfs=_pick(opts.ceiling_dbfs, prof.loudness.ceiling_dbfs),
+            ),
+            Vad(aggressiveness=opts.vad_aggressiveness),
+            Trim(
+                pad_ms=_pick(opts.pad_ms, prof.trim.pad_ms),
+                min_s=prof.trim.min_s,
+                max_s=prof.trim.max_s,
+            ),
+            Analyze(thresholds=prof.analysis),
+            Validate(profile=prof, format=opts.format),
+        ]
+        return cls(stages=stages, profile=prof, options=opts)
+
+    def with_encoder(self, out_dir: str) -> Pipeline:
+        """This pipeline with `encode` appended, writing into ``out_dir``."""
+        from stages.encode import Encode
+
+        if self.profile is None:
+            raise ValueError("a pipeline without a profile cannot choose an output format")
+        encoder = Encode(out_dir=out_dir, profile=self.profile, format=self.options.format)
+        return Pipeline([*self.stages, encoder], self.profile, self.options)
+
+    @property
+    def config_hash(self) -> str:
+        """Changes whenever a stage's configuration does, so a journal never reuses stale work."""
+        from pipeline import __version__
+
+        text = __version__ + "|" + "|".join(repr(stage) for stage in self.stages)
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+    def process(self, source: str, name: str = "") -> Clip:
+        """Run every stage on one input. A crash inside a stage becomes an error finding."""
+        clip = Clip(source=source, name=name)
+        for stage in self.stages:
+            try:
+                clip = stage(clip)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                clip.report(
+                    "internal_error",
+                    Severity.ERROR,
+                    getattr(stage, "name", type(stage).__name__),
+                    f"voiceprep failed on this file ({type(exc).__name__}: {exc} at "
+                    f"{os.path.basename(where.filename)}:{where.lineno}); please report it "
+                    "with the file attached",
+                )
+            if clip.failed:
+                break
+        clip.samples = None  # the audio is written or no longer needed; keep results small
+        return clip
+
+    def record(self, source: str, name: str = "") -> dict[str, Any]:
+        """Process one input and return its result record."""
+        return clip_record(self.process(source, name), self.profile.name if self.profile else None)
+
+    def run(
+        self,
+        inputs: Iterable[str] | str,
+        *,
+        out: str | None = None,
+        workers: int | None = None,
+        progress: bool | None = None,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Results:
+        """Process every input; with ``out``, write vendor-ready audio, results.jsonl and a journal.
+
+        ``inputs`` are files, folders or globs. ``workers`` defaults to all cores. A run into an
+        ``out`` folder that already holds a journal skips inputs that finished there before.
+        """
+        from pipeline.inputs import expand_inputs
+
+        sources = expand_inputs([inputs] if isinstance(inputs, str) else inputs)
+        names = self._plan_names(sources)
+        workers = workers or os.cpu_count() or 1
+        if out is None:
+            summary, records = Summary(), []
+            for record in self._stream(sources, names, workers, progress):
+                del record["_journal"]
+                summary.add(record)
+                records.append(record)
+                if on_result:
+                    on_result(record)
+            return Results(records=records, summary=summary)
+        return self.with_encoder(out)._run_into(out, sources, names, workers, progress, on_result)
+
+    def _run_into(
+        self,
+        out: str,
+        sources: list[str],
+        names: dict[str, str],
+        workers: int,
+        progress: bool | None,
+        on_result: Callable[[dict[str, Any]], None] | None,
+    ) -> Results:
+        journal = Journal(out)
+        _remove_stale_temporaries(out)
+        config = self.config_hash
+        summary = Summary()
+        done: list[dict[str, Any]] = []
+        todo: list[str] = []
+        for source in sources:
+            record = journal.finished(source, config)
+            if record is None:
+                todo.append(source)
+            else:
+                done.append(record)
+        results_path = os.path.join(out, RESULTS_NAME)
+        write_records(results_path, done)  # drop lines of unfinished or other-config work
+        for record in done:
+            summary.add(record)
+            if on_result:
+                on_result(record)
+        done.clear()
+        try:
+            with open(results_path, "a", encoding="utf-8") as sink:
+                for record in self._stream(todo, names, workers, progress):
+                    meta = record.pop("_journal")
+                    journal.record_done(
+                        record["source"], config, meta["hash"], FileStamp(*meta["stamp"]), record
+                    )
+                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    sink.flush()
+                    summary.add(record)
+                    if on_result:
+                        on_result(record)
+        finally:
+            journal.close()
+        return Results(path=results_path, summary=summary)
+
+    def _plan_names(self, sources: list[str]) -> dict[str, str]:
+        """A unique, profile-safe output stem for every input, decided before any work starts."""
+        if self.profile is None:
+            return {}
+        from stages.encode import safe_stem
+
+        stems = {source: safe_stem(source, self.profile) for source in sources}
+        counts: dict[str, int] = {}
+        for stem in stems.values():
+            counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
+        for source, stem in stems.items():
+            if counts[stem.casefold()] > 1:
+                tag = hashlib.blake2b(source.encode(), digest_size=3).hexdigest()
+                rule = self.profile.rules.get("filename")
+                room = int(rule.maximum) if rule and rule.maximum else 200
+                stems[source] = safe_stem(f"{stem[: room - len(tag) - 1]}_{tag}", self.profile)
+        return stems
+
+    def _stream(
+        self, sources: list[str], names: dict[str, str], workers: int, progress: bool | None
+    ) -> Iterator[dict[str, Any]]:
+        bar = _progress_bar(len(sources), progress)
+        try:
+            if workers <= 1 or len(sources) <= 1:
+                for source in sources:
+                    yield _work(self, source, names.get(source, ""))
+                    bar.update(1)
+                return
+            yield from _pooled(self, sources, names, workers, bar)
+        finally:
+            bar.close()
+
+
+def _pooled(
+    pipeline: Pipeline, sources: list[str], names: dict[str, str], workers: int, bar: Any
+) -> Iterator[dict[str, Any]]:
+    """Results in completion order, with at most a few tasks per worker in flight."""
+    pending: set[Future[dict[str, Any]]] = set()
+    queue = iter(sources)
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(pipeline,)) as pool:
+        for source in queue:
+            pending.add(pool.submit(_work_in_worker, source, names.get(source, "")))
+            if len(pending) >= workers * 3:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+                    bar.update(1)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+                bar.update(1)
+
+
+_WORKER_PIPELINE: Pipeline | None = None
+
+
+def _init_worker(pipeline: Pipeline) -> None:
+    global _WORKER_PIPELINE
+    _WORKER_PIPELINE = pipeline
+
+
+def _work_in_worker(source: str, name: str) -> dict[str, Any]:
+    assert _WORKER_PIPELINE is not None
+    return _work(_WORKER_PIPELINE, source, name)
+
+
+def _work(pipeline: Pipeline, source: str, name: str) -> dict[str, Any]:
+    stamp = FileStamp.of(source)
+    record = pipeline.record(source, name)
+    stamp_after = FileStamp.of(source)
+    record["_journal"] = {
+        "hash": content_hash(source),
+        # A file changed while we read it is stamped so that the next run redoes it.
+        "stamp": [stamp.size, stamp.mtime_ns] if stamp == stamp_after else [-1, -1],
+    }
+    return record
+
+
+def _remove_stale_temporaries(out: str) -> None:
+    """Temporary files of an earlier, killed run (outputs appear only by atomic rename)."""
+    for entry in os.scandir(out):
+        if entry.is_file() and entry.name.startswith(".") and entry.name.endswith(".tmp"):
+            os.unlink(entry.path)
+
+
+def _progress_bar(total: int, enabled: bool | None) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="clip", dynamic_ncols=True)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _pick(value: float | None, default: float) -> float:
+    return default if value is None else value

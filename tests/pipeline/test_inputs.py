@@ -1,0 +1,44 @@
+import os
+
+import pytest
+
+from pipeline.errors import ConfigurationError
+from pipeline.inputs import expand_inputs
+
+
+def _touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return str(path)
+
+
+def test_folder_is_walked_for_audio_files_only(tmp_path):
+    a = _touch(tmp_path / "s" / "a.wav")
+    b = _touch(tmp_path / "s" / "sub" / "b.FLAC")
+    _touch(tmp_path / "s" / "notes.txt")
+    _touch(tmp_path / "s" / ".hidden.wav")
+    assert expand_inputs([str(tmp_path / "s")]) == sorted([a, b])
+
+
+def test_named_file_is_taken_whatever_its_extension(tmp_path):
+    odd = _touch(tmp_path / "take.dat")
+    assert expand_inputs([odd]) == [odd]
+
+
+def test_glob_and_duplicates(tmp_path):
+    a = _touch(tmp_path / "a.wav")
+    b = _touch(tmp_path / "b.mp3")
+    assert expand_inputs([str(tmp_path / "*.wav"), a, str(tmp_path / "*")]) == [a, b]
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="no such file"):
+        expand_inputs([str(tmp_path / "nope.wav")])
+    with pytest.raises(ConfigurationError, match="no such file"):
+        expand_inputs([str(tmp_path / "*.nothing")])
+
+
+def test_broken_symlink_is_kept_for_decode_to_report(tmp_path):
+    link = tmp_path / "gone.wav"
+    os.symlink(tmp_path / "missing-target.wav", link)
+    assert expand_inputs([str(link)]) == [str(link)]

@@ -1,0 +1,38 @@
+import os
+
+from pipeline.journal import FileStamp, Journal, content_hash
+
+
+def test_finished_work_is_found_again(tmp_path):
+    src = tmp_path / "a.wav"
+    src.write_bytes(b"abc")
+    journal = Journal(str(tmp_path / "out"))
+    journal.record_done(str(src), "cfg", content_hash(str(src)), FileStamp.of(str(src)), {"x": 1})
+    journal.close()
+    again = Journal(str(tmp_path / "out"))
+    assert again.finished(str(src), "cfg") == {"x": 1}
+    assert again.finished(str(src), "other-config") is None
+
+
+def test_changed_content_is_redone(tmp_path):
+    src = tmp_path / "a.wav"
+    src.write_bytes(b"abc")
+    journal = Journal(str(tmp_path / "out"))
+    journal.record_done(str(src), "cfg", content_hash(str(src)), FileStamp.of(str(src)), {"x": 1})
+    src.write_bytes(b"abcd")
+    assert journal.finished(str(src), "cfg") is None
+
+
+def test_touched_but_identical_file_is_not_redone(tmp_path):
+    src = tmp_path / "a.wav"
+    src.write_bytes(b"abc")
+    journal = Journal(str(tmp_path / "out"))
+    journal.record_done(str(src), "cfg", content_hash(str(src)), FileStamp.of(str(src)), {"x": 1})
+    st = os.stat(src)
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    assert journal.finished(str(src), "cfg") == {"x": 1}
+
+
+def test_unreadable_file_has_empty_hash_and_negative_stamp(tmp_path):
+    assert content_hash(str(tmp_path / "none")) == ""
+    assert FileStamp.of(str(tmp_path / "none")) == FileStamp(-1, -1)

@@ -1,0 +1,149 @@
+"""Whole runs over the bundled fixtures, checked independently of voiceprep's own code."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile as sf
+
+from pipeline.profiles import available_profiles, load_profile
+from pipeline.runner import Pipeline
+
+SESSION = "fixtures/session"
+
+pytestmark = pytest.mark.integration
+
+
+def _read_output(path):
+    if path.endswith(".gsm"):
+        return sf.read(path, format="RAW", subtype="GSM610", samplerate=8000, channels=1)
+    return sf.read(path)
+
+
+def _info(path):
+    if path.endswith(".gsm"):
+        return None
+    return sf.info(path)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    done = {}
+    for name in available_profiles():
+        out = tmp_path_factory.mktemp(name)
+        results = Pipeline.for_profile(name).run([SESSION], out=str(out), workers=2,
+                                                 progress=False)
+        done[name] = (out, list(results))
+    return done
+
+
+@pytest.mark.parametrize("name", sorted(available_profiles()))
+def test_every_output_meets_its_profile(runs, name):
+    profile = load_profile(name)
+    out, records = runs[name]
+    passed = [r for r in records if r["status"] == "passed"]
+    assert passed, f"no fixture passed {name}: {[r['findings'] for r in records]}"
+    for record in passed:
+        path = record["output"]
+        assert path and os.path.exists(path) and os.path.dirname(path) == str(out)
+        info = _info(path)
+        assert info.samplerate == profile.sample_rate
+        assert info.channels == 1
+        assert info.subtype == profile.output.sf_subtype
+        size = os.path.getsize(path)
+        if "file_size" in profile.rules:
+            assert size <= profile.rules["file_size"].maximum
+        duration = info.frames / info.samplerate
+        if profile.trim.min_s:
+            assert duration >= profile.trim.min_s - 0.01
+        if profile.trim.max_s:
+            assert duration <= profile.trim.max_s + 0.01
+        audio, rate = _read_output(path)
+        loudness = pyloudnorm.Meter(rate).integrated_loudness(audio)
+        peak_db = 20 * np.log10(np.max(np.abs(audio)))
+        target = profile.loudness.target_lufs
+        ceiling = profile.loudness.ceiling_dbfs
+        assert peak_db <= ceiling + 0.3, (path, peak_db)  # A-law steps are coarse near full scale
+        assert abs(loudness - target) <= 1.0 or peak_db >= ceiling - 0.6, (path, loudness, peak_db)
+        assert profile.filename_ok(os.path.splitext(os.path.basename(path))[0])
+
+
+def test_results_file_has_one_line_per_input(runs):
+    out, records = runs["yeastar-prompt"]
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == len(records) == len(os.listdir(SESSION))
+    for line in lines:
+        record = json.loads(line)
+        for key in ("source", "status", "profile", "output", "metrics", "findings"):
+            assert key in record
+        for key in ("source_duration_s", "duration_s", "speech_start_s", "speech_end_s",
+                    "snr_db", "speech_ratio", "clipping_ratio", "lufs", "peak_dbfs"):
+            assert key in record["metrics"] or record["status"] == "failed", (key, record)
+
+
+def _run_cli(args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        **kwargs,
+    )
+
+
+def _outputs(out):
+    files = {}
+    for name in sorted(os.listdir(out)):
+        if name.endswith((".wav", ".gsm", ".mp3")):
+            files[name] = (out / name).read_bytes()
+    return files
+
+
+def _records(out):
+    records = []
+    for line in (out / "results.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["output"]:
+            record["output"] = os.path.basename(record["output"])
+        records.append(record)
+    return sorted(records, key=lambda r: r["source"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after_lines", [1, 10])
+def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path, kill_after_lines):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for copy in range(3):
+        for name in os.listdir(SESSION):
+            shutil.copy(os.path.join(SESSION, name), batch / f"c{copy}_{name}")
+    args = ["run", str(batch), "--profile", "yeastar-prompt", "--no-progress", "--workers", "2"]
+
+    clean = tmp_path / "clean"
+    assert _run_cli([*args, "--out", str(clean)]).wait(timeout=300) in (0, 1)
+
+    killed = tmp_path / "killed"
+    proc = _run_cli([*args, "--out", str(killed)])
+    results = killed / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if results.exists() and len(results.read_text().splitlines()) >= kill_after_lines:
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(results.read_text().splitlines())
+    assert partial < 3 * len(os.listdir(SESSION))
+
+    assert _run_cli([*args, "--out", str(killed)]).wait(timeout=300) in (0, 1)
+    assert _records(killed) == _records(clean)
+    assert _outputs(killed) == _outputs(clean)
+    assert not [n for n in os.listdir(killed) if n.endswith(".tmp")]
