@@ -1,0 +1,727 @@
+"""Decode: read any supported recording into float32 samples and learn what the source was.
+
+The format is sniffed from the first bytes of the file, never taken from its extension.
+WAV, FLAC, Ogg (Vorbis/Opus), MP3, AIFF and friends go through libsndfile (the soundfile
+wheel); MP4/M4A/MOV and ADTS AAC go through the ffmpeg binary of ``imageio-ffmpeg``, piping
+f32le PCM out (no temporary files). Every problem with an input becomes a finding on the
+clip: ``missing_input``, ``empty_input``, ``unsupported_format``, ``corrupt_input``,
+``input_too_long`` (errors) and ``extension_mismatch``, ``truncated_input``,
+``nonfinite_samples`` (warnings).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import stat
+import struct
+import subprocess
+import threading
+from dataclasses import dataclass
+from typing import IO, ClassVar
+
+import numpy as np
+
+from pipeline.clip import Clip, SourceInfo
+from pipeline.errors import InputError
+from pipeline.stage import Stage
+
+SNIFF_BYTES = 64
+MAX_CHANNELS = 64
+MAX_RATE_HZ = 768_000
+
+# Containers an extension promises; an extension not listed here promises nothing.
+_EXTENSION_CONTAINERS: dict[str, frozenset[str]] = {
+    ".wav": frozenset({"wav", "rf64", "w64"}),
+    ".wave": frozenset({"wav", "rf64", "w64"}),
+    ".rf64": frozenset({"rf64", "wav"}),
+    ".w64": frozenset({"w64"}),
+    ".mp3": frozenset({"mp3"}),
+    ".flac": frozenset({"flac"}),
+    ".ogg": frozenset({"ogg"}),
+    ".oga": frozenset({"ogg"}),
+    ".opus": frozenset({"ogg"}),
+    ".m4a": frozenset({"mp4"}),
+    ".mp4": frozenset({"mp4"}),
+    ".mov": frozenset({"mp4"}),
+    ".aac": frozenset({"aac", "mp4"}),
+    ".aif": frozenset({"aiff"}),
+    ".aiff": frozenset({"aiff"}),
+    ".aifc": frozenset({"aiff"}),
+    ".au": frozenset({"au"}),
+    ".snd": frozenset({"au"}),
+    ".caf": frozenset({"caf"}),
+    ".gsm": frozenset({"raw"}),
+    ".webm": frozenset({"webm"}),
+    ".mkv": frozenset({"webm"}),
+}
+
+_CONTAINER_TITLES = {
+    "wav": "WAV",
+    "rf64": "RF64 (64-bit WAV)",
+    "w64": "Wave64",
+    "flac": "FLAC",
+    "ogg": "Ogg",
+    "mp3": "MP3",
+    "mp4": "MP4/M4A",
+    "aac": "ADTS AAC",
+    "aiff": "AIFF",
+    "au": "Sun AU",
+    "caf": "CAF",
+    "nist": "NIST SPHERE",
+    "voc": "Creative VOC",
+    "webm": "WebM/Matroska",
+    "raw": "raw GSM 06.10",
+}
+
+_FFMPEG_CONTAINERS = frozenset({"mp4", "aac", "webm"})
+# libsndfile sometimes rejects valid-but-unusual streams of these; ffmpeg is the second try.
+_FFMPEG_FALLBACK = frozenset({"mp3", "ogg"})
+
+_BIT_DEPTH = {
+    "pcm_s8": 8,
+    "pcm_u8": 8,
+    "pcm_16": 16,
+    "pcm_24": 24,
+    "pcm_32": 32,
+    "float": 32,
+    "double": 64,
+    "alaw": 8,
+    "ulaw": 8,
+    "alac_16": 16,
+    "alac_20": 20,
+    "alac_24": 24,
+    "alac_32": 32,
+    "dpcm_8": 8,
+    "dpcm_16": 16,
+    "dwvw_12": 12,
+    "dwvw_16": 16,
+    "dwvw_24": 24,
+}
+
+# Magic bytes of common non-audio files, to name them in the error message.
+_NOT_AUDIO = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\x7fELF", "a program (ELF executable)"),
+)
+
+
+@dataclass
+class Decode(Stage):
+    """Read ``clip.source`` into float32 samples, keeping every channel.
+
+    Fills ``samples`` (``(frames,)`` mono or ``(frames, channels)``), ``rate``, ``info`` and
+    ``metrics["source_duration_s"]``. Inputs longer than ``max_duration_s`` are refused from
+    their header before the audio is decoded, so a hostile header cannot eat memory.
+    """
+
+    name: ClassVar[str] = "decode"
+    max_duration_s: float = 600.0
+
+    def process(self, clip: Clip) -> Clip:
+        try:
+            decoded = _decode(clip.source, max_duration_s=self.max_duration_s)
+        except InputError as exc:
+            return self.error(clip, exc.code, str(exc))
+        except (OSError, ValueError, RuntimeError, EOFError, MemoryError) as exc:
+            # A decoder failing in a way not foreseen above is still this file's problem.
+            return self.error(
+                clip,
+                "corrupt_input",
+                f"{_name(clip.source)} could not be decoded ({type(exc).__name__}: {exc}); "
+                "re-export it from the original recording.",
+            )
+        for code, message in decoded.warnings:
+            self.warn(clip, code, message)
+        clip.samples = decoded.samples
+        clip.rate = decoded.info.sample_rate
+        clip.info = decoded.info
+        clip.metrics["source_duration_s"] = decoded.info.duration_s
+        return clip
+
+
+@dataclass
+class Decoded:
+    """What `decode_file` returns: the samples, what the source was, and any warnings."""
+
+    samples: np.ndarray
+    info: SourceInfo
+    warnings: list[tuple[str, str]]
+
+
+def decode_file(path: str, *, max_duration_s: float = 600.0) -> Decoded:
+    """Decode one file outside a pipeline; raises `InputError` (with ``.code``) if it can't."""
+    return _decode(path, max_duration_s=max_duration_s)
+
+
+def sniff_container(head: bytes) -> str | None:
+    """The container named by a file's first bytes (``"wav"``, ``"mp3"``, ...), or None."""
+    if len(head) >= 12 and head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
+        return "wav"
+    if len(head) >= 12 and head[:4] in (b"RF64", b"BW64") and head[8:12] == b"WAVE":
+        return "rf64"
+    if head[:4] == b"riff" and head[24:28] == b"wave":
+        return "w64"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "mp4"
+    if head[:4] == b".snd":
+        return "au"
+    if head[:4] == b"caff":
+        return "caf"
+    if head[:7] == b"NIST_1A":
+        return "nist"
+    if head[:19] == b"Creative Voice File":
+        return "voc"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
+    if len(head) >= 4 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        layer = (head[1] >> 1) & 0x3
+        if layer == 0 and head[1] & 0xF0 == 0xF0:
+            return "aac"  # ADTS: frame sync with layer bits 00
+        bitrate, rate = head[2] >> 4, (head[2] >> 2) & 0x3
+        if layer != 0 and bitrate not in (0, 15) and rate != 3:
+            return "mp3"
+    return None
+
+
+@dataclass
+class _FileFacts:
+    size: int
+    head: bytes
+    container: str | None
+
+
+def _decode(path: str, *, max_duration_s: float) -> Decoded:
+    facts = _open_facts(path)
+    warnings: list[tuple[str, str]] = []
+    container = facts.container or _raw_gsm(path, facts)
+    if container is None:
+        raise InputError(
+            "unsupported_format",
+            f"{_name(path)} is not audio voiceprep can read: it looks like "
+            f"{_describe_non_audio(facts.head)}. Pass WAV, FLAC, Ogg, MP3, M4A/MP4 or MOV files.",
+        )
+    mismatch = _extension_mismatch(path, container)
+    if mismatch:
+        warnings.append(("extension_mismatch", mismatch))
+    if container in _FFMPEG_CONTAINERS or (container == "mp3" and not _mp3_has_toc(path, facts)):
+        samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
+    else:
+        try:
+            samples, info = _decode_soundfile(path, container, facts, max_duration_s, warnings)
+        except InputError as exc:
+            if exc.code != "corrupt_input" or container not in _FFMPEG_FALLBACK:
+                raise
+            samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
+    if samples.shape[0] == 0:
+        raise InputError(
+            "empty_input",
+            f"{_name(path)} is a valid {_CONTAINER_TITLES[container]} file but holds no audio "
+            "frames; re-export the recording.",
+        )
+    if info.codec in ("float", "double") or container in _FFMPEG_CONTAINERS:
+        _scrub_nonfinite(samples, path, warnings)
+    return Decoded(samples, info, warnings)
+
+
+def _open_facts(path: str) -> _FileFacts:
+    """Stat and sniff without ever blocking: only regular files are opened."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(
+            "missing_input", f"{path} does not exist; check the path and try again."
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            "missing_input", f"{path} cannot be read ({exc.strerror}); check its permissions."
+        ) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(
+            "missing_input",
+            f"{path} is a folder, not a file; pass the audio files in it (or the folder itself "
+            "to `voiceprep run`).",
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(
+            "unsupported_format",
+            f"{path} is not a regular file (a device, pipe or socket); copy the recording "
+            "to a file first.",
+        )
+    if st.st_size == 0:
+        raise InputError(
+            "empty_input", f"{_name(path)} is empty (0 bytes); re-export or re-copy the recording."
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise InputError(
+            "missing_input", f"{path} cannot be read ({exc.strerror}); check its permissions."
+        ) from None
+    return _FileFacts(st.st_size, head, sniff_container(head))
+
+
+def _raw_gsm(path: str, facts: _FileFacts) -> str | None:
+    """Headerless GSM 06.10 (as telephony systems store it): ``.gsm``, 33-byte frames."""
+    if os.path.splitext(path)[1].lower() != ".gsm" or facts.size % 33:
+        return None
+    return "raw" if facts.head[0] >> 4 == 0xD else None
+
+
+def _decode_soundfile(
+    path: str,
+    container: str,
+    facts: _FileFacts,
+    max_duration_s: float,
+    warnings: list[tuple[str, str]],
+) -> tuple[np.ndarray, SourceInfo]:
+    import soundfile as sf
+
+    raw = {"format": "RAW", "subtype": "GSM610", "samplerate": 8000, "channels": 1}
+    kwargs = raw if container == "raw" else {}
+    title = _CONTAINER_TITLES[container]
+    try:
+        fh = sf.SoundFile(path, **kwargs)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        raise InputError(
+            "corrupt_input",
+            f"{_name(path)} is marked as {title} but cannot be decoded ({_sf_reason(exc)}); "
+            "re-export it from the original recording.",
+        ) from None
+    with fh:
+        rate, channels, frames = int(fh.samplerate), int(fh.channels), int(fh.frames)
+        _check_shape(path, rate, channels)
+        codec = _codec_name(fh.subtype)
+        claim = _wav_claim(path) if container in ("wav", "rf64") else None
+        claimed_s = frames / rate
+        if claim is not None and claim[1] > 0:
+            claimed_s = max(claimed_s, claim[0] / claim[1])
+        _check_duration(path, claimed_s, max_duration_s)
+        try:
+            # Seekable files read to their (already bounded) frame count; others (GSM in
+            # WAV) need it spelled out.
+            count = -1 if fh.seekable() else frames
+            samples = fh.read(count, dtype="float32", always_2d=False)
+        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+            samples = _read_what_decodes(sf.SoundFile(path, **kwargs))
+            if samples.shape[0] == 0:
+                raise InputError(
+                    "corrupt_input",
+                    f"{_name(path)} has a {title} header but no audio could be decoded "
+                    f"({_sf_reason(exc)}); re-export it from the original recording.",
+                ) from None
+    got = samples.shape[0]
+    truncated = got < frames or (claim is not None and _wav_truncated(claim, facts.size))
+    if truncated and got == 0:
+        raise InputError(
+            "corrupt_input",
+            f"{_name(path)} has a {title} header that promises {claimed_s:.2f} s of audio but "
+            "none of it is in the file; re-copy or re-export the recording.",
+        )
+    if truncated:
+        expected_s = claimed_s if claim is not None else frames / rate
+        warnings.append(
+            (
+                "truncated_input",
+                f"{_name(path)} ends early: its header promises {expected_s:.2f} s but only "
+                f"{got / rate:.2f} s could be decoded; the copy is probably incomplete — "
+                "re-copy or re-export it. Continuing with the part that decoded.",
+            )
+        )
+    info = SourceInfo(
+        container=container,
+        codec=codec,
+        channels=channels,
+        sample_rate=rate,
+        bit_depth=_BIT_DEPTH.get(codec),
+        bytes=facts.size,
+        duration_s=got / rate,
+    )
+    return samples, info
+
+
+def _mp3_has_toc(path: str, facts: _FileFacts) -> bool:
+    """True if the first MP3 frame carries a Xing/Info/VBRI header with the frame count.
+
+    Without one libsndfile estimates the length from the first frame's bitrate and stops
+    there, cutting VBR files short; those go through ffmpeg, which reads to the end.
+    """
+    offset = 0
+    head = facts.head
+    if head[:3] == b"ID3" and len(head) >= 10:
+        size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9]
+        offset = 10 + size + (10 if head[5] & 0x10 else 0)
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            frame = fh.read(2048)
+    except OSError:
+        return False
+    sync = frame.find(b"\xff")
+    first = frame[sync : sync + 200] if sync >= 0 else b""
+    return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
+
+
+def _read_what_decodes(fh: object, block_frames: int = 4096) -> np.ndarray:
+    """Read blocks until libsndfile gives up, keeping everything before the damage."""
+    import soundfile as sf
+
+    assert isinstance(fh, sf.SoundFile)
+    blocks: list[np.ndarray] = []
+    with fh:
+        try:
+            while True:
+                block = fh.read(block_frames, dtype="float32", always_2d=False)
+                if block.shape[0] == 0:
+                    break
+                blocks.append(block)
+        except (sf.LibsndfileError, RuntimeError, ValueError):
+            pass
+        if not blocks:
+            shape = (0,) if fh.channels == 1 else (0, fh.channels)
+            return np.zeros(shape, dtype=np.float32)
+    return np.concatenate(blocks)
+
+
+def _wav_claim(path: str) -> tuple[int, int, int] | None:
+    """``(data bytes the header claims, average bytes per second, data offset)`` of a WAV.
+
+    libsndfile clamps a too-large data size to what the file holds, so the claim is read
+    here: it is what tells a truncated file (and a hostile 2-hour claim) apart. Streaming
+    writers put 0 or 0xFFFFFFFF when the size is unknown; those claim nothing.
+    """
+    try:
+        with open(path, "rb") as fh:
+            riff = fh.read(12)
+            big = riff[:4] == b"RIFX"
+            u32 = ">I" if big else "<I"
+            ds64_data: int | None = None
+            byte_rate = 0
+            for _ in range(64):  # chunk walk with a bound: a hostile file can't loop us
+                header = fh.read(8)
+                if len(header) < 8:
+                    return None
+                cid = header[:4]
+                (size,) = struct.unpack(u32, header[4:])
+                if cid == b"ds64":
+                    body = fh.read(min(size, 28))
+                    if len(body) >= 16:
+                        (ds64_data,) = struct.unpack("<Q", body[8:16])
+                    fh.seek(size - len(body) + (size & 1), os.SEEK_CUR)
+                elif cid == b"fmt ":
+                    body = fh.read(min(size, 16))
+                    if len(body) >= 12:
+                        (byte_rate,) = struct.unpack(u32, body[8:12])
+                    fh.seek(size - len(body) + (size & 1), os.SEEK_CUR)
+                elif cid == b"data":
+                    if size == 0xFFFFFFFF and ds64_data is not None:
+                        size = ds64_data
+                    if size in (0, 0xFFFFFFFF):
+                        return None
+                    return size, byte_rate, fh.tell()
+                else:
+                    fh.seek(size + (size & 1), os.SEEK_CUR)
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def _wav_truncated(claim: tuple[int, int, int], file_bytes: int) -> bool:
+    claimed, _, offset = claim
+    return offset + claimed > file_bytes
+
+
+def _decode_ffmpeg(
+    path: str,
+    container: str,
+    facts: _FileFacts,
+    max_duration_s: float,
+    warnings: list[tuple[str, str]],
+) -> tuple[np.ndarray, SourceInfo]:
+    """Decode the first audio track through ffmpeg, refusing long inputs from its probe."""
+    exe = _ffmpeg_exe()
+    title = _CONTAINER_TITLES[container]
+    if exe is None:
+        raise InputError(
+            "unsupported_format",
+            f"{_name(path)} is {title}, which needs ffmpeg; install it with "
+            "`pip install imageio-ffmpeg`.",
+        )
+    limit_s = max_duration_s + 1.0
+    cmd = [
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-i",
+        path,
+        "-map",
+        "0:a:0",
+        "-t",
+        f"{limit_s:.3f}",
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "-",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    timeout_s = 60.0 + max_duration_s / 10.0
+    timer = threading.Timer(timeout_s, proc.kill)
+    timer.start()
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        header = _read_ffmpeg_header(proc.stderr)
+        probe = _parse_ffmpeg_probe(header)
+        if probe.duration_s is not None and probe.duration_s > max_duration_s:
+            proc.kill()
+            proc.wait()
+            _check_duration(path, probe.duration_s, max_duration_s)
+        tail: list[bytes] = []
+        drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+        drain.start()
+        pcm = proc.stdout.read()
+        returncode = proc.wait()
+        drain.join()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    stderr = header + b"".join(tail).decode("utf-8", "replace")
+    if returncode != 0:
+        raise InputError(*_ffmpeg_failure(path, title, stderr, returncode, timeout_s))
+    if probe.rate is None or probe.channels is None:
+        raise InputError(
+            "corrupt_input",
+            f"{_name(path)} is {title} but ffmpeg reported no usable audio stream; "
+            "re-export it from the original recording.",
+        )
+    _check_shape(path, probe.rate, probe.channels)
+    usable = len(pcm) - len(pcm) % (4 * probe.channels)
+    samples = np.frombuffer(pcm[:usable], dtype="<f4").astype(np.float32, copy=True)
+    samples = samples.reshape(-1, probe.channels) if probe.channels > 1 else samples
+    frames = samples.shape[0]
+    _check_duration(path, frames / probe.rate, max_duration_s)
+    codec = probe.codec or "unknown"
+    info = SourceInfo(
+        container=container,
+        codec=codec,
+        channels=probe.channels,
+        sample_rate=probe.rate,
+        bit_depth=_ffmpeg_bit_depth(codec),
+        bytes=facts.size,
+        duration_s=frames / probe.rate,
+    )
+    return samples, info
+
+
+def _drain(stream: IO[bytes], sink: list[bytes]) -> None:
+    sink.append(stream.read())
+
+
+def _read_ffmpeg_header(stream: IO[bytes]) -> str:
+    """ffmpeg's description of the input: everything it prints before the output starts."""
+    lines: list[str] = []
+    size = 0
+    while size < 256_000:
+        line = stream.readline()
+        if not line:
+            break
+        text = line.decode("utf-8", "replace")
+        lines.append(text)
+        size += len(line)
+        if text.startswith(("Stream mapping", "Output #", "Press [q]")):
+            break
+    return "".join(lines)
+
+
+@dataclass
+class _Probe:
+    duration_s: float | None
+    codec: str | None
+    rate: int | None
+    channels: int | None
+
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_AUDIO = re.compile(r"Stream #0:\d+.*?: Audio: ([A-Za-z0-9_]+)[^,]*, (\d+) Hz, ([^,]+)")
+_LAYOUTS = {
+    "mono": 1,
+    "stereo": 2,
+    "2.1": 3,
+    "3.0": 3,
+    "quad": 4,
+    "4.0": 4,
+    "5.0": 5,
+    "5.1": 6,
+    "6.0": 6,
+    "6.1": 7,
+    "7.0": 7,
+    "7.1": 8,
+}
+
+
+def _parse_ffmpeg_probe(header: str) -> _Probe:
+    """Duration, codec, rate and channels of the first audio stream, from ``ffmpeg -i`` text."""
+    found = _DURATION.search(header)
+    duration = None
+    if found:
+        h, m, s = found.groups()
+        duration = int(h) * 3600 + int(m) * 60 + float(s)
+    audio = _AUDIO.search(header)
+    if not audio:
+        return _Probe(duration, None, None, None)
+    codec, rate, layout = audio.group(1), int(audio.group(2)), audio.group(3).strip()
+    layout = layout.split("(")[0].strip()
+    channels = _LAYOUTS.get(layout)
+    if channels is None:
+        count = re.match(r"(\d+) channels", layout)
+        channels = int(count.group(1)) if count else None
+    return _Probe(duration, codec.lower(), rate, channels)
+
+
+def _ffmpeg_failure(
+    path: str, title: str, stderr: str, returncode: int, timeout_s: float
+) -> tuple[str, str]:
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    last = lines[-1] if lines else f"exit status {returncode}"
+    if returncode < 0:
+        return (
+            "corrupt_input",
+            f"{_name(path)}: ffmpeg did not finish decoding within {timeout_s:.0f} s; "
+            "the file is probably damaged — re-export it.",
+        )
+    if "matches no streams" in stderr or "does not contain any stream" in stderr:
+        return (
+            "unsupported_format",
+            f"{_name(path)} is {title} but has no audio track; export the audio "
+            "(or the video with its sound) again.",
+        )
+    return (
+        "corrupt_input",
+        f"{_name(path)} is marked as {title} but ffmpeg cannot decode it ({last}); "
+        "re-export it from the original recording.",
+    )
+
+
+def _ffmpeg_bit_depth(codec: str) -> int | None:
+    found = re.fullmatch(r"pcm_[suf](\d+)(?:le|be)?", codec)
+    if found:
+        return int(found.group(1))
+    return 8 if codec in ("pcm_alaw", "pcm_mulaw") else None
+
+
+@functools.lru_cache(maxsize=1)
+def _ffmpeg_exe() -> str | None:
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError):
+        import shutil
+
+        return shutil.which("ffmpeg")
+
+
+def _check_shape(path: str, rate: int, channels: int) -> None:
+    if not 0 < rate <= MAX_RATE_HZ:
+        raise InputError(
+            "corrupt_input",
+            f"{_name(path)} claims a sample rate of {rate} Hz, which no recording has; "
+            "the header is damaged — re-export the file.",
+        )
+    if not 0 < channels <= MAX_CHANNELS:
+        raise InputError(
+            "unsupported_format",
+            f"{_name(path)} claims {channels} channels; voiceprep reads 1 to {MAX_CHANNELS}. "
+            "Export a mono or stereo mix.",
+        )
+
+
+def _check_duration(path: str, duration_s: float, max_duration_s: float) -> None:
+    if duration_s > max_duration_s:
+        raise InputError(
+            "input_too_long",
+            f"{_name(path)} is {duration_s:.1f} s long (by its header), over the "
+            f"{max_duration_s:.0f} s limit; split it into shorter recordings or raise "
+            "--max-input-s.",
+        )
+
+
+def _scrub_nonfinite(samples: np.ndarray, path: str, warnings: list[tuple[str, str]]) -> None:
+    finite = np.isfinite(samples)
+    if finite.all():
+        return
+    bad = int(finite.size - np.count_nonzero(finite))
+    np.nan_to_num(samples, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    warnings.append(
+        (
+            "nonfinite_samples",
+            f"{_name(path)} holds {bad} NaN/infinite float samples; they were set to 0 "
+            "(±1 for infinities). Check the tool that wrote the file.",
+        )
+    )
+
+
+def _codec_name(subtype: str) -> str:
+    codec = subtype.lower()
+    return "mp3" if codec == "mpeg_layer_iii" else codec
+
+
+def _extension_mismatch(path: str, container: str) -> str | None:
+    ext = os.path.splitext(path)[1].lower()
+    promised = _EXTENSION_CONTAINERS.get(ext)
+    if promised is None or container in promised:
+        return None
+    real = _CONTAINER_TITLES[container]
+    better = next((e for e, c in _EXTENSION_CONTAINERS.items() if container in c), "")
+    return (
+        f"{_name(path)} is named {ext} but holds {real} audio; decoded it as {real}. "
+        f"Rename it to {better or 'a matching extension'} so other tools read it correctly."
+    )
+
+
+def _describe_non_audio(head: bytes) -> str:
+    for magic, what in _NOT_AUDIO:
+        if head.startswith(magic):
+            return what
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page (a download that failed?)"
+    if stripped.startswith(b"<?xml"):
+        return "an XML document"
+    text = head.decode("utf-8", "replace")
+    if "\x00" in text or text.count("\ufffd") > 3:
+        return "binary data of no known audio format"
+    return "a text file"
+
+
+def _sf_reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text.split(": ", 1)[1] if ": " in text and text.startswith("Error") else text
+
+
+def _name(path: str) -> str:
+    return os.path.basename(path) or path

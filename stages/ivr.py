@@ -1,0 +1,370 @@
+"""Check an Alibaba `IvrCall` request before it is sent (VENDORS.md §5 [ALI-IVR]).
+
+Rules: CalledShowNumber, CalledNumber and StartCode are required; StartCode and ByeCode are
+both voice files or both TTS templates (a code starting ``TTS_`` is a template, anything
+else a voice file); PlayTimes 1-3; OutId 1-15 UTF-8 bytes; Timeout a positive number of
+milliseconds (under 1000 is flagged as probably seconds); MenuKeyMap keys are one of 0-9,
+``*``, ``#``, each used once; every TtsParams JSON object supplies exactly the variables its
+template uses (texts looked up in a local registry of id → text) with non-empty string or
+number values; a voice file takes no TtsParams. CalledNumber is one mainland-China number:
+a mobile ``1[3-9]`` + 9 digits, or a fixed line ``0`` + 2-3 digit area code + 7-8 digits,
+either optionally prefixed ``+86``, ``0086`` or ``86``; no spaces or dashes.
+
+MenuKeyMap may be a list of ``{"Key", "Code", "TtsParams"}`` objects or flattened as the
+API sends it (``"MenuKeyMap.1.Key"``, ``"MenuKeyMap.1.Code"``, ...). TtsParams may be the
+JSON string the API takes or an object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigurationError
+from stages.templates.model import parse_template
+from stages.templates.render import check_value
+from stages.templates.violations import Verdict, Violation, utf8_len
+
+REQUIRED = ("CalledShowNumber", "CalledNumber", "StartCode")
+KNOWN = (
+    *REQUIRED,
+    "StartTtsParams",
+    "PlayTimes",
+    "ByeCode",
+    "ByeTtsParams",
+    "Timeout",
+    "OutId",
+    "MenuKeyMap",
+)
+MENU_KEYS = tuple("0123456789*#")
+PLAY_TIMES = (1, 3)
+MAX_OUT_ID_BYTES = 15
+MAINLAND_NUMBER = re.compile(r"(?:\+86|0086|86)?(?:1[3-9]\d{9}|0\d{2,3}\d{7,8})")
+
+_FLAT_MENU = re.compile(r"MenuKeyMap\.(\d+)\.(Key|Code|TtsParams)")
+
+
+def is_template_code(code: str) -> bool:
+    """A TTS template id (``TTS_…``), as opposed to a voice-file id."""
+    return code.startswith("TTS_")
+
+
+def check_ivr_call(
+    request: Mapping[str, Any],
+    *,
+    templates: Mapping[str, str] | None = None,
+    label: str = "request",
+) -> Verdict:
+    """Every problem of an IvrCall request, at once.
+
+    ``templates`` maps template id to text; with it, each TtsParams is checked against the
+    variables of its template (a template id missing from it is an error). Without it only
+    the JSON shape of TtsParams is checked.
+    """
+    found: list[Violation] = []
+    request, menu = _menu(request, found)
+    for name in REQUIRED:
+        value = request.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            found.append(Violation("missing_field", f"{name} is required; add it", field=name))
+    for name in request:
+        if name not in KNOWN:
+            found.append(
+                Violation(
+                    "unknown_field",
+                    f"{name!r} is not an IvrCall parameter; "
+                    f"check the spelling (known: {', '.join(KNOWN)})",
+                    field=name,
+                    severity="warning",
+                )
+            )
+    found.extend(_called_number(request.get("CalledNumber")))
+    start, bye = request.get("StartCode"), request.get("ByeCode")
+    if (
+        isinstance(start, str)
+        and isinstance(bye, str)
+        and start
+        and bye
+        and is_template_code(start) != is_template_code(bye)
+    ):
+        found.append(
+            Violation(
+                "mixed_code_kinds",
+                f"StartCode {start!r} is a "
+                f"{_kind(start)} but ByeCode {bye!r} is a {_kind(bye)}; "
+                "use two voice files or two TTS templates",
+                field="ByeCode",
+            )
+        )
+    found.extend(_play_times(request.get("PlayTimes")))
+    found.extend(_timeout(request.get("Timeout")))
+    found.extend(_out_id(request.get("OutId")))
+    found.extend(_params(start, request.get("StartTtsParams"), "StartTtsParams", templates))
+    found.extend(_params(bye, request.get("ByeTtsParams"), "ByeTtsParams", templates))
+    seen: dict[str, int] = {}
+    for i, item in enumerate(menu, start=1):
+        where = f"MenuKeyMap[{i}]"
+        key = item.get("Key")
+        if not isinstance(key, str) or key not in MENU_KEYS:
+            found.append(
+                Violation(
+                    "bad_menu_key",
+                    f"key {key!r} cannot be pressed; use one of 0-9, * or #",
+                    field=f"{where}.Key",
+                )
+            )
+        elif key in seen:
+            found.append(
+                Violation(
+                    "duplicate_menu_key",
+                    f"key {key!r} is mapped twice (items {seen[key]} and {i}); keep one",
+                    field=f"{where}.Key",
+                )
+            )
+        else:
+            seen[key] = i
+        code = item.get("Code")
+        if not isinstance(code, str) or not code:
+            found.append(
+                Violation(
+                    "missing_field",
+                    "each menu entry needs a Code (voice file or TTS template id)",
+                    field=f"{where}.Code",
+                )
+            )
+        found.extend(_params(code, item.get("TtsParams"), f"{where}.TtsParams", templates))
+    return Verdict(
+        name=label,
+        text=None,
+        violations=found,
+        measured={
+            "start": _kind(start) if isinstance(start, str) else "missing",
+            "menu_keys": len(menu),
+        },
+    )
+
+
+def _kind(code: str) -> str:
+    return "TTS template" if is_template_code(code) else "voice file"
+
+
+def _menu(
+    request: Mapping[str, Any], found: list[Violation]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The request without MenuKeyMap, and its menu entries in order (flattened or not)."""
+    rest: dict[str, Any] = {}
+    flat: dict[int, dict[str, Any]] = {}
+    menu: list[dict[str, Any]] = []
+    for name, value in request.items():
+        if m := _FLAT_MENU.fullmatch(name):
+            flat.setdefault(int(m[1]), {})[m[2]] = value
+        elif name == "MenuKeyMap":
+            if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                menu.extend(value)
+            else:
+                found.append(
+                    Violation(
+                        "bad_menu",
+                        'MenuKeyMap must be a list of {"Key", "Code", "TtsParams"} objects',
+                        field="MenuKeyMap",
+                    )
+                )
+        else:
+            rest[name] = value
+    menu.extend(flat[n] for n in sorted(flat))
+    return rest, menu
+
+
+def _called_number(number: Any) -> list[Violation]:
+    if number is None or number == "":
+        return []
+    if not isinstance(number, str) or not MAINLAND_NUMBER.fullmatch(number):
+        return [
+            Violation(
+                "bad_called_number",
+                f"CalledNumber {number!r} is not one mainland-"
+                "China number; give a mobile (13800138000, optionally +86/0086/86 "
+                "before it) or an area code and fixed line (01012345678), digits only",
+                field="CalledNumber",
+            )
+        ]
+    return []
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return None
+
+
+def _play_times(value: Any) -> list[Violation]:
+    if value is None:
+        return []
+    n = _int(value)
+    low, high = PLAY_TIMES
+    if n is None or not low <= n <= high:
+        return [
+            Violation(
+                "bad_play_times",
+                f"PlayTimes is {value!r}; it must be a whole number from {low} to {high}",
+                field="PlayTimes",
+            )
+        ]
+    return []
+
+
+def _timeout(value: Any) -> list[Violation]:
+    if value is None:
+        return []
+    ms = _int(value)
+    if ms is None or ms <= 0:
+        return [
+            Violation(
+                "bad_timeout",
+                f"Timeout is {value!r}; it must be a positive whole "
+                "number of milliseconds (e.g. 5000 for 5 s)",
+                field="Timeout",
+            )
+        ]
+    if ms < 1000:
+        return [
+            Violation(
+                "timeout_looks_like_seconds",
+                f"Timeout is {ms} ms ({ms / 1000:g} s) "
+                f"to press a key; the unit is milliseconds — did you mean {ms * 1000}?",
+                field="Timeout",
+                severity="warning",
+            )
+        ]
+    return []
+
+
+def _out_id(value: Any) -> list[Violation]:
+    if value is None:
+        return []
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not 1 <= utf8_len(value) <= MAX_OUT_ID_BYTES:
+        size = utf8_len(value) if isinstance(value, str) else "?"
+        return [
+            Violation(
+                "bad_out_id",
+                f"OutId {value!r} is {size} bytes; it must be 1 to "
+                f"{MAX_OUT_ID_BYTES} bytes in UTF-8 (Chinese characters count 3)",
+                field="OutId",
+            )
+        ]
+    return []
+
+
+def _params(
+    code: Any, params: Any, field: str, templates: Mapping[str, str] | None
+) -> list[Violation]:
+    """TtsParams against the variables of the template ``code`` names."""
+    if params is None or params == "":
+        params = None
+    elif isinstance(params, str):
+        try:
+            params = json.loads(params)
+        except json.JSONDecodeError as exc:
+            return [
+                Violation(
+                    "bad_tts_params",
+                    f"not valid JSON ({exc.msg} at char {exc.pos}); "
+                    'write a JSON object such as {"name": "张三"}',
+                    field=field,
+                )
+            ]
+    if params is not None and not isinstance(params, dict):
+        return [
+            Violation(
+                "bad_tts_params",
+                f'{params!r} is not a JSON object; write {{"variable": "value", ...}}',
+                field=field,
+            )
+        ]
+    if not isinstance(code, str) or not code:
+        return []
+    if not is_template_code(code):
+        if params:
+            return [
+                Violation(
+                    "unexpected_tts_params",
+                    f"{code!r} is a voice file, which takes no TtsParams; remove them",
+                    field=field,
+                    severity="warning",
+                )
+            ]
+        return []
+    if templates is None:
+        return []
+    if code not in templates:
+        return [
+            Violation(
+                "unknown_template",
+                f"template {code!r} is not in the registry, so its "
+                "variables cannot be checked; add its text to the registry",
+                field=field.replace("TtsParams", "Code"),
+            )
+        ]
+    template = parse_template(templates[code], vendor="aliyun")
+    needed = list(dict.fromkeys(v.name for v in template.variables))
+    given = params or {}
+    out = []
+    for name in needed:
+        if name not in given:
+            out.append(
+                Violation(
+                    "missing_tts_param",
+                    f'{code} needs a value for ${{{name}}}; add "{name}" to {field}',
+                    field=field,
+                )
+            )
+    for name, value in given.items():
+        if name not in needed:
+            out.append(
+                Violation(
+                    "unexpected_tts_param",
+                    f"{code} has no variable ${{{name}}} "
+                    f"(it uses: {', '.join(needed) or 'none'}); remove it or fix "
+                    "the spelling",
+                    field=f"{field}.{name}",
+                )
+            )
+            continue
+        variable = next(v for v in template.variables if v.name == name)
+        _, problem = check_value(variable, value)
+        if problem is not None:
+            out.append(
+                Violation("bad_tts_param", f"${{{name}}}: {problem}", field=f"{field}.{name}")
+            )
+    return out
+
+
+def load_requests(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
+    """The IvrCall requests in a JSON file: one object, or a list of objects."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"{path}: not a JSON file ({exc}); write the request as a "
+            "JSON object of IvrCall parameters"
+        ) from None
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(item, dict) for item in items):
+        raise ConfigurationError(
+            f"{path}: expected a JSON object of IvrCall parameters or a list of them"
+        )
+    if len(items) == 1:
+        return [(path.name, items[0])]
+    return [(f"{path.name}[{i}]", item) for i, item in enumerate(items, start=1)]

@@ -1,0 +1,439 @@
+"""Decode: every format, every bad input, the duration limit, and no exception ever escaping."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.clip import Clip, Severity
+from stages.decode import Decode, _parse_ffmpeg_probe, sniff_container
+from tests.conftest import speechlike, tone
+
+
+def decode(path: Path | str, **config: Any) -> Clip:
+    return Decode(**config)(Clip(str(path)))
+
+
+def errors(clip: Clip) -> list[str]:
+    return [f.code for f in clip.findings if f.severity is Severity.ERROR]
+
+
+def warnings(clip: Clip) -> list[str]:
+    return [f.code for f in clip.findings if f.severity is Severity.WARNING]
+
+
+def ffmpeg_encode(path: Path, audio: np.ndarray, rate: int, *codec: str) -> None:
+    import imageio_ffmpeg
+
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "f32le", "-ar", str(rate),
+           "-ac", str(channels), "-i", "-", *codec, str(path)]  # fmt: skip
+    subprocess.run(cmd, input=audio.astype("<f4").tobytes(), check=True)
+
+
+def wav_header(*, data_bytes: int, rate: int = 16000, channels: int = 1, bits: int = 16) -> bytes:
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block, block, bits)
+    return (
+        b"RIFF" + struct.pack("<I", min(36 + data_bytes, 0xFFFFFFFF)) + b"WAVE"
+        + b"fmt " + struct.pack("<I", 16) + fmt
+        + b"data" + struct.pack("<I", data_bytes)
+    )  # fmt: skip
+
+
+STEREO = np.stack([tone(440, 1.0, 44100), tone(660, 1.0, 44100, amp=0.25)], axis=1)
+
+# (file name, format, subtype, rate, channels, container, codec, bit_depth, lossless)
+SOUNDFILE_CASES = [
+    ("pcm16.wav", "WAV", "PCM_16", 16000, 1, "wav", "pcm_16", 16, True),
+    ("pcm24.wav", "WAV", "PCM_24", 48000, 2, "wav", "pcm_24", 24, True),
+    ("pcm32.wav", "WAV", "PCM_32", 22050, 1, "wav", "pcm_32", 32, True),
+    ("u8.wav", "WAV", "PCM_U8", 8000, 1, "wav", "pcm_u8", 8, True),
+    ("float.wav", "WAV", "FLOAT", 44100, 2, "wav", "float", 32, True),
+    ("double.wav", "WAV", "DOUBLE", 16000, 1, "wav", "double", 64, True),
+    ("alaw.wav", "WAV", "ALAW", 8000, 1, "wav", "alaw", 8, False),
+    ("ulaw.wav", "WAV", "ULAW", 8000, 1, "wav", "ulaw", 8, False),
+    ("gsm.wav", "WAV", "GSM610", 8000, 1, "wav", "gsm610", None, False),
+    ("a.rf64", "RF64", "PCM_16", 16000, 1, "rf64", "pcm_16", 16, True),
+    ("a.flac", "FLAC", "PCM_16", 44100, 2, "flac", "pcm_16", 16, True),
+    ("a24.flac", "FLAC", "PCM_24", 16000, 1, "flac", "pcm_24", 24, True),
+    ("a.ogg", "OGG", "VORBIS", 22050, 2, "ogg", "vorbis", None, False),
+    ("a.opus", "OGG", "OPUS", 48000, 1, "ogg", "opus", None, False),
+    ("a.mp3", "MP3", "MPEG_LAYER_III", 44100, 1, "mp3", "mp3", None, False),
+    ("a.aiff", "AIFF", "PCM_16", 16000, 1, "aiff", "pcm_16", 16, True),
+    ("a.au", "AU", "PCM_16", 8000, 1, "au", "pcm_16", 16, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "subtype", "rate", "channels", "container", "codec", "bits", "lossless"),
+    SOUNDFILE_CASES,
+)
+def test_decode_reads_format_with_its_source_info(
+    tmp_path, name, fmt, subtype, rate, channels, container, codec, bits, lossless
+):
+    audio = speechlike(1.5, rate, seed=1)
+    if channels == 2:
+        audio = np.stack([audio, 0.5 * audio], axis=1)
+    path = tmp_path / name
+    sf.write(path, audio, rate, format=fmt, subtype=subtype)
+
+    clip = decode(path)
+
+    assert clip.findings == []
+    assert clip.samples is not None and clip.samples.dtype == np.float32
+    assert clip.samples.shape[1:] == (() if channels == 1 else (channels,))
+    assert clip.rate == rate
+    info = clip.info
+    assert info is not None
+    assert (info.container, info.codec, info.channels, info.sample_rate, info.bit_depth) == (
+        container, codec, channels, rate, bits,
+    )  # fmt: skip
+    assert info.bytes == path.stat().st_size
+    assert info.duration_s == pytest.approx(1.5, abs=0.08)
+    assert clip.metrics["source_duration_s"] == info.duration_s
+    assert clip.name == ""
+    if lossless:
+        step = 2.0 ** (1 - (bits or 16))
+        np.testing.assert_allclose(clip.samples, audio, atol=step)
+
+
+def test_decode_reads_m4a_through_ffmpeg(tmp_path):
+    path = tmp_path / "voice.m4a"
+    ffmpeg_encode(path, STEREO, 44100, "-c:a", "aac", "-b:a", "64k")
+
+    clip = decode(path)
+
+    assert clip.findings == []
+    assert clip.info is not None
+    assert (clip.info.container, clip.info.codec, clip.info.channels) == ("mp4", "aac", 2)
+    assert (clip.rate, clip.info.bit_depth) == (44100, None)
+    assert clip.samples is not None and clip.samples.shape[1] == 2
+    assert clip.samples.dtype == np.float32
+    assert clip.info.duration_s == pytest.approx(1.0, abs=0.05)
+    # The louder channel stays left: channels are not swapped or mixed.
+    left, right = np.sqrt(np.mean(clip.samples**2, axis=0))
+    assert left == pytest.approx(2 * right, rel=0.1)
+
+
+def test_decode_reads_mov_with_pcm_track(tmp_path):
+    path = tmp_path / "clip.mov"
+    ffmpeg_encode(path, tone(300, 0.5, 16000), 16000, "-c:a", "pcm_s16le")
+    clip = decode(path)
+    assert clip.findings == []
+    assert clip.info is not None
+    assert (clip.info.container, clip.info.codec, clip.info.bit_depth) == ("mp4", "pcm_s16le", 16)
+    assert clip.samples is not None and clip.samples.shape == (8000,)
+
+
+def test_decode_reads_vbr_mp3_without_xing_header_to_the_end(tmp_path):
+    path = tmp_path / "vbr.mp3"
+    ffmpeg_encode(path, speechlike(3.0, 16000), 16000,
+                  "-c:a", "libmp3lame", "-q:a", "6", "-write_xing", "0")  # fmt: skip
+    clip = decode(path)
+    assert clip.findings == []
+    assert clip.duration_s == pytest.approx(3.0, abs=0.15)
+
+
+def test_decode_reads_raw_gsm(tmp_path):
+    path = tmp_path / "prompt.gsm"
+    sf.write(path, speechlike(1.0, 8000), 8000, format="RAW", subtype="GSM610")
+    clip = decode(path)
+    assert clip.findings == []
+    assert clip.info is not None
+    assert (clip.info.container, clip.info.codec, clip.rate) == ("raw", "gsm610", 8000)
+    assert clip.duration_s == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "subtype", "real"),
+    [
+        ("song.wav", "MP3", "MPEG_LAYER_III", "MP3"),
+        ("voice.mp3", "WAV", "PCM_16", "WAV"),
+        ("voice.ogg", "FLAC", "PCM_16", "FLAC"),
+    ],
+)
+def test_mislabelled_content_decodes_with_extension_mismatch_warning(
+    tmp_path, name, fmt, subtype, real
+):
+    path = tmp_path / name
+    sf.write(path, tone(440, 1.0, 16000), 16000, format=fmt, subtype=subtype)
+    clip = decode(path)
+    assert warnings(clip) == ["extension_mismatch"]
+    assert errors(clip) == []
+    assert real in clip.findings[0].message
+    assert clip.samples is not None and clip.duration_s == pytest.approx(1.0, abs=0.06)
+
+
+@pytest.mark.parametrize("name", ["take1", "take1.dat", "take1.WAV"])
+def test_no_mismatch_warning_when_extension_promises_nothing_or_matches(tmp_path, name):
+    path = tmp_path / name
+    sf.write(path, tone(440, 0.2, 8000), 8000, format="WAV")
+    assert decode(path).findings == []
+
+
+def test_missing_file_is_missing_input(tmp_path):
+    clip = decode(tmp_path / "nope.wav")
+    assert errors(clip) == ["missing_input"]
+    assert clip.samples is None
+
+
+def test_directory_is_missing_input(tmp_path):
+    assert errors(decode(tmp_path)) == ["missing_input"]
+
+
+def test_zero_byte_file_is_empty_input(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    assert errors(decode(path)) == ["empty_input"]
+
+
+def test_wav_with_zero_frames_is_empty_input(tmp_path):
+    path = tmp_path / "none.wav"
+    path.write_bytes(wav_header(data_bytes=0))
+    assert errors(decode(path)) == ["empty_input"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.mp3", b"Remember to re-record the greeting.\n"),
+        ("logo.wav", b"\x89PNG\r\n\x1a\n" + bytes(100)),
+        ("bundle.wav", b"PK\x03\x04" + bytes(100)),
+        ("page.m4a", b"<!DOCTYPE html><html><body>404</body></html>"),
+    ],
+)
+def test_non_audio_is_unsupported_format(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    clip = decode(path)
+    assert errors(clip) == ["unsupported_format"]
+    assert clip.samples is None
+
+
+def test_riff_header_with_garbage_is_corrupt_input(tmp_path):
+    path = tmp_path / "corrupt.wav"
+    rng = np.random.default_rng(0)
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4004) + b"WAVE" + rng.bytes(4000))
+    assert errors(decode(path)) == ["corrupt_input"]
+
+
+@pytest.mark.parametrize(
+    "magic", [b"fLaC", b"OggS", b"ID3\x04\x00\x00\x00\x00\x00\x00", b"\x00\x00\x00\x18ftypM4A "]
+)
+def test_known_magic_with_garbage_is_corrupt_input(tmp_path, magic):
+    path = tmp_path / "x.bin"
+    path.write_bytes(magic + np.random.default_rng(1).bytes(3000))
+    assert errors(decode(path)) == ["corrupt_input"]
+
+
+def test_truncated_wav_decodes_what_is_there_with_a_warning(tmp_path):
+    audio = tone(440, 2.0, 16000)
+    path = tmp_path / "cut.wav"
+    sf.write(path, audio, 16000, subtype="PCM_16")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: 44 + 32000])  # the first second only
+
+    clip = decode(path)
+
+    assert warnings(clip) == ["truncated_input"]
+    assert clip.samples is not None and clip.samples.shape == (16000,)
+    np.testing.assert_allclose(clip.samples, audio[:16000], atol=2**-15)
+    assert clip.info is not None and clip.info.duration_s == pytest.approx(1.0)
+
+
+def test_truncated_flac_decodes_what_is_there_with_a_warning(tmp_path):
+    path = tmp_path / "cut.flac"
+    sf.write(path, speechlike(4.0, 16000), 16000, format="FLAC")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    clip = decode(path)
+    assert warnings(clip) == ["truncated_input"]
+    assert 0 < clip.duration_s < 4.0
+
+
+def test_wav_header_without_any_of_its_data_is_corrupt_input(tmp_path):
+    path = tmp_path / "header_only.wav"
+    path.write_bytes(wav_header(data_bytes=32000))
+    assert errors(decode(path)) == ["corrupt_input"]
+
+
+def test_streamed_wav_with_unknown_data_size_decodes(tmp_path):
+    path = tmp_path / "streamed.wav"
+    pcm = (tone(440, 1.0, 16000) * 32767).astype("<i2").tobytes()
+    path.write_bytes(wav_header(data_bytes=0xFFFFFFFF)[:-4] + b"\xff\xff\xff\xff" + pcm)
+    clip = decode(path)
+    assert errors(clip) == []
+    assert clip.duration_s == pytest.approx(1.0)
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fail the test if any audio is actually decoded."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("decoded audio that should have been refused from its header")
+
+    monkeypatch.setattr(sf.SoundFile, "read", refuse)
+
+
+def test_header_claiming_two_hours_is_refused_without_decoding(tmp_path, no_decoding):
+    path = tmp_path / "huge.wav"
+    path.write_bytes(wav_header(data_bytes=16000 * 2 * 7200) + bytes(3200))
+    clip = decode(path)
+    assert errors(clip) == ["input_too_long"]
+    assert "7200" in clip.findings[0].message
+    assert clip.samples is None
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("a.wav", "WAV"), ("a.flac", "FLAC"), ("a.mp3", "MP3")])
+def test_input_over_max_duration_is_refused_without_decoding(tmp_path, no_decoding, name, fmt):
+    path = tmp_path / name
+    sf.write(path, tone(440, 3.0, 16000), 16000, format=fmt)
+    clip = decode(path, max_duration_s=1.0)
+    assert errors(clip) == ["input_too_long"]
+    assert clip.samples is None
+
+
+def test_m4a_over_max_duration_is_refused(tmp_path):
+    path = tmp_path / "long.m4a"
+    ffmpeg_encode(path, tone(440, 3.0, 16000), 16000, "-c:a", "aac")
+    clip = decode(path, max_duration_s=1.0)
+    assert errors(clip) == ["input_too_long"]
+    assert clip.samples is None
+
+
+def test_input_just_under_max_duration_decodes(tmp_path):
+    path = tmp_path / "a.wav"
+    sf.write(path, tone(440, 3.0, 16000), 16000)
+    assert decode(path, max_duration_s=3.0).findings == []
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_symlink_to_dev_zero_is_refused_at_once(tmp_path):
+    link = tmp_path / "zero.wav"
+    link.symlink_to("/dev/zero")
+    assert errors(decode(link)) == ["unsupported_format"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_named_pipe_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    assert errors(decode(fifo)) == ["unsupported_format"]
+
+
+def test_float_wav_with_nan_is_scrubbed_with_a_warning(tmp_path):
+    audio = tone(440, 0.5, 16000)
+    audio[100:110] = np.nan
+    audio[200] = np.inf
+    path = tmp_path / "nan.wav"
+    sf.write(path, audio, 16000, subtype="FLOAT")
+    clip = decode(path)
+    assert warnings(clip) == ["nonfinite_samples"]
+    assert clip.samples is not None and np.isfinite(clip.samples).all()
+    assert clip.samples[200] == 1.0 and (clip.samples[100:110] == 0).all()
+
+
+def test_decode_keeps_the_name_the_runner_gave(tmp_path):
+    path = tmp_path / "a.wav"
+    sf.write(path, tone(440, 0.2, 8000), 8000)
+    clip = Decode()(Clip(str(path), name="greeting_01"))
+    assert clip.name == "greeting_01"
+
+
+@pytest.mark.parametrize(
+    ("head", "container"),
+    [
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "wav"),
+        (b"RF64\xff\xff\xff\xffWAVEds64", "rf64"),
+        (b"fLaC\x00\x00\x00\x22", "flac"),
+        (b"OggS\x00\x02", "ogg"),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00", "mp3"),
+        (b"\xff\xfb\x90\x64", "mp3"),  # MPEG-1 layer III, 128 kb/s, 44.1 kHz
+        (b"\xff\xf1\x60\x40", "aac"),  # ADTS
+        (b"\x00\x00\x00\x20ftypisom", "mp4"),
+        (b"\x00\x00\x00\x14ftypqt  ", "mp4"),
+        (b"FORM\x00\x00\x10\x00AIFF", "aiff"),
+        (b"FORM\x00\x00\x10\x00AIFC", "aiff"),
+        (b"hello world, not audio", None),
+        (b"\xff\xfb\xf0\x64", None),  # bitrate index 15 is invalid: not a frame
+        (b"", None),
+    ],
+)
+def test_sniff_container_reads_magic_bytes(head, container):
+    assert sniff_container(head) == container
+
+
+def test_ffmpeg_probe_parses_duration_codec_rate_and_layout():
+    text = (
+        "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.m4a':\n"
+        "  Duration: 01:02:03.50, start: 0.000000, bitrate: 35 kb/s\n"
+        "  Stream #0:0[0x1](und): Video: h264, yuv420p, 640x480\n"
+        "  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, 5.1(side), "
+        "fltp, 320 kb/s (default)\n"
+    )
+    probe = _parse_ffmpeg_probe(text)
+    assert probe.duration_s == pytest.approx(3723.5)
+    assert (probe.codec, probe.rate, probe.channels) == ("aac", 48000, 6)
+    odd = _parse_ffmpeg_probe("  Stream #0:0: Audio: opus, 48000 Hz, 3 channels, fltp\n")
+    assert (odd.duration_s, odd.codec, odd.channels) == (None, "opus", 3)
+
+
+def test_video_without_audio_is_unsupported_format(tmp_path):
+    import imageio_ffmpeg
+
+    path = tmp_path / "silent_film.mp4"
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+           "color=c=black:s=32x32:d=0.2", "-c:v", "mpeg4", str(path)]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    clip = decode(path)
+    assert errors(clip) == ["unsupported_format"]
+    assert "no audio track" in clip.findings[0].message
+
+
+def test_bundled_fixtures_decode_as_labelled(fixtures_dir, fixture_labels):
+    for rel, label in fixture_labels.items():
+        clip = decode(fixtures_dir / rel)
+        assert clip.codes() == label["decode_findings"], rel
+        if rel.startswith("session/"):
+            assert clip.info is not None
+            assert clip.rate == label["rate"], rel
+            assert clip.info.channels == label["channels"], rel
+            assert clip.info.container == label["container"], rel
+            assert clip.duration_s == pytest.approx(label["duration_s"], abs=0.06), rel
+
+
+MAGICS = [b"", b"RIFF\x24\x00\x00\x00WAVE", b"RF64\xff\xff\xff\xffWAVE", b"fLaC", b"OggS",
+          b"ID3\x03\x00\x00\x00\x00\x00\x00", b"\xff\xfb\x90\x64", b"FORM\x00\x00\x00\x00AIFF",
+          b"\x00\x00\x00\x18ftypM4A ", b"\xff\xf1\x60\x40", b".snd", b"caff"]  # fmt: skip
+EXTENSIONS = [".wav", ".mp3", ".m4a", ".flac", ".gsm", ""]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    magic=st.sampled_from(MAGICS),
+    body=st.binary(max_size=600),
+    ext=st.sampled_from(EXTENSIONS),
+)
+def test_arbitrary_bytes_never_raise_out_of_decode(magic, body, ext):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"input{ext}"
+        path.write_bytes(magic + body)
+        clip = decode(path)
+    decoded = clip.samples is not None
+    assert decoded != clip.failed
+    if decoded:
+        assert clip.samples is not None and clip.samples.dtype == np.float32
+        assert clip.samples.shape[0] > 0 and np.isfinite(clip.samples).all()
+        assert clip.info is not None and clip.rate == clip.info.sample_rate > 0

@@ -1,0 +1,264 @@
+"""Alibaba IvrCall request checks."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.errors import ConfigurationError
+from stages.ivr import MAINLAND_NUMBER, check_ivr_call, load_requests
+
+REGISTRY = {
+    "TTS_1": "您好${name}，您的快递已到，请凭取件码${code}领取。",
+    "TTS_2": "感谢您的接听，再见。",
+}
+
+
+def good(**changes):
+    request = {
+        "CalledShowNumber": "057188773344",
+        "CalledNumber": "13800138000",
+        "StartCode": "TTS_1",
+        "StartTtsParams": json.dumps({"name": "张先生", "code": "4821"}, ensure_ascii=False),
+        "PlayTimes": 2,
+        "ByeCode": "TTS_2",
+        "Timeout": 5000,
+        "OutId": "order1",
+    }
+    request.update(changes)
+    return {k: v for k, v in request.items() if v is not None}
+
+
+def rules(request, templates=REGISTRY):
+    return [v.rule for v in check_ivr_call(request, templates=templates).violations]
+
+
+def test_good_request_passes():
+    verdict = check_ivr_call(good(), templates=REGISTRY)
+    assert verdict.ok and verdict.violations == []
+
+
+def test_voice_file_request_without_params_passes():
+    assert rules(good(StartCode="hello.wav", StartTtsParams=None, ByeCode="bye.wav")) == []
+
+
+@pytest.mark.parametrize("field", ["CalledShowNumber", "CalledNumber", "StartCode"])
+def test_required_fields(field):
+    request = good()
+    del request[field]
+    assert "missing_field" in rules(request)
+
+
+@pytest.mark.parametrize(
+    ("start", "bye", "ok"),
+    [
+        ("TTS_1", "TTS_2", True),
+        ("a.wav", "b.wav", True),
+        ("TTS_2", "bye.wav", False),
+        ("a.wav", "TTS_2", False),
+    ],
+)
+def test_start_and_bye_codes_are_the_same_kind(start, bye, ok):
+    params = None if not start.startswith("TTS_1") else good()["StartTtsParams"]
+    found = rules(good(StartCode=start, ByeCode=bye, StartTtsParams=params))
+    assert ("mixed_code_kinds" not in found) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (1, True),
+        (3, True),
+        ("2", True),
+        (0, False),
+        (4, False),
+        ("x", False),
+        (True, False),
+        (1.5, False),
+    ],
+)
+def test_play_times(value, ok):
+    assert ("bad_play_times" not in rules(good(PlayTimes=value))) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        (0, "bad_timeout"),
+        (-5, "bad_timeout"),
+        ("soon", "bad_timeout"),
+        (5, "timeout_looks_like_seconds"),
+    ],
+)
+def test_timeout_is_positive_milliseconds(value, rule):
+    verdict = check_ivr_call(good(Timeout=value), templates=REGISTRY)
+    assert [v.rule for v in verdict.violations] == [rule]
+    assert verdict.ok is (rule == "timeout_looks_like_seconds")  # a warning does not fail
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("a", True),
+        ("x" * 15, True),
+        ("订单号码五六", False),
+        ("订单号码五", True),
+        ("", False),
+        ("x" * 16, False),
+        (12345, True),
+    ],
+)
+def test_out_id_is_1_to_15_bytes(value, ok):
+    assert ("bad_out_id" not in rules(good(OutId=value))) is ok
+
+
+@pytest.mark.parametrize(
+    ("number", "ok"),
+    [
+        ("13800138000", True),
+        ("+8613800138000", True),
+        ("008613800138000", True),
+        ("8619912345678", True),
+        ("01012345678", True),
+        ("057188773344", True),
+        ("12800138000", False),
+        ("1380013800", False),
+        ("138-0013-8000", False),
+        ("+1 415 555 0100", False),
+        ("13800138000,13900139000", False),
+        (13800138000, False),
+    ],
+)
+def test_called_number_is_one_mainland_number(number, ok):
+    assert ("bad_called_number" not in rules(good(CalledNumber=number))) is ok
+
+
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True))
+def test_any_mainland_mobile_is_accepted(number):
+    assert MAINLAND_NUMBER.fullmatch(number)
+    assert MAINLAND_NUMBER.fullmatch("+86" + number)
+
+
+def test_menu_keys_valid_and_unique():
+    menu = [{"Key": k, "Code": "TTS_2"} for k in "0123456789*#"]
+    assert rules(good(MenuKeyMap=menu)) == []
+    bad = [
+        {"Key": "1", "Code": "TTS_2"},
+        {"Key": "1", "Code": "TTS_2"},
+        {"Key": "10", "Code": "TTS_2"},
+        {"Key": 5, "Code": "TTS_2"},
+        {"Key": "2"},
+    ]
+    assert rules(good(MenuKeyMap=bad)) == [
+        "duplicate_menu_key",
+        "bad_menu_key",
+        "bad_menu_key",
+        "missing_field",
+    ]
+
+
+def test_flattened_menu_key_map_is_understood():
+    request = good(
+        **{
+            "MenuKeyMap.1.Key": "1",
+            "MenuKeyMap.1.Code": "TTS_1",
+            "MenuKeyMap.1.TtsParams": '{"name": "x"}',
+            "MenuKeyMap.2.Key": "1",
+            "MenuKeyMap.2.Code": "TTS_2",
+        }
+    )
+    verdict = check_ivr_call(request, templates=REGISTRY)
+    assert [(v.rule, v.field) for v in verdict.violations] == [
+        ("missing_tts_param", "MenuKeyMap[1].TtsParams"),
+        ("duplicate_menu_key", "MenuKeyMap[2].Key"),
+    ]
+
+
+def test_menu_key_map_must_be_a_list():
+    assert rules(good(MenuKeyMap={"1": "TTS_2"})) == ["bad_menu"]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"name": "张", "code": "1"}, []),
+        ('{"name": "张", "code": 1}', []),
+        ('{"name": "张"}', ["missing_tts_param"]),
+        ('{"name": "张", "code": "1", "extra": "x"}', ["unexpected_tts_param"]),
+        ('{"name": "", "code": "1"}', ["bad_tts_param"]),
+        ('{"name": ["a"], "code": "1"}', ["bad_tts_param"]),
+        ('{"name": null, "code": "1"}', ["bad_tts_param"]),
+        ("{name: 1}", ["bad_tts_params"]),
+        ('["张", "1"]', ["bad_tts_params"]),
+        (None, ["missing_tts_param", "missing_tts_param"]),
+    ],
+)
+def test_tts_params_supply_exactly_the_template_variables(params, expected):
+    assert rules(good(StartTtsParams=params)) == expected
+
+
+def test_template_without_variables_needs_no_params():
+    assert rules(good(StartCode="TTS_2", StartTtsParams=None)) == []
+
+
+def test_unknown_template_id_is_reported_against_its_code():
+    verdict = check_ivr_call(good(ByeCode="TTS_404"), templates=REGISTRY)
+    assert [(v.rule, v.field) for v in verdict.violations] == [("unknown_template", "ByeCode")]
+
+
+def test_without_registry_only_json_shape_is_checked():
+    assert rules(good(StartTtsParams='{"anything": "x"}'), templates=None) == []
+    assert rules(good(StartTtsParams="{oops"), templates=None) == ["bad_tts_params"]
+
+
+def test_params_on_voice_file_are_a_warning():
+    verdict = check_ivr_call(
+        good(StartCode="a.wav", ByeCode="b.wav", StartTtsParams='{"x": "y"}'), templates=REGISTRY
+    )
+    assert [(v.rule, v.severity) for v in verdict.violations] == [
+        ("unexpected_tts_params", "warning")
+    ]
+    assert verdict.ok
+
+
+def test_unknown_fields_are_warnings():
+    verdict = check_ivr_call(good(PlayTime=2), templates=REGISTRY)
+    assert [(v.rule, v.severity) for v in verdict.violations] == [("unknown_field", "warning")]
+
+
+def test_every_problem_is_reported_at_once():
+    request = json.loads(Path("fixtures/templates/ivr-bad.json").read_text("utf-8"))
+    verdict = check_ivr_call(
+        request, templates=REGISTRY | {"TTS_100001": "您好${name}${code}", "TTS_100002": "再见"}
+    )
+    found = {v.rule for v in verdict.violations}
+    assert {
+        "bad_called_number",
+        "mixed_code_kinds",
+        "bad_play_times",
+        "timeout_looks_like_seconds",
+        "bad_out_id",
+        "missing_tts_param",
+        "unexpected_tts_param",
+        "duplicate_menu_key",
+        "unknown_template",
+        "bad_menu_key",
+    } <= found
+    assert not verdict.ok
+
+
+def test_load_requests_accepts_object_or_list(tmp_path):
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(good()), "utf-8")
+    assert [label for label, _ in load_requests(one)] == ["one.json"]
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps([good(), good()]), "utf-8")
+    assert [label for label, _ in load_requests(many)] == ["many.json[1]", "many.json[2]"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1]", "utf-8")
+    with pytest.raises(ConfigurationError):
+        load_requests(bad)
+    with pytest.raises(ConfigurationError, match="no such file"):
+        load_requests(tmp_path / "missing.json")
