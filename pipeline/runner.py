@@ -72,6 +72,7 @@ class Pipeline:
                 pad_ms=_pick(opts.pad_ms, prof.trim.pad_ms),
                 min_s=prof.trim.min_s,
                 max_s=prof.trim.max_s,
+                profile=prof.name,
             ),
             Analyze(thresholds=prof.analysis),
             Validate(profile=prof, format=opts.format),

@@ -1,0 +1,188 @@
+"""Loudness and level measurements: ITU-R BS.1770-4 integrated loudness, sample peak, RMS.
+
+Pure numpy, no scipy: the K-weighting biquads are derived for any sample rate from the
+analog prototype (the same pre-warped bilinear design that reproduces the 48 kHz
+coefficients printed in BS.1770), and applied as a frequency response in the FFT domain
+with overlap-add, so a 10-minute file is filtered in a handful of batched FFTs.
+
+>>> import numpy as np
+>>> t = np.arange(48000 * 5) / 48000
+>>> round(integrated_loudness(0.1 * np.sin(2 * np.pi * 997 * t), 48000), 1)
+-23.0
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = ["integrated_loudness", "k_weighting", "peak_dbfs", "rms_dbfs"]
+
+BLOCK_S = 0.400  # gating block length (BS.1770-4 §2.8)
+STEP_S = 0.100  # 75 % overlap
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+# Channel weights for L, R, C, Ls, Rs (BS.1770-4 Table 3); further channels weigh 1.0.
+_CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
+
+# Analog prototype of the K-weighting stages. These values give, through the pre-warped
+# bilinear transform below, the 48 kHz coefficients tabulated in BS.1770-4 to ~1e-10.
+_SHELF_HZ = 1681.974450955533
+_SHELF_GAIN_DB = 3.999843853973347
+_SHELF_Q = 0.7071752369554196
+_SHELF_BAND_EXP = 0.4996667741545416  # Vb = Vh ** exp
+_HIGHPASS_HZ = 38.13547087602444
+_HIGHPASS_Q = 0.5003270373238773
+
+Biquad = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+def k_weighting(rate: int) -> tuple[Biquad, Biquad]:
+    """The two BS.1770 K-weighting biquads ``((b0, b1, b2), (1, a1, a2))`` at ``rate`` Hz.
+
+    Stage 1 is the high-frequency shelf (head effects), stage 2 the RLB high-pass.
+    """
+    k = math.tan(math.pi * _SHELF_HZ / rate)
+    vh = 10.0 ** (_SHELF_GAIN_DB / 20.0)
+    vb = vh**_SHELF_BAND_EXP
+    a0 = 1.0 + k / _SHELF_Q + k * k
+    shelf: Biquad = (
+        (
+            (vh + vb * k / _SHELF_Q + k * k) / a0,
+            2.0 * (k * k - vh) / a0,
+            (vh - vb * k / _SHELF_Q + k * k) / a0,
+        ),
+        (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / _SHELF_Q + k * k) / a0),
+    )
+    k = math.tan(math.pi * _HIGHPASS_HZ / rate)
+    a0 = 1.0 + k / _HIGHPASS_Q + k * k
+    highpass: Biquad = (
+        (1.0, -2.0, 1.0),
+        (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / _HIGHPASS_Q + k * k) / a0),
+    )
+    return shelf, highpass
+
+
+@lru_cache(maxsize=16)
+def _k_response(rate: int, n_fft: int) -> np.ndarray:
+    """K-weighting response on the ``rfft`` grid of ``n_fft`` (complex64, read-only, cached)."""
+    h = _response(k_weighting(rate), n_fft).astype(np.complex64)
+    h.flags.writeable = False
+    return h
+
+
+def _response(filters: tuple[Biquad, ...], n_fft: int) -> np.ndarray:
+    """Complex frequency response of cascaded biquads on the ``rfft`` grid of ``n_fft``."""
+    z1 = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / n_fft)  # z^-1
+    z2 = z1 * z1
+    h = np.ones_like(z1)
+    for (b0, b1, b2), (a0, a1, a2) in filters:
+        h *= (b0 + b1 * z1 + b2 * z2) / (a0 + a1 * z1 + a2 * z2)
+    return h
+
+
+def _k_filter(channels: np.ndarray, rate: int) -> np.ndarray:
+    """K-weight ``channels`` (shape ``(ch, frames)``), returning float32 of the same shape.
+
+    Overlap-add FFT convolution in single precision. The slowest pole (the 38 Hz
+    high-pass) decays by e⁻³⁰ within 0.1 s at any rate, so each chunk carries a tail of at
+    least that length and the circular wrap-around is far below float32 precision.
+    """
+    n_ch, n = channels.shape
+    tail = 1 << max(6, math.ceil(math.log2(0.1 * rate)))
+    n_fft = 8 * tail
+    hop = n_fft - tail
+    n_chunks = max(1, -(-n // hop))
+    padded = np.zeros((n_ch, n_chunks * hop), dtype=np.float32)
+    padded[:, :n] = channels
+    chunks = padded.reshape(n_ch, n_chunks, hop)
+    spec = np.fft.rfft(chunks, n=n_fft, axis=-1)
+    spec *= _k_response(rate, n_fft)
+    y = np.fft.irfft(spec, n=n_fft, axis=-1)
+    out = np.ascontiguousarray(y[..., :hop])
+    out[:, 1:, :tail] += y[:, :-1, hop:]
+    return out.reshape(n_ch, -1)[:, :n]
+
+
+def _block_energies(kw: np.ndarray, rate: int) -> np.ndarray:
+    """Mean square of each 400 ms block (100 ms hop) of K-weighted ``(ch, frames)`` audio."""
+    n_ch, n = kw.shape
+    block = round(BLOCK_S * rate)
+    step = round(STEP_S * rate)
+    if n < block:  # shorter than one block: measure the clip as one block
+        return np.einsum("ij,ij->i", kw, kw, dtype=np.float64)[:, None] / n
+    per_block = block // step
+    if per_block * step == block:
+        # Sum squares per 100 ms hop, then four neighbouring hops make one block.
+        n_hops = n // step
+        hops = kw[:, : n_hops * step].reshape(n_ch, n_hops, step)
+        energy = np.einsum("chs,chs->ch", hops, hops).astype(np.float64)
+        csum = np.zeros((n_ch, n_hops + 1))
+        np.cumsum(energy, axis=1, out=csum[:, 1:])
+        sums = csum[:, per_block:] - csum[:, :-per_block]
+    else:  # rates where 100 ms is not a whole number of samples
+        csum = np.zeros((n_ch, n + 1))
+        np.cumsum(np.square(kw, dtype=np.float64), axis=1, out=csum[:, 1:])
+        starts = np.arange(0, n - block + 1, step)
+        sums = csum[:, starts + block] - csum[:, starts]
+    return np.asarray(sums / block)
+
+
+def _as_channels(samples: np.ndarray) -> np.ndarray:
+    """``(ch, frames)`` view/copy of mono ``(frames,)`` or interleaved ``(frames, ch)`` audio."""
+    x = np.asarray(samples)
+    if x.ndim == 1:
+        return x[np.newaxis, :]
+    if x.ndim == 2:
+        return np.ascontiguousarray(x.T)
+    raise ValueError(f"expected samples of shape (frames,) or (frames, channels), got {x.shape}")
+
+
+def integrated_loudness(samples: np.ndarray, rate: int) -> float:
+    """Gated integrated loudness in LUFS (ITU-R BS.1770-4) of mono or ``(frames, ch)`` audio.
+
+    400 ms blocks with 75 % overlap, absolute gate −70 LUFS, relative gate −10 LU. A clip
+    shorter than one block is measured as a single block. Silence gives ``-inf``.
+    """
+    if rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {rate}")
+    channels = _as_channels(samples)
+    n_ch, n = channels.shape
+    if n == 0:
+        return float("-inf")
+    weights = np.array(
+        [_CHANNEL_WEIGHTS[c] if c < len(_CHANNEL_WEIGHTS) else 1.0 for c in range(n_ch)]
+    )
+
+    z = _block_energies(_k_filter(channels, rate), rate)  # (ch, blocks)
+    weighted = weights @ z  # (blocks,)
+
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(weighted)
+    gated = block_lufs > ABSOLUTE_GATE_LUFS
+    if not gated.any():
+        return float("-inf")
+    relative = -0.691 + 10.0 * math.log10(float(weighted[gated].mean())) + RELATIVE_GATE_LU
+    gated &= block_lufs > relative
+    return -0.691 + 10.0 * math.log10(float(weighted[gated].mean()))
+
+
+def peak_dbfs(samples: np.ndarray) -> float:
+    """Sample peak in dBFS over all channels (1.0 = 0 dBFS); ``-inf`` for silence or no samples."""
+    x = np.asarray(samples)
+    if x.size == 0:
+        return float("-inf")
+    peak = float(max(x.max(), -x.min()))
+    return 20.0 * math.log10(peak) if peak > 0 else float("-inf")
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    """RMS level in dBFS over all channels (full-scale square wave: 0 dBFS); ``-inf`` if silent."""
+    x = np.asarray(samples)
+    if x.size == 0:
+        return float("-inf")
+    flat = x.reshape(-1).astype(np.float64, copy=False)
+    mean_square = float(np.dot(flat, flat)) / flat.size
+    return 10.0 * math.log10(mean_square) if mean_square > 0 else float("-inf")

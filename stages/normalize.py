@@ -1,0 +1,152 @@
+"""`Normalize`: measure the source, then make it mono, DC-free, at the target rate and loudness.
+
+Measure first, change second (as ffmpeg-normalize does): DC offset, clipping and peak are
+read from the decoded source before anything touches it, so `analyze` can report on the
+recording rather than on our processing. Then one linear gain sets the loudness, held
+back if needed so the sample peak never passes the ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from pipeline.clip import Clip
+from pipeline.stage import Stage
+from stages.loudness import integrated_loudness, peak_dbfs
+
+__all__ = ["Normalize", "clipping_ratio", "dc_offset", "downmix"]
+
+FULL_SCALE = 0.999  # |x| at or above this counts as sitting on the rails
+MIN_CLIP_RUN = 3  # consecutive full-scale samples that make a clipped run
+_CEILING_MARGIN = 1e-6  # relative: keeps float32 rounding from nudging a peak over the ceiling
+
+
+def _columns(samples: np.ndarray) -> list[np.ndarray]:
+    """Each channel of mono ``(frames,)`` or interleaved ``(frames, ch)`` audio as a 1-D array."""
+    if samples.ndim == 1:
+        return [samples]
+    return [samples[:, c] for c in range(samples.shape[1])]
+
+
+def dc_offset(samples: np.ndarray) -> float:
+    """Largest absolute per-channel mean (0.0 for no samples)."""
+    frames = samples.shape[0]
+    if frames == 0:
+        return 0.0
+    # Per-column sums: numpy's axis-0 reductions over interleaved audio are ~30x slower.
+    return max(abs(float(column.sum())) for column in _columns(samples)) / frames
+
+
+def clipping_ratio(samples: np.ndarray, *, full_scale: float = FULL_SCALE) -> float:
+    """Fraction of samples lying in runs of ≥ 3 consecutive full-scale samples, worst channel.
+
+    A single sample touching full scale is a loud peak; three in a row is the flat top of a
+    clipped waveform.
+    """
+    worst = 0
+    frames = samples.shape[0]
+    if frames < MIN_CLIP_RUN or peak_dbfs(samples) < 20.0 * math.log10(full_scale):
+        return 0.0
+    for column in _columns(samples):
+        rail = np.abs(column) >= full_scale
+        # Windows of three samples that are all on the rail, then every sample such a window covers.
+        window = rail[:-2] & rail[1:-1] & rail[2:]
+        if not window.any():
+            continue
+        covered = np.zeros(frames, dtype=bool)
+        covered[:-2] |= window
+        covered[1:-1] |= window
+        covered[2:] |= window
+        worst = max(worst, int(np.count_nonzero(covered)))
+    return worst / frames
+
+
+def downmix(samples: np.ndarray) -> np.ndarray:
+    """Mono float32: the channels summed and divided by their count (adding columns, fast)."""
+    if samples.ndim == 1:
+        return np.array(samples, dtype=np.float32)  # a copy: the source stays untouched
+    n_ch = samples.shape[1]
+    if n_ch == 1:
+        return np.array(samples[:, 0], dtype=np.float32)
+    mono = samples[:, 0].astype(np.float32)  # a fresh contiguous copy
+    for c in range(1, n_ch):
+        mono += samples[:, c]
+    mono *= np.float32(1.0 / n_ch)
+    return mono
+
+
+@dataclass
+class Normalize(Stage):
+    """Mono, DC removed, resampled to ``sample_rate``, gain set for ``target_lufs``.
+
+    Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``.
+    Metrics after: ``gain_db``, ``lufs`` (loudness reached; ``-inf`` for silence),
+    ``peak_dbfs``. Finding: ``loudness_ceiling`` (warning) when the peak ceiling holds the
+    loudness below the target.
+    """
+
+    name: ClassVar[str] = "normalize"
+
+    sample_rate: int = 16000
+    target_lufs: float = -16.0
+    ceiling_dbfs: float = -1.0
+    remove_dc: bool = True
+
+    def process(self, clip: Clip) -> Clip:
+        if clip.samples is None or clip.rate <= 0:
+            return self.error(
+                clip,
+                "no_audio",
+                "normalize received no decoded audio; run decode first or check the input file",
+            )
+        source = np.asarray(clip.samples)
+        clip.metrics["dc_offset"] = dc_offset(source)
+        clip.metrics["clipping_ratio"] = clipping_ratio(source)
+        clip.metrics["source_peak_dbfs"] = peak_dbfs(source)
+
+        mono = downmix(source)
+        if self.remove_dc and mono.size:
+            mono -= np.float32(float(mono.sum()) / mono.size)
+        if clip.rate != self.sample_rate and mono.size:
+            import soxr
+
+            mono = soxr.resample(mono, clip.rate, self.sample_rate, quality="HQ")
+            mono = np.asarray(mono, dtype=np.float32)
+        clip.rate = self.sample_rate
+
+        measured = integrated_loudness(mono, self.sample_rate) if mono.size else -math.inf
+        gain_db = 0.0 if not math.isfinite(measured) else self.target_lufs - measured
+        peak_before = peak_dbfs(mono)
+        if math.isfinite(peak_before) and peak_before + gain_db > self.ceiling_dbfs:
+            gain_db = self.ceiling_dbfs - peak_before
+            mono = self._scale_under_ceiling(mono, gain_db)
+            reached = measured + gain_db
+            self.warn(
+                clip,
+                "loudness_ceiling",
+                f"target {self.target_lufs:g} LUFS unreachable under the "
+                f"{self.ceiling_dbfs:g} dBFS ceiling; loudness reached {reached:.1f} LUFS; "
+                "lower the target or allow a limiter",
+            )
+        elif gain_db != 0.0:
+            mono *= np.float32(10.0 ** (gain_db / 20.0))
+
+        clip.samples = mono
+        clip.metrics["gain_db"] = gain_db
+        clip.metrics["lufs"] = measured + gain_db if math.isfinite(measured) else -math.inf
+        clip.metrics["peak_dbfs"] = peak_dbfs(mono)
+        return clip
+
+    def _scale_under_ceiling(self, mono: np.ndarray, gain_db: float) -> np.ndarray:
+        """Apply ``gain_db`` (peak onto the ceiling), a hair less so rounding can't pass it."""
+        ceiling = 10.0 ** (self.ceiling_dbfs / 20.0)
+        gain = 10.0 ** (gain_db / 20.0) * (1.0 - _CEILING_MARGIN)
+        scaled = mono * np.float32(gain)
+        while float(np.max(np.abs(scaled))) > ceiling:  # at most a step or two in practice
+            gain *= 1.0 - _CEILING_MARGIN
+            scaled = mono * np.float32(gain)
+        return scaled

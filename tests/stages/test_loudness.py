@@ -1,0 +1,131 @@
+"""Tests for `stages.loudness`: BS.1770-4 loudness against pyloudnorm and known values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyloudnorm
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stages.loudness import integrated_loudness, k_weighting, peak_dbfs, rms_dbfs
+
+RATES = [8000, 16000, 44100, 48000]
+
+
+def tone(freq_hz: float, dbfs: float, rate: int, duration_s: float = 5.0) -> np.ndarray:
+    t = np.arange(round(duration_s * rate)) / rate
+    return (10 ** (dbfs / 20) * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def noise(rate: int, duration_s: float = 6.0, *, seed: int = 0, rms: float = 0.05) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal(round(duration_s * rate)) * rms).astype(
+        np.float32
+    )
+
+
+def speechlike(rate: int, *, seed: int = 0) -> np.ndarray:
+    """Tone bursts with pauses and a low noise bed: exercises both gates."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(8 * rate) / rate
+    x = 0.2 * np.sin(2 * np.pi * 160 * t) + 0.1 * np.sin(2 * np.pi * 1300 * t)
+    x *= np.sin(2 * np.pi * 0.5 * t) > 0  # 1 s on, 1 s off
+    x += rng.standard_normal(t.size) * 1e-3
+    return x.astype(np.float32)
+
+
+def reference(x: np.ndarray, rate: int, filter_class: str = "DeMan") -> float:
+    return float(pyloudnorm.Meter(rate, filter_class=filter_class).integrated_loudness(x))
+
+
+def test_k_weighting_matches_bs1770_table_at_48k() -> None:
+    (b1, a1), (b2, a2) = k_weighting(48000)
+    assert b1 == pytest.approx((1.53512485958697, -2.69169618940638, 1.19839281085285), abs=1e-9)
+    assert a1 == pytest.approx((1.0, -1.69065929318241, 0.73248077421585), abs=1e-9)
+    assert b2 == (1.0, -2.0, 1.0)
+    assert a2 == pytest.approx((1.0, -1.99004745483398, 0.99007225036621), abs=1e-9)
+
+
+def test_997_hz_sine_at_minus_20_dbfs_is_minus_23_lufs() -> None:
+    assert integrated_loudness(tone(997, -20.0, 48000), 48000) == pytest.approx(-23.0, abs=0.1)
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_full_scale_1k_sine_is_minus_3_lufs(rate: int) -> None:
+    assert integrated_loudness(tone(1000, 0.0, rate), rate) == pytest.approx(-3.01, abs=0.1)
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("kind", ["noise", "tone", "speechlike"])
+def test_matches_pyloudnorm(rate: int, kind: str) -> None:
+    x = {
+        "noise": noise(rate),
+        "tone": tone(440, -12, rate),
+        "speechlike": speechlike(rate),
+    }[kind]
+    ours = integrated_loudness(x, rate)
+    # DeMan is pyloudnorm's exact BS.1770 filter (same analog prototype as ours).
+    assert ours == pytest.approx(reference(x.astype(np.float64), rate), abs=0.1)
+    if rate >= 44100:  # pyloudnorm's default cookbook filter drifts from BS.1770 at low rates
+        assert ours == pytest.approx(reference(x.astype(np.float64), rate, "K-weighting"), abs=0.1)
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_stereo_matches_pyloudnorm(rate: int) -> None:
+    left, right = noise(rate, seed=1), 0.5 * speechlike(rate)[: round(6.0 * rate)]
+    x = np.stack([left, right], axis=1)
+    assert integrated_loudness(x, rate) == pytest.approx(
+        reference(x.astype(np.float64), rate), abs=0.1
+    )
+
+
+def test_two_identical_channels_are_3_lu_louder_than_one() -> None:
+    x = noise(16000)
+    assert integrated_loudness(np.stack([x, x], axis=1), 16000) == pytest.approx(
+        integrated_loudness(x, 16000) + 3.01, abs=0.01
+    )
+
+
+def test_silence_and_empty_are_minus_inf() -> None:
+    assert integrated_loudness(np.zeros(16000 * 2, dtype=np.float32), 16000) == -math.inf
+    assert integrated_loudness(np.zeros(0, dtype=np.float32), 16000) == -math.inf
+    # Below the absolute gate (-70 LUFS) counts as silence too.
+    assert integrated_loudness(noise(16000, rms=1e-5), 16000) == -math.inf
+
+
+def test_relative_gate_ignores_quiet_passages() -> None:
+    rate = 16000
+    loud = tone(1000, -20.0, rate, 4.0)
+    quiet = tone(1000, -45.0, rate, 4.0)  # 25 dB down: below the -10 LU relative gate
+    both = np.concatenate([loud, quiet])
+    gated = integrated_loudness(both, rate)
+    # Ungated, the mean power would be 3 dB down; gated, only blocks straddling the step
+    # pull it slightly below the loud part alone.
+    assert integrated_loudness(loud, rate) - 0.25 < gated <= integrated_loudness(loud, rate)
+    assert gated == pytest.approx(reference(both.astype(np.float64), rate), abs=0.1)
+
+
+def test_clip_shorter_than_one_block_is_measured() -> None:
+    assert integrated_loudness(tone(1000, -20.0, 16000, 0.25), 16000) == pytest.approx(
+        -23.0, abs=0.2
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(gain_db=st.floats(-30.0, 20.0), seed=st.integers(0, 1000))
+def test_gain_shifts_loudness_by_the_same_db(gain_db: float, seed: int) -> None:
+    x = noise(16000, 2.0, seed=seed, rms=0.02)
+    before = integrated_loudness(x, 16000)
+    after = integrated_loudness(x * np.float32(10 ** (gain_db / 20)), 16000)
+    assert after - before == pytest.approx(gain_db, abs=0.01)
+
+
+def test_peak_and_rms_helpers() -> None:
+    x = tone(1000, -6.0, 16000, 1.0)
+    assert peak_dbfs(x) == pytest.approx(-6.0, abs=0.01)
+    assert rms_dbfs(x) == pytest.approx(-6.0 - 3.01, abs=0.01)
+    assert peak_dbfs(np.zeros(10)) == -math.inf
+    assert rms_dbfs(np.zeros(0)) == -math.inf
+    assert peak_dbfs(np.array([[0.1, -0.5], [0.2, 0.0]])) == pytest.approx(20 * math.log10(0.5))

@@ -1,0 +1,142 @@
+"""Tests for `stages.normalize`: source metrics, downmix, DC, resampling, loudness and ceiling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.clip import Clip, Severity
+from stages.loudness import integrated_loudness, peak_dbfs
+from stages.normalize import Normalize, clipping_ratio, dc_offset, downmix
+
+
+def noise(n: int, *, rms: float = 0.05, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal(n) * rms).astype(np.float32)
+
+
+def run(x: np.ndarray, rate: int, **config: object) -> Clip:
+    return Normalize(**config)(Clip("test", samples=x, rate=rate))  # type: ignore[arg-type]
+
+
+def test_source_metrics_are_measured_before_processing() -> None:
+    x = noise(16000 * 3) + np.float32(0.05)
+    x[1000:1010] = 1.0  # a run of 10 samples on the rail
+    x[5000] = 1.0  # a lone full-scale peak does not count
+    clip = run(x, 16000)
+    assert clip.metrics["dc_offset"] == pytest.approx(0.05, abs=0.002)
+    assert clip.metrics["clipping_ratio"] == pytest.approx(10 / x.size)
+    assert clip.metrics["source_peak_dbfs"] == pytest.approx(0.0)
+
+
+def test_clipping_ratio_takes_the_worst_channel() -> None:
+    x = np.zeros((1000, 2), dtype=np.float32)
+    x[10:13, 0] = -1.0  # exactly three: counts
+    x[100:120, 1] = 0.9995
+    x[200:202, 1] = 1.0  # two: does not count
+    assert clipping_ratio(x) == pytest.approx(20 / 1000)
+    assert clipping_ratio(np.full(2, 1.0)) == 0.0
+
+
+def test_stereo_is_downmixed_to_mono_mean() -> None:
+    left = noise(16000, seed=1)
+    right = noise(16000, seed=2)
+    mono = downmix(np.stack([left, right], axis=1))
+    assert mono.shape == (16000,) and mono.dtype == np.float32
+    np.testing.assert_allclose(mono, (left + right) / 2, atol=1e-7)
+    clip = run(np.stack([left, right], axis=1), 16000)
+    assert clip.samples is not None and clip.samples.ndim == 1
+
+
+def test_dc_offset_is_removed_and_source_left_alone() -> None:
+    x = noise(16000 * 2) + np.float32(0.2)
+    original = x.copy()
+    clip = run(x, 16000)
+    assert clip.samples is not None
+    assert abs(float(clip.samples.mean())) < 1e-4
+    np.testing.assert_array_equal(x, original)
+    kept = run(x, 16000, remove_dc=False)
+    assert kept.samples is not None and float(kept.samples.mean()) > 0.01
+
+
+def test_dc_offset_reports_the_worst_channel() -> None:
+    x = np.zeros((100, 2), dtype=np.float32)
+    x[:, 1] = -0.3
+    assert dc_offset(x) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"), [(48000, 8000), (44100, 16000), (22050, 24000), (8000, 8000)]
+)
+def test_resamples_to_the_target_rate_and_length(src: int, dst: int) -> None:
+    x = noise(src * 2)
+    clip = run(x, src, sample_rate=dst)
+    assert clip.rate == dst
+    assert clip.samples is not None and clip.samples.dtype == np.float32
+    assert clip.samples.shape[0] == pytest.approx(2 * dst, abs=1)
+
+
+@pytest.mark.parametrize("target", [-16.0, -23.0, -30.0])
+def test_loudness_reaches_target_when_the_ceiling_allows(target: float) -> None:
+    clip = run(noise(16000 * 4, rms=0.01), 16000, target_lufs=target)
+    assert clip.samples is not None
+    measured = integrated_loudness(clip.samples, 16000)
+    assert measured == pytest.approx(target, abs=0.1)
+    assert clip.metrics["lufs"] == pytest.approx(measured, abs=0.01)
+    assert "loudness_ceiling" not in clip.codes()
+    assert clip.metrics["peak_dbfs"] == pytest.approx(peak_dbfs(clip.samples))
+
+
+def test_ceiling_holds_loudness_back_and_warns() -> None:
+    # A sparse click train: high peak, low loudness, so -16 LUFS is out of reach.
+    x = np.zeros(16000 * 4, dtype=np.float32)
+    x[::4000] = 0.5
+    x += noise(x.size, rms=0.003)
+    clip = run(x, 16000, target_lufs=-16.0, ceiling_dbfs=-1.0)
+    assert clip.samples is not None
+    assert peak_dbfs(clip.samples) <= -1.0
+    assert peak_dbfs(clip.samples) == pytest.approx(-1.0, abs=0.01)
+    reached = integrated_loudness(clip.samples, 16000)
+    assert reached < -16.5
+    assert clip.metrics["lufs"] == pytest.approx(reached, abs=0.05)
+    [finding] = [f for f in clip.findings if f.code == "loudness_ceiling"]
+    assert finding.severity is Severity.WARNING
+    assert "-16 LUFS" in finding.message and "-1 dBFS" in finding.message
+    assert f"{clip.metrics['lufs']:.1f} LUFS" in finding.message
+
+
+def test_silence_gets_no_gain_and_no_crash() -> None:
+    clip = run(np.zeros(16000 * 2, dtype=np.float32), 16000)
+    assert not clip.failed
+    assert clip.metrics["gain_db"] == 0.0
+    assert clip.metrics["lufs"] == -math.inf
+    assert clip.samples is not None and not clip.samples.any()
+
+
+def test_missing_audio_is_an_error_finding() -> None:
+    clip = Normalize()(Clip("test"))
+    assert clip.failed and clip.codes() == ["no_audio"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    target=st.floats(-40.0, 0.0),
+    ceiling=st.floats(-12.0, 0.0),
+    level=st.floats(0.001, 1.0),
+    spikes=st.integers(0, 20),
+    seed=st.integers(0, 10_000),
+)
+def test_peak_never_exceeds_ceiling(
+    target: float, ceiling: float, level: float, spikes: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(16000) * level * 0.2).astype(np.float32)
+    x[rng.integers(0, x.size, spikes)] = np.float32(level)
+    # Resampling (16 -> 8 kHz) can overshoot the source peak; the ceiling must still hold.
+    clip = run(x, 16000, sample_rate=8000, target_lufs=target, ceiling_dbfs=ceiling)
+    assert clip.samples is not None
+    assert float(np.max(np.abs(clip.samples))) <= 10 ** (ceiling / 20)
+    assert clip.metrics["peak_dbfs"] <= ceiling
