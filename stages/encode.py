@@ -1,0 +1,215 @@
+"""`Encode`: write the vendor-ready file atomically, then read it back and check it.
+
+The file is written under a temporary name in the output folder (``.{name}.{pid}.tmp``, which
+the runner sweeps away after a killed run), fsynced, and renamed over the final name: no
+partial file ever carries the final name. The written file is then checked with the same
+rules `validate` predicted with (`stages.validate.verify_file`).
+
+When that check finds an error the file is kept for inspection but moved out of the clip's
+``outputs["audio"]`` into ``outputs["rejected"]``, so results report no output for the clip and
+nothing downstream uploads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from pipeline.clip import Clip, Severity
+from pipeline.formats import OutputFormat, output_format
+from pipeline.profiles import Profile
+from pipeline.stage import Stage
+from stages.validate import encoding_rate, verify_file
+
+__all__ = ["Encode", "output_stem", "safe_stem"]
+
+FALLBACK_STEM = "clip"
+# Room for the extension and the temporary-name decoration within a 255-byte file name.
+MAX_STEM_BYTES = 200
+# Never in a stem, whatever the profile allows: separators, what Windows forbids (and, below,
+# whitespace and control/format characters).
+_ALWAYS_FORBIDDEN = frozenset('/\\<>:"|?*\x00')
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+_TRIM_START = "._-"
+_TRIM_END = "._"
+# The largest float that converts to a 16-bit code without wrapping: [-1, 1) in the codec.
+_MAX_SAMPLE = np.float32(32767 / 32768)
+
+
+def safe_stem(source: str, profile: Profile) -> str:
+    """An output file stem derived from ``source`` that satisfies ``profile``'s filename rule.
+
+    Takes the last path component (of a path or URL) without its extension, normalises
+    Unicode (NFKC), replaces characters the rule forbids with ``_`` — or drops them when
+    ``_`` is forbidden too — collapses repeats, strips leading dots and dashes, and truncates
+    to the rule's length. Never empty (falls back to ``"clip"``), never a path.
+
+    >>> from pipeline.profiles import load_profile
+    >>> safe_stem("../in/Hello world (take 2).wav", load_profile("aliyun-voice"))
+    'Hello_world_take_2'
+    """
+    base = source
+    if "://" in base:
+        base = re.split(r"[?#]", base, maxsplit=1)[0]
+    base = re.split(r"[/\\]", base)[-1]
+    base = _EXTENSION.sub("", base)
+    return sanitize_stem(base, profile)
+
+
+def sanitize_stem(stem: str, profile: Profile) -> str:
+    """``stem`` made safe for ``profile`` (see `safe_stem`); a safe stem is returned unchanged."""
+    rule = profile.rules.get("filename")
+    pattern = re.compile(rule.pattern) if rule is not None and rule.pattern else None
+    underscore_ok = pattern is None or pattern.fullmatch("_") is not None
+
+    def allowed(ch: str) -> bool:
+        if ch in _ALWAYS_FORBIDDEN or unicodedata.category(ch)[0] in "CZ" or ch.isspace():
+            return False
+        return pattern is None or pattern.fullmatch(ch) is not None
+
+    text = unicodedata.normalize("NFKC", stem)
+    # Per character: stems are short, and the rule is a character class, not a sample loop.
+    chars = [ch if allowed(ch) else ("_" if underscore_ok else "") for ch in text]
+    text = "".join(chars)
+    text = re.sub(r"_{2,}", "_", text)
+    text = re.sub(r"\.{2,}", ".", text)
+    text = text.lstrip(_TRIM_START)
+    limit = int(rule.maximum) if rule is not None and rule.maximum is not None else len(text)
+    text = _truncate_bytes(text[:limit], MAX_STEM_BYTES).rstrip(_TRIM_END)
+    if not text or text in {".", ".."} or not profile.filename_ok(text):
+        return FALLBACK_STEM
+    return text
+
+
+def _truncate_bytes(text: str, max_bytes: int) -> str:
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", "ignore")
+
+
+def output_stem(clip: Clip, profile: Profile) -> str:
+    """The stem `encode` writes ``clip`` under: its planned ``name``, else one from its source."""
+    if clip.name:
+        return sanitize_stem(clip.name, profile)
+    return safe_stem(clip.source, profile)
+
+
+@dataclass
+class Encode(Stage):
+    """Write the clip in the profile's output format (or ``format``) into ``out_dir``.
+
+    G.711 and GSM are resampled to 8 kHz first (finding ``resampled``, info). Samples are
+    clipped to [-1, 1) so nothing wraps. Outputs: ``outputs["audio"]``. Metrics:
+    ``output_bytes``, ``output_rate``, ``output_duration_s``. Findings: ``encode_failed``
+    (error) when writing fails, and whatever the read-back check finds (codes of
+    `stages.validate.check_properties`, ``wav_header``, ``unreadable_output``).
+    """
+
+    name: ClassVar[str] = "encode"
+
+    out_dir: str
+    profile: Profile
+    format: str | None = None
+
+    def __post_init__(self) -> None:
+        self._fmt: OutputFormat = output_format(self.format or self.profile.output.name)
+
+    def process(self, clip: Clip) -> Clip:
+        if clip.samples is None or clip.samples.size == 0 or clip.rate <= 0:
+            return self.error(
+                clip, "encode_failed", "there is no audio to write; run decode and trim first"
+            )
+        fmt = self._fmt
+        samples = _mono(clip.samples)
+        rate = encoding_rate(fmt, clip.rate)
+        if rate != clip.rate:
+            import soxr
+
+            samples = soxr.resample(samples, clip.rate, rate, quality="HQ")
+            self.info(
+                clip,
+                "resampled",
+                f"{fmt.name} is {rate} Hz only; resampled from {clip.rate} Hz before encoding",
+            )
+        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0).astype(np.float32)
+        np.clip(samples, -1.0, _MAX_SAMPLE, out=samples)
+
+        stem = output_stem(clip, self.profile)
+        path = os.path.join(self.out_dir, stem + fmt.extension)
+        try:
+            write_atomically(path, samples, rate, fmt)
+        except Exception as exc:
+            return self.error(
+                clip,
+                "encode_failed",
+                f"could not write {path} ({type(exc).__name__}: {exc}); check free disk space "
+                f"and write permission on {self.out_dir}, then run again",
+            )
+        clip.outputs["audio"] = path
+        clip.metrics["output_bytes"] = os.path.getsize(path)
+        clip.metrics["output_rate"] = rate
+        clip.metrics["output_duration_s"] = samples.shape[0] / rate
+
+        findings = verify_file(path, self.profile, stage=self.name)
+        clip.findings.extend(findings)
+        if any(f.severity is Severity.ERROR for f in findings):
+            clip.outputs["rejected"] = clip.outputs.pop("audio")
+            self.error(
+                clip,
+                "output_rejected",
+                f"{path} was written but breaks the profile (see the findings above); it is kept "
+                "for inspection only — do not upload it",
+            )
+        return clip
+
+
+def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputFormat) -> None:
+    """Write ``samples`` to ``path`` so that ``path`` is either absent, old, or complete.
+
+    Writes ``.{name}.{pid}.tmp`` beside it, fsyncs, renames; the temporary file is removed
+    when anything fails (including KeyboardInterrupt).
+    """
+    import soundfile as sf
+
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            sf.write(fh, samples, rate, format=fmt.sf_format, subtype=fmt.sf_subtype)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _mono(samples: np.ndarray) -> np.ndarray:
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1, dtype=np.float32)
+    return x

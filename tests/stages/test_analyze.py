@@ -1,0 +1,179 @@
+"""`Analyze`: levels measured on the clip, thresholds judged with the profile's severity."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipeline.clip import Clip, Severity
+from pipeline.errors import ConfigurationError
+from pipeline.profiles import AnalysisThresholds, load_profile
+from stages.analyze import Analyze, estimate_snr_db, speech_ratio
+from tests.conftest import speechlike, tone
+
+RATE = 16000
+
+
+def clip_of(samples: np.ndarray, segments: list[tuple[float, float]], **metrics: Any) -> Clip:
+    clip = Clip(source="take.wav", samples=samples, rate=RATE, segments=segments)
+    clip.metrics.update(metrics)
+    return clip
+
+
+def speech_clip(**metrics: Any) -> Clip:
+    """3 s of speech-like signal, all of it speech, with clean earlier-stage metrics."""
+    base = {"snr_db": 40.0, "clipping_ratio": 0.0, "dc_offset": 0.0, "speech_ratio": 1.0}
+    base.update(metrics)
+    return clip_of(speechlike(3.0, RATE), [(0.0, 3.0)], **base)
+
+
+def finding(clip: Clip, code: str) -> Any:
+    found = [f for f in clip.findings if f.code == code]
+    return found[0] if found else None
+
+
+def test_clean_speech_has_no_findings_and_measures_levels() -> None:
+    clip = Analyze()(speech_clip())
+    assert clip.findings == []
+    m = clip.metrics
+    assert m["duration_s"] == pytest.approx(3.0)
+    assert m["peak_dbfs"] == pytest.approx(20 * math.log10(0.5), abs=0.01)
+    assert m["rms_dbfs"] < m["peak_dbfs"]
+    assert -30 < m["lufs"] < -5
+    assert m["speech_ratio"] == pytest.approx(1.0)
+
+
+def test_full_scale_sine_levels_are_known() -> None:
+    clip = Analyze()(clip_of(tone(1000, 2.0, RATE, amp=1.0), [(0.0, 2.0)], snr_db=None))
+    assert clip.metrics["peak_dbfs"] == pytest.approx(0.0, abs=0.01)
+    assert clip.metrics["rms_dbfs"] == pytest.approx(-3.01, abs=0.02)
+    # BS.1770: a full-scale 1 kHz sine in one channel reads -3.01 LUFS.
+    assert clip.metrics["lufs"] == pytest.approx(-3.01, abs=0.1)
+
+
+def test_silence_is_no_speech_error() -> None:
+    silence = np.zeros(RATE * 2, dtype=np.float32)
+    clip = Analyze()(clip_of(silence, [], speech_ratio=0.0, snr_db=None))
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.ERROR
+    assert "right take" in f.message
+    assert clip.failed
+
+
+def test_a_speck_of_speech_is_still_no_speech() -> None:
+    clip = Analyze()(clip_of(speechlike(10.0, RATE), [(1.0, 1.1)], speech_ratio=0.01))
+    assert finding(clip, "no_speech") is not None
+    assert finding(clip, "low_speech_ratio") is None
+
+
+def test_speech_ratio_comes_from_segments_of_current_samples() -> None:
+    clip = Analyze()(clip_of(speechlike(4.0, RATE), [(0.0, 1.0), (2.0, 3.0)], speech_ratio=0.9))
+    assert clip.metrics["speech_ratio"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("snr", "fires"), [(14.9, True), (15.1, False), (None, False), (math.inf, False)]
+)
+def test_low_snr_fires_below_threshold(snr: float | None, fires: bool) -> None:
+    clip = Analyze(thresholds=AnalysisThresholds(min_snr_db=15.0))(speech_clip(snr_db=snr))
+    assert (finding(clip, "low_snr") is not None) is fires
+
+
+@pytest.mark.parametrize(
+    ("profile", "severity"),
+    [("tencent-vod-voice", Severity.ERROR), ("yeastar-prompt", Severity.WARNING)],
+)
+def test_low_snr_severity_follows_profile(profile: str, severity: Severity) -> None:
+    stage = Analyze(thresholds=load_profile(profile).analysis, profile=profile)
+    clip = stage(speech_clip(snr_db=12.3))
+    f = finding(clip, "low_snr")
+    assert f.severity is severity
+    assert "12.3 dB" in f.message and profile in f.message and "quieter room" in f.message
+
+
+def test_clipping_uses_quality_severity_then_error_beyond_ten_times() -> None:
+    t = AnalysisThresholds(max_clipping_ratio=0.001, quality_severity="warning")
+    assert finding(Analyze(thresholds=t)(speech_clip(clipping_ratio=0.0009)), "clipping") is None
+    mild = finding(Analyze(thresholds=t)(speech_clip(clipping_ratio=0.005)), "clipping")
+    assert mild.severity is Severity.WARNING and "lower input gain" in mild.message
+    severe = finding(Analyze(thresholds=t)(speech_clip(clipping_ratio=0.02)), "clipping")
+    assert severe.severity is Severity.ERROR
+
+
+def test_clipping_measured_when_no_earlier_stage_did() -> None:
+    x = speechlike(3.0, RATE) * 4.0
+    np.clip(x, -1.0, 1.0, out=x)  # hard-clipped: long runs at full scale
+    clip = Analyze()(clip_of(x, [(0.0, 3.0)], snr_db=40.0, dc_offset=0.0))
+    assert clip.metrics["clipping_ratio"] > 0.01
+    assert finding(clip, "clipping").severity is Severity.ERROR
+
+
+def test_dc_offset_warns_and_says_it_was_removed() -> None:
+    clip = Analyze()(speech_clip(dc_offset=0.05))
+    f = finding(clip, "dc_offset")
+    assert f.severity is Severity.WARNING
+    assert "0.050" in f.message and "removed" in f.message
+    assert finding(Analyze()(speech_clip(dc_offset=0.01)), "dc_offset") is None
+
+
+def test_dc_offset_measured_when_absent() -> None:
+    x = speechlike(3.0, RATE) * 0.5 + np.float32(0.1)
+    clip = Analyze()(clip_of(x, [(0.0, 3.0)], snr_db=40.0, clipping_ratio=0.0))
+    assert clip.metrics["dc_offset"] == pytest.approx(0.1, abs=0.01)
+    f = finding(clip, "dc_offset")
+    assert f is not None and "removed" not in f.message
+
+
+def test_low_speech_ratio_warns() -> None:
+    t = AnalysisThresholds(min_speech_ratio=0.5)
+    clip = Analyze(thresholds=t)(clip_of(speechlike(10.0, RATE), [(0.0, 3.0)], snr_db=40.0))
+    f = finding(clip, "low_speech_ratio")
+    assert f.severity is Severity.WARNING and "30%" in f.message
+    assert not clip.failed
+
+
+def test_without_vad_segments_and_snr_are_estimated() -> None:
+    rng = np.random.default_rng(1)
+    speech = speechlike(2.0, RATE)
+    noise = rng.normal(0, 1, RATE * 4).astype(np.float32)
+    x = np.concatenate([np.zeros(RATE, np.float32), speech, np.zeros(RATE, np.float32)])
+    # Noise 30 dB below the speech's RMS.
+    speech_rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
+    x += noise * speech_rms * 10 ** (-30 / 20)
+    clip = Analyze()(Clip(source="x.wav", samples=x, rate=RATE))
+    assert clip.segments, "energy fallback found no speech"
+    assert clip.segments[0][0] == pytest.approx(1.0, abs=0.1)
+    assert clip.segments[-1][1] == pytest.approx(3.0, abs=0.1)
+    assert clip.metrics["snr_db"] == pytest.approx(30.0, abs=3.0)
+    assert "no_speech" not in clip.codes()
+
+
+def test_estimate_snr_known_answer() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 0.01, RATE * 3)
+    x[RATE : 2 * RATE] += (
+        np.sin(2 * np.pi * 300 * np.arange(RATE) / RATE) * 0.01 * math.sqrt(2) * 10
+    )
+    snr = estimate_snr_db(x.astype(np.float32), RATE, [(1.0, 2.0)])
+    assert snr == pytest.approx(20.0, abs=0.5)
+    assert estimate_snr_db(x.astype(np.float32), RATE, [(0.0, 3.0)]) is None
+    assert estimate_snr_db(x.astype(np.float32), RATE, []) is None
+
+
+def test_speech_ratio_clamps_segments_to_clip() -> None:
+    assert speech_ratio([(-1.0, 1.0), (1.5, 9.0)], 2.0) == pytest.approx(0.75)
+    assert speech_ratio([], 2.0) == 0.0
+    assert speech_ratio([(0.0, 1.0)], 0.0) == 0.0
+
+
+def test_bad_quality_severity_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="quality_severity"):
+        Analyze(thresholds=AnalysisThresholds(quality_severity="fatal"))
+
+
+def test_empty_clip_is_an_error_not_a_crash() -> None:
+    clip = Analyze()(Clip(source="x.wav", samples=np.zeros(0, np.float32), rate=RATE))
+    assert clip.codes() == ["no_speech"]

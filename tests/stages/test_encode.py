@@ -1,0 +1,203 @@
+"""`Encode`: every format written and read back, atomic writes, safe names for every profile."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.clip import Clip, Severity
+from pipeline.formats import FORMATS
+from pipeline.profiles import available_profiles, load_profile
+from stages.encode import Encode, safe_stem, sanitize_stem
+from stages.validate import Validate, read_properties
+from tests.conftest import speechlike
+
+PROFILES = [load_profile(name) for name in available_profiles()]
+
+
+def clip_of(seconds: float, rate: int, *, source: str = "/in/greeting.wav", **kw: Any) -> Clip:
+    return Clip(source=source, samples=speechlike(seconds, rate), rate=rate, **kw)
+
+
+@pytest.mark.parametrize("fmt_name", sorted(FORMATS))
+def test_every_format_is_written_and_reads_back(tmp_path: Path, fmt_name: str) -> None:
+    fmt = FORMATS[fmt_name]
+    stage = Encode(out_dir=str(tmp_path), profile=load_profile("yeastar-prompt"), format=fmt_name)
+    clip = stage(clip_of(2.0, 8000))
+    path = clip.outputs["audio"]
+    assert path == str(tmp_path / f"greeting{fmt.extension}")
+    if fmt.extension == ".gsm":
+        with sf.SoundFile(path, format="RAW", subtype="GSM610", samplerate=8000, channels=1) as fh:
+            rate, channels, subtype, frames = fh.samplerate, fh.channels, fh.subtype, fh.frames
+    else:
+        info = sf.info(path)
+        rate, channels, subtype, frames = info.samplerate, info.channels, info.subtype, info.frames
+        assert info.format == fmt.sf_format
+    assert (rate, channels, subtype) == (8000, 1, fmt.sf_subtype)
+    assert frames / rate == pytest.approx(2.0, abs=0.1)
+    assert clip.metrics["output_bytes"] == os.path.getsize(path)
+    assert not clip.failed, clip.findings
+    assert sorted(os.listdir(tmp_path)) == [os.path.basename(path)]  # no temporary left
+
+
+@pytest.mark.parametrize("fmt_name", ["wav-alaw", "wav-ulaw", "gsm"])
+def test_narrowband_formats_are_resampled_to_8k(tmp_path: Path, fmt_name: str) -> None:
+    profile = load_profile("yeastar-prompt")
+    clip = Encode(out_dir=str(tmp_path), profile=profile, format=fmt_name)(clip_of(1.0, 24000))
+    props = read_properties(clip.outputs["audio"])
+    assert props.sample_rate == 8000
+    assert props.duration_s == pytest.approx(1.0, abs=0.03)
+    resampled = [f for f in clip.findings if f.code == "resampled"]
+    assert resampled and resampled[0].severity is Severity.INFO
+
+
+@pytest.mark.parametrize("fmt_name", ["wav-pcm16", "wav-alaw", "wav-ulaw"])
+def test_overs_are_clipped_not_wrapped(tmp_path: Path, fmt_name: str) -> None:
+    x = np.full(8000, 1.5, dtype=np.float32)
+    x[4000:] = -1.5
+    clip = Clip(source="loud.wav", samples=x, rate=8000)
+    stage = Encode(out_dir=str(tmp_path), profile=load_profile("yeastar-prompt"), format=fmt_name)
+    back, _ = sf.read(stage(clip).outputs["audio"], dtype="float32")
+    assert back[:4000].min() > 0.9 and back[4000:].max() < -0.9
+
+
+def test_nan_becomes_silence(tmp_path: Path) -> None:
+    x = np.full(8000, np.nan, dtype=np.float32)
+    stage = Encode(out_dir=str(tmp_path), profile=load_profile("yeastar-prompt"))
+    back, _ = sf.read(stage(Clip(source="n.wav", samples=x, rate=8000)).outputs["audio"])
+    assert np.all(back == 0)
+
+
+def test_write_failure_leaves_no_final_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def half_write(file: Any, data: Any, samplerate: int, **kw: Any) -> None:
+        file.write(b"RIFF partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sf, "write", half_write)
+    out = tmp_path / "out"
+    clip = Encode(out_dir=str(out), profile=load_profile("aliyun-voice"))(clip_of(1.0, 8000))
+    assert clip.codes() == ["encode_failed"] and clip.failed
+    assert "No space left" in clip.findings[0].message and "disk space" in clip.findings[0].message
+    assert "audio" not in clip.outputs
+    assert os.listdir(out) == []  # out_dir was created, and holds neither final nor temporary
+
+
+def test_interrupt_mid_write_removes_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(file: Any, *args: Any, **kw: Any) -> None:
+        file.write(b"RIFF")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sf, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Encode(out_dir=str(tmp_path), profile=load_profile("aliyun-voice"))(clip_of(1.0, 8000))
+    assert os.listdir(tmp_path) == []
+
+
+def test_rewrite_replaces_old_output_whole(tmp_path: Path) -> None:
+    profile = load_profile("aliyun-voice")
+    (tmp_path / "greeting.wav").write_bytes(b"old")
+    clip = Encode(out_dir=str(tmp_path), profile=profile)(clip_of(1.0, 8000))
+    assert sf.info(clip.outputs["audio"]).frames == 8000
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_each_profile_output_passes_its_own_validate(tmp_path: Path, profile: Any) -> None:
+    clip = clip_of(10.0, profile.sample_rate, source="/in/Grüße & Hello (take 2).wav")
+    clip = Validate(profile=profile)(clip)
+    assert clip.findings == []
+    clip = Encode(out_dir=str(tmp_path), profile=profile)(clip)
+    assert clip.findings == [] and "audio" in clip.outputs
+    assert clip.metrics["output_bytes"] == clip.metrics["predicted_bytes"]
+    again = Validate(profile=profile)(clip)  # verify mode on the written file
+    assert again.findings == []
+    stem = Path(clip.outputs["audio"]).stem
+    assert profile.filename_ok(stem)
+
+
+def test_output_breaking_the_profile_is_kept_but_not_reported_as_output(tmp_path: Path) -> None:
+    profile = load_profile("tencent-vod-voice")  # duration 5–30 s is documented
+    clip = Encode(out_dir=str(tmp_path), profile=profile)(clip_of(2.0, 24000))
+    assert "too_short" in clip.codes() and "output_rejected" in clip.codes()
+    assert clip.failed and "audio" not in clip.outputs
+    assert os.path.exists(clip.outputs["rejected"])
+
+
+def test_planned_name_is_used(tmp_path: Path) -> None:
+    profile = load_profile("aliyun-voice")
+    clip = Encode(out_dir=str(tmp_path), profile=profile)(clip_of(1.0, 8000, name="greeting_2"))
+    assert clip.outputs["audio"] == str(tmp_path / "greeting_2.wav")
+
+
+def test_no_audio_is_a_finding(tmp_path: Path) -> None:
+    clip = Encode(out_dir=str(tmp_path), profile=load_profile("aliyun-voice"))(Clip(source="x"))
+    assert clip.codes() == ["encode_failed"]
+
+
+@pytest.mark.parametrize(
+    ("source", "profile", "stem"),
+    [
+        ("/in/Hello world (take 2).wav", "aliyun-voice", "Hello_world_take_2"),
+        ("/in/Hello world (take 2).wav", "huawei-ivr", "Helloworldtake2"),
+        ("/in/你好 世界!.wav", "huawei-ivr", "你好世界"),
+        ("/in/你好 世界!.wav", "aliyun-voice", "clip"),
+        ("../../etc/passwd", "tencent-ccc-ivr", "passwd"),
+        ("C:\\rec\\menu.v2.wav", "yeastar-prompt", "menu_v2"),
+        ("https://cdn.example.com/a/take.mp3?sig=x/y", "aliyun-voice", "take"),
+        ("/in/a_very_long_cloning_sample_name.wav", "tencent-vod-voice", "a_very_long_cloning"),
+        ("", "yeastar-prompt", "clip"),
+        ("....", "tencent-vod-voice", "clip"),
+        ("/in/--__..x.wav", "aliyun-voice", "x"),
+        ("/in/ＡＢＣ.wav", "huawei-ivr", "ABC"),
+    ],
+)
+def test_safe_stem_examples(source: str, profile: str, stem: str) -> None:
+    assert safe_stem(source, load_profile(profile)) == stem
+
+
+def _assert_safe(stem: str) -> None:
+    assert stem and stem not in {".", ".."}
+    assert not stem.startswith((".", "-"))
+    assert "/" not in stem and "\\" not in stem and "\x00" not in stem
+    assert len(stem.encode("utf-8", "surrogatepass")) <= 200
+    assert os.path.basename(stem) == stem
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_safe_stem_satisfies_every_profile(source: str) -> None:
+    for profile in PROFILES:
+        stem = safe_stem(source, profile)
+        assert profile.filename_ok(stem), (profile.name, stem)
+        _assert_safe(stem)
+        assert sanitize_stem(stem, profile) == stem  # a safe stem stays as it is
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(["..", "/", "\\", ".", "-", "x", "你", " ", "\n", "é"]), max_size=30)
+)
+def test_safe_stem_of_traversal_shaped_input(parts: list[str]) -> None:
+    source = "".join(parts)
+    for profile in PROFILES:
+        stem = safe_stem(source, profile)
+        assert profile.filename_ok(stem)
+        _assert_safe(stem)
+
+
+def test_dataclass_config_is_picklable(tmp_path: Path) -> None:
+    import pickle
+
+    stage = Encode(out_dir=str(tmp_path), profile=load_profile("huawei-ivr"), format="wav-ulaw")
+    again = pickle.loads(pickle.dumps(stage))
+    assert again == stage and again(clip_of(1.0, 8000)).outputs["audio"].endswith(".wav")
