@@ -5,8 +5,9 @@ WAV, FLAC, Ogg (Vorbis/Opus), MP3, AIFF and friends go through libsndfile (the s
 wheel); MP4/M4A/MOV and ADTS AAC go through the ffmpeg binary of ``imageio-ffmpeg``, piping
 f32le PCM out (no temporary files). Every problem with an input becomes a finding on the
 clip: ``missing_input``, ``empty_input``, ``unsupported_format``, ``corrupt_input``,
-``input_too_long`` (errors) and ``extension_mismatch``, ``truncated_input``,
-``nonfinite_samples`` (warnings).
+``input_too_long``, ``truncated_input`` (errors; a truncated file is accepted with a
+warning when ``allow_truncated`` is set) and ``extension_mismatch``, ``nonfinite_samples``
+(warnings).
 """
 
 from __future__ import annotations
@@ -119,11 +120,14 @@ class Decode(Stage):
 
     Fills ``samples`` (``(frames,)`` mono or ``(frames, channels)``), ``rate``, ``info`` and
     ``metrics["source_duration_s"]``. Inputs longer than ``max_duration_s`` are refused from
-    their header before the audio is decoded, so a hostile header cannot eat memory.
+    their header before the audio is decoded, so a hostile header cannot eat memory. A file
+    that ends before its header says (an interrupted copy) is an error unless
+    ``allow_truncated`` is set, when the part that decodes is used with a warning.
     """
 
     name: ClassVar[str] = "decode"
     max_duration_s: float = 600.0
+    allow_truncated: bool = False
 
     def process(self, clip: Clip) -> Clip:
         try:
@@ -139,7 +143,14 @@ class Decode(Stage):
                 "re-export it from the original recording.",
             )
         for code, message in decoded.warnings:
-            self.warn(clip, code, message)
+            if code == "truncated_input" and not self.allow_truncated:
+                self.error(clip, code, message.replace("Continuing with", "Set allow_truncated to use"))
+            else:
+                self.warn(clip, code, message)
+        clip.info = decoded.info
+        clip.metrics["source_duration_s"] = decoded.info.duration_s
+        if clip.failed:
+            return clip
         clip.samples = decoded.samples
         clip.rate = decoded.info.sample_rate
         clip.info = decoded.info

@@ -147,3 +147,54 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path, kill_af
     assert _records(killed) == _records(clean)
     assert _outputs(killed) == _outputs(clean)
     assert not [n for n in os.listdir(killed) if n.endswith(".tmp")]
+
+
+def _labels():
+    with open("fixtures/labels.json") as fh:
+        return json.load(fh)
+
+
+def test_speech_boundaries_within_50_ms_on_clean_fixtures(runs):
+    labels = _labels()
+    _, records = runs["yeastar-prompt"]
+    checked = 0
+    for record in records:
+        key = os.path.relpath(record["source"], "fixtures")
+        label = labels[key]
+        if label.get("snr_db") is not None or label.get("clipping_ratio") or label["speech_start_s"] is None:
+            continue
+        metrics = record["metrics"]
+        assert abs(metrics["speech_start_s"] - label["speech_start_s"]) <= 0.05, key
+        assert abs(metrics["speech_end_s"] - label["speech_end_s"]) <= 0.05, key
+        # the output starts pad_ms before the speech (or at the start of the file)
+        expected_cut = max(0.0, label["speech_start_s"] - 0.2)
+        assert abs(metrics["trimmed_start_s"] - expected_cut) <= 0.05, key
+        checked += 1
+    assert checked >= 8
+
+
+def test_every_bad_input_gets_its_finding_and_the_batch_completes(tmp_path):
+    labels = _labels()
+    results = Pipeline.for_profile("yeastar-prompt").run(["fixtures/bad"], out=str(tmp_path),
+                                                         workers=2, progress=False)
+    records = list(results)
+    assert len(records) == len(os.listdir("fixtures/bad"))
+    for record in records:
+        label = labels[os.path.relpath(record["source"], "fixtures")]
+        codes = {f["code"] for f in record["findings"]}
+        assert set(label["expected_findings"]["any"]) <= codes, (record["source"], codes)
+        if label.get("decode_severity") == "error" or not label.get("speech", True):
+            assert record["status"] == "failed" and record["output"] is None
+            errors = [f for f in record["findings"] if f["severity"] == "error"]
+            assert errors and all(len(f["message"]) > 20 for f in errors)
+    assert not results.all_passed
+
+
+def test_voice_cloning_profile_enforces_its_window(runs):
+    labels = _labels()
+    _, records = runs["tencent-vod-voice"]
+    for record in records:
+        label = labels[os.path.relpath(record["source"], "fixtures")]
+        expected = label["expected_findings"].get("tencent-vod-voice", [])
+        codes = {f["code"] for f in record["findings"]}
+        assert set(expected) <= codes, (record["source"], codes)

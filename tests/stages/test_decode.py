@@ -237,6 +237,16 @@ def test_known_magic_with_garbage_is_corrupt_input(tmp_path, magic):
     assert errors(decode(path)) == ["corrupt_input"]
 
 
+def test_truncated_wav_is_an_error_by_default(tmp_path):
+    path = tmp_path / "cut.wav"
+    sf.write(path, tone(440, 2.0, 16000), 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[: 44 + 32000])
+    clip = Decode()(Clip(source=str(path)))
+    assert clip.failed and clip.codes() == ["truncated_input"]
+    assert "allow_truncated" in clip.findings[0].message
+    assert clip.info is not None and clip.info.duration_s == pytest.approx(1.0)
+
+
 def test_truncated_wav_decodes_what_is_there_with_a_warning(tmp_path):
     audio = tone(440, 2.0, 16000)
     path = tmp_path / "cut.wav"
@@ -244,7 +254,7 @@ def test_truncated_wav_decodes_what_is_there_with_a_warning(tmp_path):
     whole = path.read_bytes()
     path.write_bytes(whole[: 44 + 32000])  # the first second only
 
-    clip = decode(path)
+    clip = decode(path, allow_truncated=True)
 
     assert warnings(clip) == ["truncated_input"]
     assert clip.samples is not None and clip.samples.shape == (16000,)
@@ -257,7 +267,7 @@ def test_truncated_flac_decodes_what_is_there_with_a_warning(tmp_path):
     sf.write(path, speechlike(4.0, 16000), 16000, format="FLAC")
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) // 2])
-    clip = decode(path)
+    clip = decode(path, allow_truncated=True)
     assert warnings(clip) == ["truncated_input"]
     assert 0 < clip.duration_s < 4.0
 
