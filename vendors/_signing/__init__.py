@@ -1,0 +1,1 @@
+"""Request signers for the vendors' APIs; the public names are re-exported by `vendors.signing`."""
