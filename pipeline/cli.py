@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, metavar="DIR", help="output folder (resumable)")
     run.add_argument("--format", help="output format instead of the profile's "
                      "(wav-pcm16, wav-alaw, wav-ulaw, gsm, mp3)")
+    run.add_argument("--report", action="store_true",
+                     help="also write DIR/report.html (see `voiceprep report`)")
     run.set_defaults(func=_cmd_run)
 
     profiles = sub.add_parser("profiles", help="list the vendor profiles and their rules")
@@ -68,7 +70,7 @@ def _command_modules() -> list[Any]:
     import importlib
 
     modules = []
-    for name in ("templates", "upload"):
+    for name in ("templates", "upload", "report"):
         try:
             modules.append(importlib.import_module(f"pipeline.commands.{name}"))
         except ModuleNotFoundError as exc:
@@ -114,7 +116,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    return _execute(args, out=args.out)
+    code = _execute(args, out=args.out)
+    if args.report:
+        from pipeline.report import write_report
+
+        path = write_report(args.out, progress=False if (args.no_progress or args.json) else None)
+        print(f"report: {path}", file=sys.stderr if args.json else sys.stdout)
+    return code
 
 
 def _execute(args: argparse.Namespace, out: str | None) -> int:

@@ -154,9 +154,34 @@ class Results:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def __getitem__(self, index: int) -> ResultRecord:
+        """The record of the ``index``-th clip (negative counts from the end); shows in Jupyter."""
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError(f"results hold {len(self)} clips; there is no clip {index}")
+        for i, record in enumerate(self):
+            if i == position:
+                return ResultRecord(record)
+        raise IndexError(f"clip {index} is missing from {self.path}")  # file shrank meanwhile
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a summary table and cards (waveform, findings, players) of the first clips."""
+        from pipeline.report import results_html
+
+        return results_html(self)
+
     def __repr__(self) -> str:
         s = self.summary
         return f"<Results {s.total} clips: {s.passed} passed, {s.failed} failed>"
+
+
+class ResultRecord(dict[str, Any]):
+    """A result record (a plain dict) that Jupyter shows as a card with a waveform and players."""
+
+    def _repr_html_(self) -> str:
+        from pipeline.report import record_html
+
+        return record_html(self)
 
 
 def write_records(path: str, records: Iterable[dict[str, Any]]) -> None:
