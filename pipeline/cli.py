@@ -15,6 +15,12 @@ from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+# One BLAS/OpenMP thread per process: the runner parallelises over clips, and numeric
+# libraries spinning up their own threads on top only fight over the cores. Set before numpy
+# is first imported; an explicit setting in the environment wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -70,7 +76,7 @@ def _command_modules() -> list[Any]:
     import importlib
 
     modules = []
-    for name in ("templates", "upload", "report"):
+    for name in ("templates", "upload", "report", "sandbox"):
         try:
             modules.append(importlib.import_module(f"pipeline.commands.{name}"))
         except ModuleNotFoundError as exc:
@@ -83,12 +89,27 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--profile", required=True, help="vendor profile (see `voiceprep profiles`)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="where the work runs: local processes (default) or a Dask cluster "
+                   "(needs the voiceprep[dask] extra)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask; default: "
+                   "start a local cluster of --workers processes)")
     p.add_argument("--json", action="store_true", help="print results as JSON lines")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--target-lufs", type=float, help="integrated loudness target (LUFS)")
     p.add_argument("--ceiling-dbfs", type=float, help="sample-peak ceiling (dBFS)")
     p.add_argument("--pad-ms", type=float, help="silence kept around speech (ms)")
     p.add_argument("--vad-aggressiveness", type=int, choices=range(4), default=2)
+    p.add_argument("--vad", choices=("webrtc", "energy", "silero"), default="webrtc",
+                   help="speech detector: webrtc (default), energy (fastest, for large "
+                   "batches) or silero (needs the voiceprep[silero] extra)")
+    p.add_argument("--quality", choices=("dnsmos",), default=None,
+                   help="also score DNSMOS P.835 quality (needs the voiceprep[dnsmos] extra; "
+                   "slower)")
+    p.add_argument("--speakers", choices=("default", "neural", "off"), default="default",
+                   help="second-voice check: default (fast), neural (needs the "
+                   "voiceprep[neural] extra; more accurate) or off")
     p.add_argument("--max-input-s", type=float, default=600.0,
                    help="refuse inputs longer than this (s, default 600)")
 
@@ -106,6 +127,9 @@ def _pipeline(args: argparse.Namespace) -> Any:
         ceiling_dbfs=args.ceiling_dbfs,
         pad_ms=args.pad_ms,
         vad_aggressiveness=args.vad_aggressiveness,
+        vad=getattr(args, "vad", "webrtc"),
+        quality=getattr(args, "quality", None),
+        speakers=None if getattr(args, "speakers", "default") == "off" else args.speakers,
         max_input_s=args.max_input_s,
         format=getattr(args, "format", None),
     )
@@ -128,18 +152,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _execute(args: argparse.Namespace, out: str | None) -> int:
     pipeline = _pipeline(args)
     printer = _print_json if args.json else None
-    results = pipeline.run(
-        args.paths,
-        out=out,
-        workers=args.workers,
-        progress=False if (args.no_progress or args.json) else None,
-        on_result=printer,
-    )
+    with _executor(args) as executor:
+        results = pipeline.run(
+            args.paths,
+            out=out,
+            workers=args.workers,
+            progress=False if (args.no_progress or args.json) else None,
+            on_result=printer,
+            executor=executor,
+        )
     if args.json:
         print(json.dumps({"summary": results.summary.to_dict()}))
     else:
         print_summary(results, out)
     return EXIT_OK if results.all_passed else EXIT_FAILED
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    """The executor chosen by --executor/--scheduler, as a context manager that closes it."""
+    from pipeline.errors import ConfigurationError
+    from pipeline.executors import DaskExecutor, LocalPool
+
+    executor = getattr(args, "executor", "local")
+    scheduler = getattr(args, "scheduler", None)
+    if executor != "dask":
+        if scheduler:
+            raise ConfigurationError("--scheduler needs --executor dask")
+        return LocalPool(args.workers)
+    return DaskExecutor.connect(scheduler, n_workers=args.workers)
 
 
 def _print_json(record: dict[str, Any]) -> None:

@@ -20,9 +20,17 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     A file named explicitly is taken whatever its extension (decode sniffs the content); in
     folders only files with an audio extension are taken, so notes and images are skipped.
     Raises `ConfigurationError` for a path that matches nothing, so a typo is not a silent no-op.
+    URLs (``s3://bucket/session/*.wav``) are expanded the same way through fsspec.
     """
     found: dict[str, None] = {}
     for raw in paths:
+        if "://" in raw:
+            from pipeline.remote import expand_url, is_url
+
+            if is_url(raw):
+                found.update(dict.fromkeys(expand_url(raw, AUDIO_EXTENSIONS)))
+                continue
+            raw = raw.removeprefix("file://")
         matches = glob.glob(raw, recursive=True) if glob.has_magic(raw) else [raw]
         if not matches or not all(os.path.lexists(m) for m in matches):
             raise ConfigurationError(f"no such file or folder: {raw}")

@@ -34,6 +34,11 @@ CREATE TABLE IF NOT EXISTS clips (
 
 def content_hash(path: str) -> str:
     """BLAKE2b of the file's bytes; the empty string for a file that cannot be read."""
+    if "://" in path:
+        from pipeline.remote import is_url, url_digest
+
+        if is_url(path):
+            return url_digest(path)
     try:
         with open(path, "rb") as fh:
             return hashlib.file_digest(fh, "blake2b").hexdigest()[:32]
@@ -48,6 +53,11 @@ class FileStamp:
 
     @classmethod
     def of(cls, path: str) -> FileStamp:
+        if "://" in path:
+            from pipeline.remote import is_url, url_stamp
+
+            if is_url(path):
+                return cls(*url_stamp(path))  # size and a tag of the ETag/mtime
         try:
             st = os.stat(path)
         except OSError:
@@ -87,6 +97,8 @@ class Journal:
             )
             self._db.commit()
         result: dict[str, Any] = json.loads(record)
+        if result.get("output") and not os.path.exists(result["output"]):
+            return None  # the output was deleted or lost: make it again
         return result
 
     def record_done(

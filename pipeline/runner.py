@@ -8,11 +8,11 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.clip import Clip, Severity
+from pipeline.executors import Executor
 from pipeline.journal import FileStamp, Journal, content_hash
 from pipeline.profiles import Profile, load_profile
 from pipeline.results import RESULTS_NAME, Results, Summary, clip_record, write_records
@@ -29,6 +29,9 @@ class RunOptions:
     ceiling_dbfs: float | None = None
     pad_ms: float | None = None
     vad_aggressiveness: int = 2
+    vad: str = "webrtc"  # speech detector: webrtc, energy (fast) or silero (extra)
+    quality: str | None = None  # "dnsmos": DNSMOS P.835 scores (extra voiceprep[dnsmos])
+    speakers: str | None = "default"  # speaker check: default, neural (extra) or None (off)
     max_input_s: float = 600.0
     format: str | None = None  # output format name; None: the profile's
 
@@ -55,8 +58,8 @@ class Pipeline:
         from stages.decode import Decode
         from stages.normalize import Normalize
         from stages.trim import Trim
-        from stages.validate import Validate
         from stages.vad import Vad
+        from stages.validate import Validate
 
         prof = load_profile(profile) if isinstance(profile, str) else profile
         opts = RunOptions(**options)
@@ -67,14 +70,14 @@ class Pipeline:
                 target_lufs=_pick(opts.target_lufs, prof.loudness.target_lufs),
                 ceiling_dbfs=_pick(opts.ceiling_dbfs, prof.loudness.ceiling_dbfs),
             ),
-            Vad(aggressiveness=opts.vad_aggressiveness),
+            Vad(backend=opts.vad, aggressiveness=opts.vad_aggressiveness),
             Trim(
                 pad_ms=_pick(opts.pad_ms, prof.trim.pad_ms),
                 min_s=prof.trim.min_s,
                 max_s=prof.trim.max_s,
                 profile=prof.name,
             ),
-            Analyze(thresholds=prof.analysis),
+            Analyze(thresholds=prof.analysis, quality=opts.quality, speakers=opts.speakers),
             Validate(profile=prof, format=opts.format),
         ]
         return cls(stages=stages, profile=prof, options=opts)
@@ -102,7 +105,7 @@ class Pipeline:
         for stage in self.stages:
             try:
                 clip = stage(clip)
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            except Exception as exc:
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 clip.report(
                     "internal_error",
@@ -129,37 +132,52 @@ class Pipeline:
         workers: int | None = None,
         progress: bool | None = None,
         on_result: Callable[[dict[str, Any]], None] | None = None,
+        executor: Any = None,
     ) -> Results:
         """Process every input; with ``out``, write vendor-ready audio, results.jsonl and a journal.
 
-        ``inputs`` are files, folders or globs. ``workers`` defaults to all cores. A run into an
-        ``out`` folder that already holds a journal skips inputs that finished there before.
+        ``inputs`` are files, folders, globs or fsspec URLs (``s3://bucket/session/*.wav``).
+        ``workers`` defaults to all cores. A run into an ``out`` folder that already holds a
+        journal skips inputs that finished there before. ``out`` may be a URL: the audio is
+        uploaded there, and the journal and results.jsonl are kept in a local folder named
+        after it (see `state_dir`), with results.jsonl uploaded beside the audio at the end.
+
+        ``executor`` is where the work runs: ``"local"`` (default, a process pool of
+        ``workers``), ``"dask"`` (a new Dask ``LocalCluster`` of ``workers``), a
+        ``distributed.Client`` of a running cluster, or a `pipeline.executors.Executor`.
         """
+        from pipeline.executors import resolve_executor
         from pipeline.inputs import expand_inputs
 
         sources = expand_inputs([inputs] if isinstance(inputs, str) else inputs)
         names = self._plan_names(sources)
-        workers = workers or os.cpu_count() or 1
-        if out is None:
-            summary, records = Summary(), []
-            for record in self._stream(sources, names, workers, progress):
-                del record["_journal"]
-                summary.add(record)
-                records.append(record)
-                if on_result:
-                    on_result(record)
-            return Results(records=records, summary=summary)
-        return self.with_encoder(out)._run_into(out, sources, names, workers, progress, on_result)
+        pool, owned = resolve_executor(executor, workers=workers)
+        try:
+            if out is None:
+                summary, records = Summary(), []
+                for record in self._stream(sources, names, pool, progress):
+                    del record["_journal"]
+                    summary.add(record)
+                    records.append(record)
+                    if on_result:
+                        on_result(record)
+                return Results(records=records, summary=summary)
+            return self.with_encoder(out)._run_into(out, sources, names, pool, progress, on_result)
+        finally:
+            if owned:
+                pool.close()
 
     def _run_into(
         self,
         out: str,
         sources: list[str],
         names: dict[str, str],
-        workers: int,
+        pool: Executor,
         progress: bool | None,
         on_result: Callable[[dict[str, Any]], None] | None,
     ) -> Results:
+        remote_out = out if "://" in out and not out.startswith("file://") else None
+        out = state_dir(out) if remote_out else out.removeprefix("file://")
         journal = Journal(out)
         _remove_stale_temporaries(out)
         config = self.config_hash
@@ -181,11 +199,11 @@ class Pipeline:
         done.clear()
         try:
             with open(results_path, "a", encoding="utf-8") as sink:
-                for record in self._stream(todo, names, workers, progress):
+                for record in self._stream(todo, names, pool, progress):
                     meta = record.pop("_journal")
-                    journal.record_done(
-                        record["source"], config, meta["hash"], FileStamp(*meta["stamp"]), record
-                    )
+                    if meta is not None:  # None: the task was lost; the next run redoes it
+                        stamp = FileStamp(*meta["stamp"])
+                        journal.record_done(record["source"], config, meta["hash"], stamp, record)
                     sink.write(json.dumps(record, ensure_ascii=False) + "\n")
                     sink.flush()
                     summary.add(record)
@@ -193,6 +211,10 @@ class Pipeline:
                         on_result(record)
         finally:
             journal.close()
+            if remote_out:
+                from pipeline.remote import upload
+
+                upload(results_path, remote_out.rstrip("/") + "/" + RESULTS_NAME)
         return Results(path=results_path, summary=summary)
 
     def _plan_names(self, sources: list[str]) -> dict[str, str]:
@@ -214,52 +236,51 @@ class Pipeline:
         return stems
 
     def _stream(
-        self, sources: list[str], names: dict[str, str], workers: int, progress: bool | None
+        self, sources: list[str], names: dict[str, str], pool: Executor, progress: bool | None
     ) -> Iterator[dict[str, Any]]:
+        """Records in completion order, each source once (a retried task may finish twice)."""
         bar = _progress_bar(len(sources), progress)
+        seen: set[str] = set()
+        items = [(source, names.get(source, "")) for source in sources]
         try:
-            if workers <= 1 or len(sources) <= 1:
-                for source in sources:
-                    yield _work(self, source, names.get(source, ""))
-                    bar.update(1)
-                return
-            yield from _pooled(self, sources, names, workers, bar)
+            for record in pool.imap_unordered(_work_item, items, state=self, on_error=_lost):
+                if record["source"] in seen:
+                    continue
+                seen.add(record["source"])
+                if record["profile"] is None and self.profile is not None:
+                    record["profile"] = self.profile.name  # a lost task's record
+                yield record
+                bar.update(1)
         finally:
             bar.close()
 
 
-def _pooled(
-    pipeline: Pipeline, sources: list[str], names: dict[str, str], workers: int, bar: Any
-) -> Iterator[dict[str, Any]]:
-    """Results in completion order, with at most a few tasks per worker in flight."""
-    pending: set[Future[dict[str, Any]]] = set()
-    queue = iter(sources)
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(pipeline,)) as pool:
-        for source in queue:
-            pending.add(pool.submit(_work_in_worker, source, names.get(source, "")))
-            if len(pending) >= workers * 3:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
-                    bar.update(1)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-                bar.update(1)
+def _work_item(pipeline: Pipeline, item: tuple[str, str]) -> dict[str, Any]:
+    return _work(pipeline, *item)
 
 
-_WORKER_PIPELINE: Pipeline | None = None
+def _lost(item: tuple[str, str], exc: BaseException) -> dict[str, Any]:
+    """The record of an input whose task failed outside the stages (its worker kept dying)."""
+    clip = Clip(source=item[0], name=item[1])
+    clip.report(
+        "worker_lost",
+        Severity.ERROR,
+        "run",
+        f"the worker processing this file failed ({type(exc).__name__}: {exc}); if it keeps "
+        "happening the file may crash the decoder — check it, then run again (finished files "
+        "are not redone)",
+    )
+    record = clip_record(clip, None)
+    record["_journal"] = None  # not journalled: the next run tries it again
+    return record
 
 
-def _init_worker(pipeline: Pipeline) -> None:
-    global _WORKER_PIPELINE
-    _WORKER_PIPELINE = pipeline
-
-
-def _work_in_worker(source: str, name: str) -> dict[str, Any]:
-    assert _WORKER_PIPELINE is not None
-    return _work(_WORKER_PIPELINE, source, name)
+def state_dir(out_url: str) -> str:
+    """The local folder that holds the journal and results.jsonl of a run into ``out_url``."""
+    root = os.environ.get("VOICEPREP_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "voiceprep", "runs"
+    )
+    return os.path.join(root, hashlib.blake2b(out_url.encode(), digest_size=8).hexdigest())
 
 
 def _work(pipeline: Pipeline, source: str, name: str) -> dict[str, Any]:

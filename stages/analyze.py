@@ -93,14 +93,38 @@ class Analyze(Stage):
 
     thresholds: AnalysisThresholds = field(default_factory=AnalysisThresholds)
     profile: str | None = None
+    # "dnsmos": also score DNSMOS P.835 (extra voiceprep[dnsmos]; metrics dnsmos_sig/bak/ovrl,
+    # finding low_quality under thresholds.min_dnsmos_ovrl). None: skip (it is ~35× real time).
+    quality: str | None = None
+    # Speaker check: "default" (cepstral statistics, numpy), "neural" (resemblyzer, extra
+    # voiceprep[neural]) or None (skip). Metrics speaker_count/speaker_change_s/speaker_score.
+    speakers: str | None = "default"
 
     def __post_init__(self) -> None:
+        if self.speakers not in (None, "default", "neural"):
+            raise ConfigurationError(
+                f"speakers must be 'default', 'neural' or None, got {self.speakers!r}"
+            )
+        if self.speakers == "neural":
+            from stages.analysis.neural import encoder
+
+            encoder()  # say what to install now, not on the first clip
+        if self.quality not in (None, "dnsmos"):
+            raise ConfigurationError(
+                f"analysis quality must be None or 'dnsmos', got {self.quality!r}"
+            )
+        if self.quality == "dnsmos":
+            from stages.analysis.quality import require_dnsmos
+
+            require_dnsmos()  # say what to install now, not on the first clip
         try:
             Severity(self.thresholds.quality_severity)
+            Severity(self.thresholds.speaker_severity)
         except ValueError:
             raise ConfigurationError(
-                f"analysis quality_severity must be 'error', 'warning' or 'info', "
-                f"got {self.thresholds.quality_severity!r}; fix the profile's [analysis] table"
+                "analysis quality_severity and speaker_severity must be 'error', 'warning' or "
+                f"'info', got {self.thresholds.quality_severity!r} and "
+                f"{self.thresholds.speaker_severity!r}; fix the profile's [analysis] table"
             ) from None
 
     def process(self, clip: Clip) -> Clip:
@@ -124,18 +148,155 @@ class Analyze(Stage):
         m["rms_dbfs"] = rms_dbfs(samples)
         m["lufs"] = integrated_loudness(samples, rate)
         m["speech_ratio"] = speech_ratio(clip.segments, duration)
-        if "snr_db" not in m:
-            m["snr_db"] = estimate_snr_db(samples, rate, clip.segments)
+        speech_like = self._measure_noise_and_signal(clip)
         if "clipping_ratio" not in m:
-            from stages.normalize import clipping_ratio
+            from stages.analysis.clipping import detect_clipping
 
-            m["clipping_ratio"] = clipping_ratio(samples)
+            m["clipping_ratio"] = detect_clipping(samples).ratio
         dc_removed = "dc_offset" in m  # measured on the source by normalize, which removed it
         if not dc_removed:
             m["dc_offset"] = float(np.abs(np.asarray(samples, dtype=np.float64).mean(axis=0)).max())
 
         self._judge(clip, dc_removed=dc_removed)
+        self._judge_signal(clip, speech_like=speech_like)
+        if self.quality == "dnsmos":
+            self._judge_quality(clip)
+        if self.speakers is not None and speech_like:
+            self._judge_speakers(clip)
         return clip
+
+    def _judge_speakers(self, clip: Clip) -> None:
+        """Speaker metrics, and ``multiple_speakers`` when a second voice holds enough speech."""
+        from stages.analysis.speakers import detect_speakers
+
+        assert clip.samples is not None and self.speakers is not None
+        t, m = self.thresholds, clip.metrics
+        r = detect_speakers(
+            clip.samples,
+            clip.rate,
+            clip.segments,
+            method=self.speakers,
+            min_voice_s=t.min_second_voice_s,
+        )
+        off = clip.offset_s
+        m["speaker_count"] = r.speaker_count
+        m["speaker_change_s"] = [round(off + c, 2) for c in r.change_s]
+        m["speaker_score"] = round(r.score, 4)
+        if r.speaker_count < 2:
+            return
+        where = ", ".join(f"{off + a:.1f}–{off + b:.1f} s" for a, b in r.second_voice_s[:4])
+        more = " and later" if len(r.second_voice_s) > 4 else ""
+        target = f" for {self.profile}" if self.profile else ""
+        clip.report(
+            "multiple_speakers",
+            Severity(t.speaker_severity),
+            self.name,
+            f"a second voice at {where}{more} (speaker score {r.score:.2f}, limit for one voice "
+            f"{r.threshold:.2f}{target}); remove it or re-record alone",
+        )
+
+    def _judge_quality(self, clip: Clip) -> None:
+        """DNSMOS P.835 metrics, and ``low_quality`` (warning) under the profile's OVRL limit."""
+        from stages.analysis.quality import detect_quality
+
+        assert clip.samples is not None
+        q = detect_quality(clip.samples, clip.rate)
+        m, limit = clip.metrics, self.thresholds.min_dnsmos_ovrl
+        m["dnsmos_sig"], m["dnsmos_bak"], m["dnsmos_ovrl"] = q.sig, q.bak, q.ovrl
+        if limit is None or q.ovrl >= limit or "no_speech" in clip.codes():
+            return
+        weakest = "background noise" if q.bak <= q.sig else "the voice itself (distortion)"
+        target = f" for {self.profile}" if self.profile else ""
+        self.warn(
+            clip,
+            "low_quality",
+            f"DNSMOS overall quality {q.ovrl:.2f} is below {limit:g}{target} (signal "
+            f"{q.sig:.2f}, background {q.bak:.2f}; 1–5 scale), mostly from {weakest}; "
+            "re-record in a quieter room with the microphone close and the gain moderate",
+        )
+
+    def _measure_noise_and_signal(self, clip: Clip) -> bool:
+        """Noise, hum, bandwidth and speech-likeness metrics; True when the clip sounds like speech.
+
+        ``snr_db`` / ``noise_floor_dbfs`` are re-estimated per frequency band here (a VAD split
+        alone fails at low SNR and on hum); ``bandwidth_hz`` is kept from `normalize`, which
+        measured it at the source rate (None when no earlier stage did: at the current rate it
+        would say nothing about the source).
+        """
+        from stages.analysis._spectra import mono, power_spectrogram
+        from stages.analysis.hum import detect_hum
+        from stages.analysis.noise import detect_noise
+        from stages.analysis.speech import detect_speech
+
+        assert clip.samples is not None
+        x, rate, m = mono(clip.samples), clip.rate, clip.metrics
+        spec = power_spectrogram(x, rate)
+        noise = detect_noise(x, rate, clip.segments, spectrogram=spec)
+        # A VAD-split estimate (it comes with a noise floor) is replaced; an SNR handed in
+        # without one (by a caller or another tool) is kept.
+        if "snr_db" not in m or "noise_floor_dbfs" in m:
+            m["snr_db"] = noise.snr_db
+            m["noise_floor_dbfs"] = noise.noise_floor_dbfs
+        m["speech_level_dbfs"] = noise.speech_level_dbfs
+        m["snr_wada_db"] = noise.wada_snr_db
+        hum = detect_hum(x, rate)
+        m["hum_hz"] = hum.hum_hz
+        m["hum_dbfs"] = hum.level_dbfs
+        if "bandwidth_hz" not in m:  # no source-rate measurement: this one is only informative
+            m["bandwidth_hz"] = None
+        speech = detect_speech(x, rate, clip.segments, spectrogram=spec)
+        m["speech_persistence"] = speech.persistence
+        return speech.is_speech or speech.persistence is None
+
+    def _judge_signal(self, clip: Clip, *, speech_like: bool) -> None:
+        """Findings ``no_speech`` (tones, music), ``hum`` and ``band_limited``."""
+        from stages.analysis.speech import MAX_PERSISTENCE
+
+        t, m = self.thresholds, clip.metrics
+        quality = Severity(t.quality_severity)
+        target = f" for {self.profile}" if self.profile else ""
+        if not speech_like:
+            if "no_speech" not in clip.codes():
+                clip.report(
+                    "no_speech",
+                    Severity.ERROR,
+                    self.name,
+                    "the detected sound holds steady spectral lines like tones or music "
+                    f"(persistence {m['speech_persistence']:.2f}, speech stays under "
+                    f"{MAX_PERSISTENCE:.2f}); check the file is the right take and holds speech",
+                )
+            m["speech_ratio"] = 0.0
+
+        hum_dbfs, speech_dbfs = m.get("hum_dbfs"), m.get("speech_level_dbfs")
+        if m.get("hum_hz") is not None and hum_dbfs is not None:
+            relative = hum_dbfs - speech_dbfs if speech_dbfs is not None else math.inf
+            if relative > t.max_hum_db:
+                clip.report(
+                    "hum",
+                    quality,
+                    self.name,
+                    f"{m['hum_hz']:g} Hz mains hum at {relative:.1f} dB relative to the speech "
+                    f"(limit {t.max_hum_db:g} dB{target}); move away from power cables and "
+                    "transformers, use a balanced cable or a ground-lift, or re-record",
+                )
+
+        bandwidth = m.get("bandwidth_hz")
+        limit = min(t.min_bandwidth_hz, 0.8 * clip.rate / 2.0)
+        if bandwidth is not None and bandwidth < limit:
+            source_rate = clip.info.sample_rate if clip.info is not None else None
+            cause = (
+                f"the source is sampled at {source_rate} Hz"
+                if source_rate is not None and source_rate / 2.0 < limit
+                else "it looks upsampled from telephone audio"
+            )
+            clip.report(
+                "band_limited",
+                quality,
+                self.name,
+                f"audio content ends at {bandwidth:.0f} Hz, below {limit:.0f} Hz needed at "
+                f"{clip.rate} Hz{target} ({cause}); use the original wideband recording, "
+                "not a phone-call or 8 kHz copy",
+            )
 
     def _judge(self, clip: Clip, *, dc_removed: bool) -> None:
         t, m = self.thresholds, clip.metrics

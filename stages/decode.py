@@ -12,6 +12,7 @@ warning when ``allow_truncated`` is set) and ``extension_mismatch``, ``nonfinite
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -25,7 +26,7 @@ from typing import IO, ClassVar
 import numpy as np
 
 from pipeline.clip import Clip, SourceInfo
-from pipeline.errors import InputError
+from pipeline.errors import ConfigurationError, InputError
 from pipeline.stage import Stage
 
 SNIFF_BYTES = 64
@@ -131,7 +132,10 @@ class Decode(Stage):
 
     def process(self, clip: Clip) -> Clip:
         try:
-            decoded = _decode(clip.source, max_duration_s=self.max_duration_s)
+            if "://" in clip.source:
+                decoded = _decode_url(clip.source, max_duration_s=self.max_duration_s)
+            else:
+                decoded = _decode(clip.source, max_duration_s=self.max_duration_s)
         except InputError as exc:
             return self.error(clip, exc.code, str(exc))
         except (OSError, ValueError, RuntimeError, EOFError, MemoryError) as exc:
@@ -208,6 +212,30 @@ def sniff_container(head: bytes) -> str | None:
         if layer != 0 and bitrate not in (0, 15) and rate != 3:
             return "mp3"
     return None
+
+
+def _decode_url(url: str, *, max_duration_s: float) -> Decoded:
+    """Decode an fsspec URL (``s3://…``) from a local copy with the same file name."""
+    from pipeline.remote import fetch, is_url
+
+    if not is_url(url):
+        return _decode(url.removeprefix("file://"), max_duration_s=max_duration_s)
+    with contextlib.ExitStack() as stack:
+        try:
+            local = stack.enter_context(fetch(url))
+        except ConfigurationError as exc:
+            raise InputError("unsupported_format", str(exc)) from None
+        except FileNotFoundError:
+            raise InputError(
+                "missing_input", f"{url} does not exist; check the URL and try again."
+            ) from None
+        except OSError as exc:
+            raise InputError(
+                "missing_input",
+                f"{url} could not be downloaded ({type(exc).__name__}: {exc}); check the URL, "
+                "the credentials and the network, then run again.",
+            ) from None
+        return _decode(local, max_duration_s=max_duration_s)
 
 
 @dataclass

@@ -184,5 +184,6 @@ def rms_dbfs(samples: np.ndarray) -> float:
     if x.size == 0:
         return float("-inf")
     flat = x.reshape(-1).astype(np.float64, copy=False)
-    mean_square = float(np.dot(flat, flat)) / flat.size
+    # einsum, not np.dot: a BLAS dot product may spin up threads that fight the worker pool.
+    mean_square = float(np.einsum("i,i->", flat, flat)) / flat.size
     return 10.0 * math.log10(mean_square) if mean_square > 0 else float("-inf")

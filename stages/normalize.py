@@ -105,7 +105,15 @@ class Normalize(Stage):
             )
         source = np.asarray(clip.samples)
         clip.metrics["dc_offset"] = dc_offset(source)
-        clip.metrics["clipping_ratio"] = clipping_ratio(source)
+        from stages.analysis.bandwidth import detect_bandwidth
+        from stages.analysis.clipping import detect_clipping
+
+        # Flat tops at full scale *or* at the source's own extremes (clipped, then turned down).
+        clipped = detect_clipping(source)
+        clip.metrics["clipping_ratio"] = clipped.ratio
+        clip.metrics["clipping_level"] = clipped.level
+        # Bandwidth only means something at the source rate, before resampling narrows it.
+        clip.metrics["bandwidth_hz"] = detect_bandwidth(source, clip.rate).bandwidth_hz
         clip.metrics["source_peak_dbfs"] = peak_dbfs(source)
 
         mono = downmix(source)

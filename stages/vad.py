@@ -1,4 +1,8 @@
-"""`Vad`: find where speech is, with webrtcvad, then sharpen the edges with frame energy.
+"""`Vad`: find where speech is, with a speech detector, then sharpen the edges with frame energy.
+
+The detector is a backend (`stages.vad_backends`): ``webrtc`` (default), ``energy`` (the
+fast path for large batches) or ``silero`` (ONNX model, extra ``voiceprep[silero]``). The
+smoothing, refinement and noise estimate below are the same for every backend.
 
 webrtcvad decides speech / not speech per 10–30 ms frame and is good at telling voice
 from noise, but its edges are loose: it often calls the low-level noise before and after
@@ -21,10 +25,18 @@ import numpy as np
 from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from pipeline.stage import Stage
+from stages.vad_backends import BACKENDS, SpeechDetector, make_detector
+from stages.vad_backends.webrtc import WEBRTC_RATES, webrtc_frames
 
-__all__ = ["Vad", "frame_energies_db", "refine_segment", "smooth_runs", "webrtc_frames"]
+__all__ = [
+    "WEBRTC_RATES",
+    "Vad",
+    "frame_energies_db",
+    "refine_segment",
+    "smooth_runs",
+    "webrtc_frames",
+]
 
-WEBRTC_RATES = (8000, 16000, 32000)  # 48 kHz works too but is ~8x slower than resampling
 ENERGY_FRAME_S = 0.010
 NOISE_PERCENTILE = 10.0  # the quietest tenth of 10 ms frames is taken as the noise floor
 SPEECH_PERCENTILE = 95.0  # a segment's speech level
@@ -36,36 +48,6 @@ SEARCH_S = 0.100  # how far outside webrtcvad's edges refinement may look
 NOISE_GUARD_S = 0.050  # frames this close to speech don't count as noise (breaths, reverb)
 SILENCE_FLOOR_DBFS = -120.0  # digital silence is reported at this level, not -inf
 _TINY = 10.0 ** (SILENCE_FLOOR_DBFS / 10.0)
-
-
-def webrtc_frames(
-    samples: np.ndarray, rate: int, *, aggressiveness: int = 2, frame_ms: int = 30
-) -> tuple[np.ndarray, int]:
-    """webrtcvad's speech flag per ``frame_ms`` frame of mono float audio.
-
-    Returns ``(flags, vad_rate)``. Audio at a rate webrtcvad does not take is resampled
-    (a copy, for the VAD only) to 16 kHz; ``flags[i]`` covers ``[i, i + 1) * frame_ms``.
-    """
-    import webrtcvad
-
-    vad_rate = rate if rate in WEBRTC_RATES else 16000
-    x = samples
-    if vad_rate != rate:
-        import soxr
-
-        x = soxr.resample(samples, rate, vad_rate, quality="MQ")
-    pcm = np.clip(np.asarray(x, dtype=np.float32) * 32768.0, -32768.0, 32767.0).astype("<i2")
-    step = vad_rate * frame_ms // 1000
-    n_frames = pcm.shape[0] // step
-    data = pcm[: n_frames * step].tobytes()
-    vad = webrtcvad.Vad(aggressiveness)
-    width = 2 * step
-    flags = np.fromiter(
-        (vad.is_speech(data[i * width : (i + 1) * width], vad_rate) for i in range(n_frames)),
-        dtype=bool,
-        count=n_frames,
-    )
-    return flags, vad_rate
 
 
 def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,11 +126,14 @@ class Vad(Stage):
 
     Metrics: ``speech_start_s`` / ``speech_end_s`` (source time), ``speech_ratio``,
     ``noise_floor_dbfs`` and ``snr_db`` (None when the clip has no non-speech frames).
-    No findings: judging the numbers is `analyze`'s job.
+    No findings: judging the numbers is `analyze`'s job. ``backend`` picks the speech
+    detector (``webrtc``, ``energy`` or ``silero``; see `stages.vad_backends`);
+    ``aggressiveness`` 0–3 goes from lenient to strict for each of them.
     """
 
     name: ClassVar[str] = "vad"
 
+    backend: str = "webrtc"
     aggressiveness: int = 2
     frame_ms: int = 30
     hangover_ms: int = 300
@@ -162,6 +147,17 @@ class Vad(Stage):
             )
         if self.frame_ms not in (10, 20, 30):
             raise ConfigurationError(f"vad frame_ms must be 10, 20 or 30, got {self.frame_ms}")
+        if self.backend not in BACKENDS:
+            raise ConfigurationError(
+                f"unknown vad backend {self.backend!r}; choose one of {', '.join(BACKENDS)}"
+            )
+        self.detector()  # fail now, not on the first clip, when an extra is missing
+
+    def detector(self) -> SpeechDetector:
+        """The configured speech detector (cheap to build; models are cached per process)."""
+        return make_detector(
+            self.backend, aggressiveness=self.aggressiveness, frame_ms=self.frame_ms
+        )
 
     def process(self, clip: Clip) -> Clip:
         if clip.samples is None or clip.rate <= 0:
@@ -192,12 +188,9 @@ class Vad(Stage):
     def _segments(
         self, mono: np.ndarray, rate: int, energy_db: np.ndarray, frame_s: float
     ) -> list[tuple[float, float]]:
-        """Speech segments in seconds: webrtcvad runs, smoothed, then (optionally) refined."""
-        flags, _ = webrtc_frames(
-            mono, rate, aggressiveness=self.aggressiveness, frame_ms=self.frame_ms
-        )
+        """Speech segments in seconds: detector runs, smoothed, then (optionally) refined."""
+        flags, unit = self.detector().speech_frames(mono, rate)
         starts, ends = _runs(flags)
-        unit = self.frame_ms / 1000.0
         starts_s, ends_s = smooth_runs(
             starts * unit,
             ends * unit,

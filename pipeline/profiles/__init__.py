@@ -74,6 +74,11 @@ class AnalysisThresholds:
     max_dc_offset: float = 0.02
     min_speech_ratio: float = 0.2
     quality_severity: str = "warning"  # "error" for voice cloning, where the vendor rejects
+    max_hum_db: float = -35.0  # mains hum level relative to the active speech level
+    min_bandwidth_hz: float = 5500.0  # checked only up to 80 % of the output's Nyquist
+    min_dnsmos_ovrl: float | None = None  # DNSMOS OVRL (1–5) under this: low_quality; None: never
+    speaker_severity: str = "warning"  # multiple_speakers; "error" for voice cloning
+    min_second_voice_s: float = 1.5  # a second voice must hold this much speech to count
 
 
 @dataclass(frozen=True)

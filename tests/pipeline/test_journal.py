@@ -36,3 +36,17 @@ def test_touched_but_identical_file_is_not_redone(tmp_path):
 def test_unreadable_file_has_empty_hash_and_negative_stamp(tmp_path):
     assert content_hash(str(tmp_path / "none")) == ""
     assert FileStamp.of(str(tmp_path / "none")) == FileStamp(-1, -1)
+
+
+def test_finished_clip_whose_output_is_gone_is_redone(tmp_path):
+    src = tmp_path / "a.wav"
+    src.write_bytes(b"abc")
+    output = tmp_path / "out" / "a.wav"
+    output.parent.mkdir()
+    output.write_bytes(b"x")
+    journal = Journal(str(tmp_path / "out"))
+    record = {"output": str(output)}
+    journal.record_done(str(src), "cfg", content_hash(str(src)), FileStamp.of(str(src)), record)
+    assert journal.finished(str(src), "cfg") == record
+    output.unlink()
+    assert journal.finished(str(src), "cfg") is None

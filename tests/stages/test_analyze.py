@@ -12,9 +12,24 @@ from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
 from pipeline.profiles import AnalysisThresholds, load_profile
 from stages.analyze import Analyze, estimate_snr_db, speech_ratio
-from tests.conftest import speechlike, tone
+from tests.conftest import tone
 
 RATE = 16000
+
+
+def speechlike(dur_s: float, rate: int) -> np.ndarray:
+    """Voiced syllables at ~4 Hz whose pitch glides like intonation (peak 0.5).
+
+    (A steady-pitch harmonic complex reads as a tone to the no-speech check.)
+    """
+    t = np.arange(round(dur_s * rate)) / rate
+    f0 = 140.0 * (1 + 0.2 * np.sin(2 * np.pi * 3.1 * t) + 0.1 * np.sin(2 * np.pi * 0.9 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    k = np.arange(1, 40)[:, None]
+    voiced = (np.sin(k * phase[None, :]) / k).sum(axis=0)
+    envelope = np.abs(np.sin(2 * np.pi * 2.0 * t)) ** 0.5
+    out = voiced * envelope
+    return (0.5 * out / float(np.max(np.abs(out)))).astype(np.float32)
 
 
 def clip_of(samples: np.ndarray, segments: list[tuple[float, float]], **metrics: Any) -> Clip:

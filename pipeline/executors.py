@@ -1,0 +1,303 @@
+"""Executors: where per-clip work runs — a local process pool or a Dask distributed cluster.
+
+Both run ``fn(state, item)`` for every item and yield the results in completion order, with at
+most ``max_in_flight`` items submitted and not yet collected, so a batch of any size never has
+all its results in memory at once. ``state`` (the pipeline, with whatever its stages load) is
+shipped to each worker once, not with every item: the local pool passes it to the pool's
+initializer; on Dask a worker plugin installs it on every worker, including workers that join
+or are restarted mid-run.
+
+On Dask, a task whose worker dies is rescheduled on another worker by the scheduler; a task
+that raises is retried ``retries`` times. A task that still fails (for example a file that
+crashes every worker that opens it, ``KilledWorker``) goes to ``on_error`` when given, so the
+batch carries on.
+
+    >>> from distributed import Client                      # doctest: +SKIP
+    >>> Pipeline.for_profile("aliyun-voice").run(            # doctest: +SKIP
+    ...     ["s3://bucket/session/*.wav"], out="out/", executor=Client("tcp://head:8786"))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sized
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from types import TracebackType
+from typing import Any, TypeVar
+
+from pipeline.errors import ConfigurationError
+
+__all__ = ["DaskExecutor", "Executor", "LocalPool", "resolve_executor"]
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Per-process state installed by the pool initializer or the Dask worker plugin, by run key.
+_STATE: dict[str, Any] = {}
+
+
+class Executor(ABC):
+    """Runs ``fn(state, item)`` over items somewhere and streams the results back."""
+
+    @property
+    @abstractmethod
+    def slots(self) -> int:
+        """How many items can run at the same time (processes or worker threads)."""
+
+    @abstractmethod
+    def imap_unordered(
+        self,
+        fn: Callable[[S, T], R],
+        items: Iterable[T],
+        *,
+        state: S,
+        max_in_flight: int | None = None,
+        on_error: Callable[[T, BaseException], R] | None = None,
+    ) -> Iterator[R]:
+        """``fn(state, item)`` for every item, yielded as each finishes.
+
+        ``fn`` must be a module-level function (it is pickled by reference). At most
+        ``max_in_flight`` items (default: three per slot) are submitted and uncollected.
+        A task that fails goes to ``on_error(item, exc)`` when given; otherwise it raises.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook; most executors own nothing
+        """Release what this executor started (a cluster it created); a no-op otherwise."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LocalPool(Executor):
+    """A `ProcessPoolExecutor` of ``workers`` processes; one worker runs in this process."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        if self.workers < 1:
+            raise ConfigurationError("workers must be at least 1")
+
+    @property
+    def slots(self) -> int:
+        return self.workers
+
+    def imap_unordered(
+        self,
+        fn: Callable[[S, T], R],
+        items: Iterable[T],
+        *,
+        state: S,
+        max_in_flight: int | None = None,
+        on_error: Callable[[T, BaseException], R] | None = None,
+    ) -> Iterator[R]:
+        if self.workers <= 1 or (isinstance(items, Sized) and len(items) <= 1):
+            for item in items:
+                yield _guarded(fn, state, item, on_error)
+            return
+        key = _run_key()
+        window = max_in_flight or self.workers * 3
+        pending: dict[Future[R], T] = {}
+        queue = iter(items)
+        with ProcessPoolExecutor(
+            self.workers, initializer=_install_state, initargs=(key, state)
+        ) as pool:
+            for item in itertools.chain(queue, [_DONE]):
+                if item is not _DONE:
+                    pending[pool.submit(_call, key, fn, item)] = item
+                    if len(pending) < window:
+                        continue
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield _result(future, pending.pop(future), on_error)
+                    if item is not _DONE:
+                        break
+
+
+class DaskExecutor(Executor):
+    """Runs items as tasks on a Dask distributed cluster through ``client``.
+
+    Use `DaskExecutor.connect` to start a `LocalCluster` or reach a scheduler by address; an
+    executor made that way closes its client (and cluster) on `close`. Every worker must have
+    voiceprep and its extras installed, and be able to read the inputs (shared paths or URLs).
+    """
+
+    def __init__(self, client: Any, *, retries: int = 2, own_client: bool = False) -> None:
+        self.client = client
+        self.retries = retries
+        self._own = own_client
+
+    @classmethod
+    def connect(
+        cls, address: str | None = None, *, n_workers: int | None = None, retries: int = 2
+    ) -> DaskExecutor:
+        """A client of the scheduler at ``address``, or of a new local cluster of ``n_workers``.
+
+        The local cluster has one single-threaded worker process per core (or ``n_workers``),
+        the same shape as `LocalPool`, and no dashboard.
+        """
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigurationError(
+                "the dask executor needs the dask extra: pip install 'voiceprep[dask]'"
+            ) from None
+        if address:
+            try:
+                client = Client(address, timeout="20s")
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot reach the Dask scheduler at {address} ({exc}); check the address "
+                    "and that `dask scheduler` is running there"
+                ) from None
+        else:
+            cluster = LocalCluster(
+                n_workers=n_workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            client = Client(cluster)
+        return cls(client, retries=retries, own_client=True)
+
+    @property
+    def slots(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def imap_unordered(
+        self,
+        fn: Callable[[S, T], R],
+        items: Iterable[T],
+        *,
+        state: S,
+        max_in_flight: int | None = None,
+        on_error: Callable[[T, BaseException], R] | None = None,
+    ) -> Iterator[R]:
+        from distributed import as_completed
+
+        from pipeline._dask_plugin import StatePlugin
+
+        key = _run_key()
+        self.client.register_plugin(StatePlugin(key, state), name=key)
+        window = max_in_flight or self.slots * 3
+        pending: dict[str, T] = {}
+        done = as_completed()
+        queue = iter(items)
+
+        def submit(item: T) -> None:
+            future = self.client.submit(
+                _call,
+                key,
+                fn,
+                item,
+                pure=False,
+                retries=self.retries,
+                key=f"{key}-{uuid.uuid4().hex}",
+            )
+            pending[future.key] = item
+            done.add(future)
+
+        try:
+            for item in itertools.islice(queue, window):
+                submit(item)
+            for future in done:
+                item = pending.pop(future.key)
+                result = _result(future, item, on_error)
+                future.release()  # the cluster forgets the result: memory stays bounded
+                following = next(queue, _DONE)
+                if following is not _DONE:
+                    submit(following)
+                yield result
+        finally:
+            leftover = list(done.futures)
+            done.clear()
+            with contextlib.suppress(Exception):  # never hide the error that got us here
+                if leftover:
+                    self.client.cancel(leftover)
+                self.client.unregister_worker_plugin(key)
+
+    def close(self) -> None:
+        if not self._own:
+            return
+        cluster = getattr(self.client, "cluster", None)
+        self.client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def resolve_executor(executor: Any, *, workers: int | None = None) -> tuple[Executor, bool]:
+    """An `Executor` for what the caller passed, and whether the caller must close it.
+
+    Accepts an `Executor`, a ``distributed.Client``, ``"local"``, ``"dask"`` (a new
+    `LocalCluster` of ``workers`` processes) or None (``"local"``).
+    """
+    if executor is None or executor == "local":
+        return LocalPool(workers), False
+    if executor == "dask":
+        return DaskExecutor.connect(n_workers=workers), True
+    if isinstance(executor, Executor):
+        return executor, False
+    if type(executor).__name__ == "Client" and hasattr(executor, "submit"):
+        return DaskExecutor(executor), False
+    raise ConfigurationError(
+        f"unknown executor {executor!r}; pass 'local', 'dask', a distributed.Client or an Executor"
+    )
+
+
+class _Done:
+    pass
+
+
+_DONE: Any = _Done()
+
+
+def _run_key() -> str:
+    return f"voiceprep-{uuid.uuid4().hex[:16]}"
+
+
+def _install_state(key: str, state: Any) -> None:
+    _STATE[key] = state
+
+
+def _call(key: str, fn: Callable[[Any, T], R], item: T) -> R:
+    try:
+        state = _STATE[key]
+    except KeyError:
+        raise RuntimeError(
+            f"this worker has no state for run {key}: it joined without the run's plugin; "
+            "the task will be retried elsewhere"
+        ) from None
+    return fn(state, item)
+
+
+def _guarded(
+    fn: Callable[[S, T], R], state: S, item: T, on_error: Callable[[T, BaseException], R] | None
+) -> R:
+    try:
+        return fn(state, item)
+    except Exception as exc:
+        if on_error is None:
+            raise
+        return on_error(item, exc)
+
+
+def _result(future: Any, item: T, on_error: Callable[[T, BaseException], R] | None) -> R:
+    try:
+        result: R = future.result()
+    except Exception as exc:
+        if on_error is None:
+            raise
+        return on_error(item, exc)
+    return result

@@ -1,0 +1,74 @@
+"""Audio bandwidth: the highest frequency that still carries signal, to catch upsampled audio.
+
+A clip recorded at 8 kHz and upsampled to 24 kHz has nothing above 4 kHz: the resampler's
+stop band leaves 60–120 dB less there than in the speech band. Speech that is merely dark
+(a muffled microphone, a deep voice) falls off gradually and keeps fricative energy up to
+8 kHz and beyond, 20–50 dB down. So the test is level, not shape: per 250 Hz band, the
+90th percentile of frame power (fricatives are brief, a mean would hide them) against the
+loudest band; the bandwidth is the top of the highest band within ``FLOOR_DB`` of it. A
+steep cliff (``CLIFF_DB`` lost within one band, never regained) also marks the edge, which
+catches band-limited audio whose empty top was later filled with a little broadband noise.
+
+Measure on the *source* (before `normalize` resamples): after resampling to 8 kHz every
+clip is band-limited to 4 kHz.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stages.analysis._spectra import frames, mono
+
+__all__ = ["BandwidthResult", "detect_bandwidth"]
+
+BAND_HZ = 250.0
+FLOOR_DB = 60.0  # bands this far under the loudest band carry nothing
+CLIFF_DB = 25.0  # a drop this deep within one band edge is a filter, not a voice
+FRAME_S = 0.04
+LEVEL_PERCENTILE = 90.0
+MAX_FRAMES = 160  # long clips: an evenly spread subset of frames is plenty for a spectrum
+
+
+@dataclass(frozen=True)
+class BandwidthResult:
+    """``bandwidth_hz``: top of the highest band carrying signal (≤ ``rate / 2``)."""
+
+    bandwidth_hz: float
+    nyquist_hz: float
+    cliff: bool  # True when a steep filter edge set the bandwidth
+
+
+def detect_bandwidth(samples: np.ndarray, rate: int) -> BandwidthResult:
+    """Estimate where the signal's spectrum ends (see the module docstring for how)."""
+    x = mono(samples)
+    nyquist = rate / 2.0
+    n_fft = 1 << max(6, round(np.log2(FRAME_S * rate)))
+    block = frames(x, n_fft, n_fft)  # no overlap: only a long-term spectrum is wanted
+    if block.shape[0] > MAX_FRAMES:
+        block = block[np.linspace(0, block.shape[0] - 1, MAX_FRAMES).astype(int)]
+    if block.shape[0] == 0:
+        return BandwidthResult(nyquist, nyquist, False)
+    energy = np.einsum("ij,ij->i", block, block)
+    block = block[energy > 0]
+    if block.shape[0] == 0:
+        return BandwidthResult(nyquist, nyquist, False)
+    spec = np.fft.rfft(block * np.hanning(n_fft).astype(np.float32), axis=1)
+    power = spec.real**2 + spec.imag**2
+    bin_hz = rate / n_fft
+    per_band = max(1, round(BAND_HZ / bin_hz))
+    band_power = np.add.reduceat(power, np.arange(0, power.shape[1], per_band), axis=1)
+    level = 10.0 * np.log10(np.maximum(np.percentile(band_power, LEVEL_PERCENTILE, axis=0), 1e-30))
+    n_bands = level.shape[0]
+    tops = np.minimum((np.arange(n_bands) + 1) * per_band * bin_hz, nyquist)
+
+    alive = np.flatnonzero(level >= level.max() - FLOOR_DB)
+    top = int(alive[-1])
+    # Cliff: band b+1 lies CLIFF_DB under band b and nothing above comes back within that.
+    above_max = np.maximum.accumulate(level[::-1])[::-1]  # max of level[b:] per b
+    drop = level[:-1] - above_max[1:]
+    cliffs = np.flatnonzero((drop >= CLIFF_DB) & (tops[:-1] >= 1000.0))
+    if cliffs.size and int(cliffs[0]) < top:
+        return BandwidthResult(float(tops[int(cliffs[0])]), nyquist, True)
+    return BandwidthResult(float(tops[top]), nyquist, False)

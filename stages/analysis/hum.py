@@ -1,0 +1,94 @@
+"""Mains hum: steady spectral lines at 50 or 60 Hz and their harmonics.
+
+Hum is stationary and sits at exact multiples of the mains frequency; voiced speech also
+has harmonics, but its pitch moves, so from one second to the next its lines wander. The
+detector takes 1 s Hann spectra (1 Hz bins) and keeps, per bin, the *median* over the
+seconds: a line present all the time survives, a speech harmonic that passes through does
+not. A harmonic counts when its peak (±1 Hz, mains drifts a little) stands
+``MIN_PROMINENCE_DB`` above the median of the bins around it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from stages.analysis._spectra import frames, mono
+
+__all__ = ["HumResult", "detect_hum"]
+
+MAINS_HZ = (50.0, 60.0)
+HARMONICS = 8  # look at k · f0 for k = 1..8
+MIN_PROMINENCE_DB = 12.0  # a line this far above its neighbourhood is a line
+NEIGHBOURHOOD_HZ = 12  # the local floor is the median of ±12 Hz (the line's ±2 Hz left out)
+SEGMENT_S = 1.0
+
+
+@dataclass(frozen=True)
+class HumResult:
+    """``hum_hz`` is 50.0, 60.0 or None; ``level_dbfs`` the summed power of its lines.
+
+    ``harmonics`` lists the harmonic numbers found (1 = the mains frequency itself).
+    """
+
+    hum_hz: float | None
+    level_dbfs: float | None
+    harmonics: tuple[int, ...]
+    prominence_db: float
+
+
+def _median_spectrum(x: np.ndarray, rate: int) -> np.ndarray:
+    """Per-bin median over 1 s Hann segments of the power spectrum, scaled to mean-square."""
+    n = round(SEGMENT_S * rate)
+    if x.shape[0] < n:  # shorter than a segment: one zero-padded spectrum
+        block = np.zeros((1, n), dtype=np.float32)
+        block[0, : x.shape[0]] = x
+    else:
+        block = frames(x, n, n)
+    window = np.hanning(n).astype(np.float32)
+    top = min(n // 2 + 1, round(HARMONICS * max(MAINS_HZ) * n / rate) + 2 * NEIGHBOURHOOD_HZ)
+    spec = np.fft.rfft(block * window, axis=1)[:, :top]
+    power = (spec.real**2 + spec.imag**2) * (2.0 / (float(np.sum(window**2)) * n))
+    return np.median(power, axis=0) if power.shape[0] > 2 else power.mean(axis=0)
+
+
+def detect_hum(samples: np.ndarray, rate: int) -> HumResult:
+    """Find mains hum in ``samples``: which mains frequency, which harmonics, how loud."""
+    x = mono(samples)
+    if x.shape[0] < rate // 4:
+        return HumResult(None, None, (), 0.0)
+    spectrum = _median_spectrum(x, rate)
+    bin_hz = rate / round(SEGMENT_S * rate)
+    best: HumResult = HumResult(None, None, (), 0.0)
+    best_power = 0.0
+    for f0 in MAINS_HZ:  # two candidates, each vectorised over its harmonics
+        k = np.arange(1, HARMONICS + 1)
+        centre = np.round(k * f0 / bin_hz).astype(int)
+        ok = centre + NEIGHBOURHOOD_HZ < spectrum.shape[0]
+        k, centre = k[ok], centre[ok]
+        if k.size == 0:
+            continue
+        offsets = np.arange(-NEIGHBOURHOOD_HZ, NEIGHBOURHOOD_HZ + 1)
+        around = spectrum[centre[:, None] + offsets[None, :]]  # (harmonics, 2·12+1)
+        core = np.abs(offsets) <= 1
+        floor = np.median(around[:, np.abs(offsets) > 2], axis=1)
+        peak = around[:, core].max(axis=1)
+        prominence = 10.0 * np.log10(np.maximum(peak, 1e-30) / np.maximum(floor, 1e-30))
+        found = prominence >= MIN_PROMINENCE_DB
+        # A hum shows at its fundamental or one of its first three harmonics: a 1 kHz test
+        # tone, the 20th harmonic of 50 Hz, is not hum.
+        if not found[:3].any():
+            continue
+        line_power = float((around[found][:, core].sum(axis=1) - 3 * floor[found]).sum())
+        line_power /= 1.5  # Hann's equivalent noise bandwidth: 1.5 bins per line
+        if line_power > best_power:
+            best_power = line_power
+            best = HumResult(
+                f0,
+                10.0 * math.log10(max(line_power, 1e-30)),
+                tuple(int(h) for h in k[found]),
+                float(prominence[found].max()),
+            )
+    return best

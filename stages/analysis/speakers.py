@@ -1,0 +1,260 @@
+"""Does a clip hold one voice or more? Windowed voice statistics, two clusters, a likelihood gain.
+
+Method (``"default"``, numpy only):
+
+1. Cepstra (`stages.analysis.mfcc`) of 25 ms frames every 20 ms, with the mean mel power of
+   the non-speech frames subtracted so stationary noise does not pose as a voice. Only loud
+   frames inside the speech ``segments`` count (within 25 dB of the speech level).
+2. c1..c19, standardised over the clip, are summarised per ``window_s`` of *speech* (hop
+   ``hop_s``) as mean and log standard deviation: one point per window.
+3. Two-means on the windows, then a two-state Viterbi pass with a switching cost, so the
+   split must hold for runs of windows (a speaker's turn) rather than flicker between
+   phonetically different words of one speaker — the hard negative.
+4. ``score``: how much better two full-covariance Gaussians (one per cluster) explain the
+   frames than one, in nats per frame. One voice with varied prompts scores ~0.4–1.0,
+   two voices ~0.6–4. A clip counts as two voices when ``score`` beats ``threshold`` and the
+   smaller cluster holds at least ``min_voice_s`` of speech.
+
+Method ``"neural"`` (`stages.analysis.neural`, the ``voiceprep[neural]`` extra) replaces
+steps 1–2 with resemblyzer speaker embeddings of 1.6 s speech windows and scores the
+cosine distance between the two cluster centroids.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "NEURAL_THRESHOLD",
+    "SpeakerResult",
+    "detect_speakers",
+    "split_two",
+]
+
+DEFAULT_THRESHOLD = 1.6  # nats/frame; set above what one voice reaches on varied prompts
+NEURAL_THRESHOLD = 0.25  # cosine distance between the two clusters' mean embeddings
+N_CEPSTRA = 20  # c1..c19 are used; c0 (level) is left out
+LOUD_WITHIN_DB = 25.0  # frames this far under the speech level are too quiet to trust
+SWITCH_COST = 2.0  # Viterbi cost of changing voice between windows, in within-cluster variances
+NOISE_WITHIN_DB = 6.0  # noise frames: outside speech and this close to the quietest tenth
+_MIN_CLUSTER_FRAMES = 20
+_RIDGE = 1e-3
+
+
+@dataclass(frozen=True)
+class SpeakerResult:
+    """Verdict on one clip; times in seconds of the samples given (add the clip offset).
+
+    ``speaker_count`` is 1 or 2 (2 means "two or more"); ``score`` is continuous, higher
+    meaning more likely several voices (for ROC curves); ``change_s`` lists where the voice
+    changes; ``second_voice_s`` the ``(start, end)`` spans of the voice that did not start
+    the clip; ``speech_s`` how much speech the verdict rests on.
+    """
+
+    speaker_count: int
+    score: float
+    change_s: tuple[float, ...] = ()
+    second_voice_s: tuple[tuple[float, float], ...] = ()
+    speech_s: float = 0.0
+    method: str = "default"
+    threshold: float = DEFAULT_THRESHOLD
+
+
+def _frame_mask(
+    segments: list[tuple[float, float]], times_s: np.ndarray, *, pad_s: float = 0.0
+) -> np.ndarray:
+    """True for frames whose centre lies inside a segment widened by ``pad_s``."""
+    if not segments:
+        return np.zeros(times_s.shape[0], dtype=bool)
+    bounds = np.asarray(segments, dtype=np.float64).reshape(-1, 2)
+    starts, ends = bounds[:, 0] - pad_s, bounds[:, 1] + pad_s
+    idx = np.searchsorted(starts, times_s, side="right") - 1
+    inside = idx >= 0
+    inside[inside] = times_s[inside] < ends[idx[inside]]
+    return inside
+
+
+def probe_levels(x: np.ndarray, rate: int, hop_s: float, win_s: float, n: int) -> np.ndarray:
+    """Mean-square level (dB) of the ``n`` analysis frames, cheaply (no FFT)."""
+    win, hop = round(win_s * rate), round(hop_s * rate)
+    if n <= 0:
+        return np.zeros(0)
+    block = np.lib.stride_tricks.sliding_window_view(x, win)[::hop][:n]
+    return 10.0 * np.log10(np.einsum("ij,ij->i", block, block) / win + 1e-12)
+
+
+def _two_means(points: np.ndarray, *, iterations: int = 20) -> np.ndarray:
+    """Labels 0/1 from k-means with k=2, seeded from far-apart points (best of three)."""
+    best_cost, best = np.inf, np.zeros(points.shape[0], dtype=np.int64)
+    spread = ((points - points.mean(axis=0)) ** 2).sum(axis=1)
+    for seed in np.argsort(spread)[-3:]:
+        far = ((points - points[seed]) ** 2).sum(axis=1).argmax()
+        centres = points[[seed, far]]
+        labels = np.zeros(points.shape[0], dtype=np.int64)
+        for _ in range(iterations):
+            dist = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2)
+            new = dist.argmin(axis=1)
+            if new.min() == new.max():
+                break
+            centres = np.stack([points[new == k].mean(axis=0) for k in (0, 1)])
+            if np.array_equal(new, labels):
+                break
+            labels = new
+        cost = float(dist[np.arange(points.shape[0]), labels].sum())
+        if labels.min() != labels.max() and cost < best_cost:
+            best_cost, best = cost, labels.copy()
+    return best
+
+
+def _viterbi_two(cost: np.ndarray, switch: float) -> np.ndarray:
+    """Cheapest 0/1 label path through per-window ``cost`` (n, 2) with a ``switch`` penalty.
+
+    One step per window (a clip has at most a few hundred), not per sample.
+    """
+    n = cost.shape[0]
+    back = np.zeros((n, 2), dtype=np.int64)
+    total = cost[0].copy()
+    for i in range(1, n):
+        swap = total[::-1] + switch
+        back[i] = np.where(total <= swap, [0, 1], [1, 0])
+        total = np.minimum(total, swap) + cost[i]
+    labels = np.zeros(n, dtype=np.int64)
+    labels[-1] = int(total.argmin())
+    for i in range(n - 1, 0, -1):
+        labels[i - 1] = back[i, labels[i]]
+    return labels
+
+
+def split_two(points: np.ndarray, *, switch: float = SWITCH_COST, rounds: int = 3) -> np.ndarray:
+    """Two-voice labelling of a time-ordered sequence of window ``points`` (n, dims).
+
+    Two-means first, then a few rounds of Viterbi smoothing against the cluster centres,
+    so each voice must hold runs of windows. All zeros when no split survives.
+    """
+    if points.shape[0] < 2:
+        return np.zeros(points.shape[0], dtype=np.int64)
+    labels = _two_means(points)
+    for _ in range(rounds):
+        if labels.min() == labels.max():
+            break
+        centres = np.stack([points[labels == k].mean(axis=0) for k in (0, 1)])
+        within = np.concatenate([points[labels == k] - centres[k] for k in (0, 1)])
+        scale = max(float(within.var(axis=0).sum()), 1e-12)
+        cost = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2) / scale
+        new = _viterbi_two(cost, switch)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def _logdet(x: np.ndarray) -> float:
+    cov = np.cov(x, rowvar=False) + _RIDGE * np.eye(x.shape[1])
+    return float(np.linalg.slogdet(cov)[1])
+
+
+def _frame_labels(labels: np.ndarray, starts: np.ndarray, width: int, n: int) -> np.ndarray:
+    """Label per frame from overlapping windows: each window owns its middle half."""
+    out = np.empty(n, dtype=np.int64)
+    quarter = width // 4
+    owner = np.searchsorted(starts + quarter, np.arange(n), side="right") - 1
+    out[:] = labels[np.clip(owner, 0, labels.shape[0] - 1)]
+    return out
+
+
+def _spans(
+    labels: np.ndarray, times_s: np.ndarray, frame_s: float
+) -> tuple[tuple[float, ...], tuple[tuple[float, float], ...]]:
+    """Change times and the spans of the voice that did not start, from per-frame labels."""
+    flips = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    change = tuple(round(float(times_s[i]), 2) for i in flips)
+    bounds = np.concatenate(([0], flips, [labels.shape[0]]))
+    first = labels[0]
+    spans = tuple(
+        (round(float(times_s[a]), 2), round(float(times_s[b - 1] + frame_s), 2))
+        for a, b in itertools.pairwise(bounds)
+        if labels[a] != first
+    )
+    return change, spans
+
+
+def detect_speakers(
+    samples: np.ndarray,
+    rate: int,
+    segments: list[tuple[float, float]],
+    *,
+    method: str = "default",
+    window_s: float = 1.0,
+    hop_s: float = 0.5,
+    min_voice_s: float = 1.5,
+    threshold: float | None = None,
+) -> SpeakerResult:
+    """One voice or more in mono ``samples``, judged on the speech inside ``segments``.
+
+    ``method`` is ``"default"`` (cepstral statistics, numpy only) or ``"neural"``
+    (resemblyzer embeddings; needs ``pip install voiceprep[neural]``). ``threshold``
+    overrides the method's score threshold. Clips with less than ``2 * min_voice_s`` of
+    speech are called one voice with score 0: too little to tell.
+    """
+    if method == "neural":
+        from stages.analysis.neural import detect_speakers_neural
+
+        return detect_speakers_neural(
+            samples,
+            rate,
+            segments,
+            min_voice_s=min_voice_s,
+            threshold=NEURAL_THRESHOLD if threshold is None else threshold,
+        )
+    if method != "default":
+        raise ValueError(f"speaker method must be 'default' or 'neural', got {method!r}")
+    from stages.analysis.mfcc import cepstra
+
+    limit = DEFAULT_THRESHOLD if threshold is None else threshold
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    probe = cepstra(x[: int(0.1 * rate)], rate)  # frame geometry only: cheap
+    hop, win = probe.hop_s, probe.win_s
+    n_frames = max(0, (x.shape[0] - round(win * rate)) // round(hop * rate) + 1)
+    times = np.arange(n_frames) * hop + win / 2.0
+    speech = _frame_mask(segments, times)
+    quiet = ~_frame_mask(segments, times, pad_s=0.1)
+    if quiet.any():  # speech the VAD missed must not be taken for noise
+        level_all = probe_levels(x, rate, hop, win, n_frames)
+        quiet &= level_all <= np.percentile(level_all, 10) + NOISE_WITHIN_DB
+    feats = cepstra(x, rate, n_mfcc=N_CEPSTRA, noise_mask=quiet if quiet.sum() >= 10 else None)
+    n = min(feats.mfcc.shape[0], n_frames)
+    speech, times = speech[:n], times[:n]
+    level = feats.energy_db[:n]
+    if speech.sum() < 10:
+        return SpeakerResult(1, 0.0, threshold=limit)
+    loud = speech & (level > np.percentile(level[speech], 95) - LOUD_WITHIN_DB)
+    f = feats.mfcc[:n][loud, 1:]
+    sel_times = times[loud]
+    speech_s = f.shape[0] * hop
+    width, step = max(2, round(window_s / hop)), max(1, round(hop_s / hop))
+    if speech_s < 2 * min_voice_s or f.shape[0] < 2 * width:
+        return SpeakerResult(1, 0.0, speech_s=speech_s, threshold=limit)
+    f = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-9)
+    starts = np.arange(0, f.shape[0] - width + 1, step)
+    windows = np.lib.stride_tricks.sliding_window_view(f, width, axis=0)[starts]
+    points = np.concatenate([windows.mean(axis=2), np.log(windows.std(axis=2) + 1e-9)], axis=1)
+    labels = _frame_labels(split_two(points), starts, width, f.shape[0])
+    counts = np.bincount(labels, minlength=2)
+    if counts.min() < _MIN_CLUSTER_FRAMES:
+        return SpeakerResult(1, 0.0, speech_s=speech_s, threshold=limit)
+    total = f.shape[0]
+    score = 0.5 * _logdet(f) - sum(
+        counts[k] / (2.0 * total) * _logdet(f[labels == k]) for k in (0, 1)
+    )
+    minority_s = float(counts.min()) * hop
+    two = score > limit and minority_s >= min_voice_s
+    if not two:
+        return SpeakerResult(1, float(score), speech_s=speech_s, threshold=limit)
+    change, spans = _spans(labels, sel_times, hop)
+    return SpeakerResult(2, float(score), change, spans, speech_s, threshold=limit)

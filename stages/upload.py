@@ -1,0 +1,689 @@
+"""Upload the outputs of a finished run to a vendor, exactly once, and follow the outcome.
+
+`upload_run` reads ``results.jsonl``, takes every ``passed`` output, publishes it first
+when the vendor fetches URLs (CCC, VOD), sends it with the vendor's client and records
+the `Receipt`. Where receipts live:
+
+- the run journal (``journal.sqlite``, table ``uploads``) is the source of truth;
+- ``uploads.jsonl`` is the stable receipts file: one line per receipt change, appended
+  as it happens (the last line of an output wins);
+- ``results.jsonl`` gets an ``upload`` key on each record, rewritten atomically at the
+  end of each upload (a later ``voiceprep run`` into the folder drops it again;
+  ``voiceprep upload`` puts it back without sending anything).
+
+Exactly once across kills: an item is marked ``sending`` (committed) before its request
+leaves and ``done`` when the receipt is stored. An item found in ``sending`` on the next
+run may or may not have reached the vendor, so it is reconciled, never blindly resent:
+
+- Tencent CCC lists files by CustomFileName and adopts the one found;
+- Tencent VOD sends the same content-derived SessionId, which the vendor deduplicates;
+- Yeastar asks whether the prompt exists, and overwrites it (it is ours) if so;
+- Huawei and Alibaba offer no lookup, so the item becomes ``unknown`` and is reported;
+  ``retry_unknown=True`` (``--retry-unknown``) resends it, possibly creating a second
+  copy — check the vendor console first.
+
+Asynchronous outcomes: CCC review, VOD task and Alibaba audit are polled until final or
+``poll_timeout_s``; Huawei's review arrives by callback (`stages.callbacks`), which is
+stored in the journal and applied here too. Running the upload again sends nothing
+twice, retries what failed, and refreshes outcomes that were still pending.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pipeline.errors import ConfigurationError, VendorError
+from pipeline.journal import JOURNAL_NAME
+from pipeline.results import RESULTS_NAME, Results, write_records
+
+__all__ = [
+    "UPLOADS_NAME",
+    "UploadLedger",
+    "UploadSummary",
+    "sync_results",
+    "upload_run",
+]
+
+UPLOADS_NAME: Final = "uploads.jsonl"
+LOCK_NAME: Final = ".upload.lock"
+RECONCILABLE: Final = frozenset({"tencent-ccc", "tencent-vod", "yeastar"})
+"""Vendors whose client can tell, after a kill, whether an earlier attempt landed."""
+POLLED: Final = frozenset({"tencent-ccc", "tencent-vod", "aliyun"})
+CALLBACK_VENDORS: Final = frozenset({"huawei"})
+VENDOR_OPTIONS: Final = {
+    "sdk_app_id": "tencent-ccc",
+    "daily_quota": "tencent-ccc",
+    "sub_app_id": "tencent-vod",
+    "session_context": "tencent-vod",
+    "tasks_priority": "tencent-vod",
+    "callback_url": "huawei",
+    "locale": "huawei",
+    "voice_type": "huawei",
+    "token_lifetime_s": "huawei",
+    "force": "yeastar",
+    "signature": "aliyun",
+    "business_type": "aliyun",
+}
+"""Client options that only one vendor takes (a typo'd vendor should not pass silently)."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    output     TEXT NOT NULL,
+    vendor     TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    remote_id  TEXT,
+    status     TEXT,
+    request_id TEXT,
+    at         REAL,
+    detail     TEXT,
+    error      TEXT,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (output, vendor)
+);
+CREATE TABLE IF NOT EXISTS callbacks (
+    vendor    TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    payload   TEXT NOT NULL,
+    received  REAL NOT NULL,
+    PRIMARY KEY (vendor, remote_id)
+);
+"""
+
+
+@dataclass
+class Row:
+    """One output's upload state for one vendor."""
+
+    output: str
+    vendor: str
+    source: str
+    state: str  # sending | done | error | unknown
+    remote_id: str | None
+    status: str | None
+    request_id: str | None
+    at: float | None
+    detail: dict[str, Any]
+    error: str | None
+    attempts: int
+
+    def receipt(self) -> Any:
+        from vendors.base import Receipt
+
+        return Receipt(
+            vendor=self.vendor,
+            source=self.source,
+            output=self.detail.get("_path", self.output),
+            remote_id=self.remote_id,
+            status=self.status or "submitted",
+            request_id=self.request_id,
+            at=self.at or 0.0,
+            detail={k: v for k, v in self.detail.items() if not k.startswith("_")},
+        )
+
+
+def _row(r: tuple[Any, ...]) -> Row:
+    return Row(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8] or "{}"), r[9], r[10]
+    )
+
+
+class UploadLedger:
+    """The ``uploads`` and ``callbacks`` tables of a run journal; safe to share by threads.
+
+    Every change is committed at once, so a SIGKILL loses at most the change in flight.
+    """
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = out_dir
+        self.path = os.path.join(out_dir, JOURNAL_NAME)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._jsonl = os.path.join(out_dir, UPLOADS_NAME)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def rows(self, vendor: str | None = None) -> dict[tuple[str, str], Row]:
+        """Every row (of ``vendor``), keyed by (output, vendor)."""
+        with self._lock:
+            sql = "SELECT * FROM uploads" + (" WHERE vendor = ?" if vendor else "")
+            cursor = self._db.execute(sql, (vendor,) if vendor else ())
+            out = {}
+            for r in cursor.fetchall():
+                row = _row(r)
+                out[(row.output, row.vendor)] = row
+            return out
+
+    def get(self, output: str, vendor: str) -> Row | None:
+        return self.rows(vendor).get((output, vendor))
+
+    def _write(self, row: Row) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.output,
+                row.vendor,
+                row.source,
+                row.state,
+                row.remote_id,
+                row.status,
+                row.request_id,
+                row.at,
+                json.dumps(row.detail, ensure_ascii=False),
+                row.error,
+                row.attempts,
+            ),
+        )
+        self._db.commit()
+
+    def mark_sending(self, output: str, vendor: str, source: str, path: str) -> None:
+        """Committed before the request leaves: a kill from here on leaves ``sending``."""
+        with self._lock:
+            old = self._get_unlocked(output, vendor)
+            row = old or Row(output, vendor, source, "sending", None, None, None, None, {}, None, 0)
+            row.state, row.error = "sending", None
+            row.attempts += 1
+            row.detail = {**row.detail, "_path": path}
+            self._write(row)
+
+    def _get_unlocked(self, output: str, vendor: str) -> Row | None:
+        r = self._db.execute(
+            "SELECT * FROM uploads WHERE output = ? AND vendor = ?", (output, vendor)
+        ).fetchone()
+        return None if r is None else _row(r)
+
+    def restore(self, output: str, vendor: str, previous: Row | None) -> None:
+        """Undo `mark_sending`: the request surely never reached the vendor."""
+        with self._lock:
+            if previous is None:
+                self._db.execute(
+                    "DELETE FROM uploads WHERE output = ? AND vendor = ?", (output, vendor)
+                )
+                self._db.commit()
+            else:
+                self._write(previous)
+
+    def set_state(self, output: str, vendor: str, state: str, error: str | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE uploads SET state = ?, error = ? WHERE output = ? AND vendor = ?",
+                (state, error, output, vendor),
+            )
+            self._db.commit()
+
+    def record(self, output: str, receipt: Any) -> None:
+        """Store ``receipt`` as the item's outcome (state ``done``) and append it to
+        ``uploads.jsonl``."""
+        with self._lock:
+            old = self._get_unlocked(output, receipt.vendor)
+            path = (old.detail.get("_path") if old else None) or receipt.output
+            row = Row(
+                output,
+                receipt.vendor,
+                receipt.source,
+                "done",
+                receipt.remote_id,
+                receipt.status,
+                receipt.request_id,
+                receipt.at,
+                {**receipt.detail, "_path": path},
+                None,
+                old.attempts if old else 1,
+            )
+            self._write(row)
+            self._append({**receipt.to_dict(), "state": "done"})
+
+    def _append(self, line: dict[str, Any]) -> None:
+        with open(self._jsonl, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    # --- callbacks -------------------------------------------------------------------------
+
+    def store_callback(self, vendor: str, remote_id: str, payload: dict[str, Any]) -> bool:
+        """Keep a review callback; False when the same payload was already stored."""
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+        with self._lock:
+            old = self._db.execute(
+                "SELECT payload FROM callbacks WHERE vendor = ? AND remote_id = ?",
+                (vendor, remote_id),
+            ).fetchone()
+            if old is not None and old[0] == text:
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO callbacks VALUES (?, ?, ?, ?)",
+                (vendor, remote_id, text, time.time()),
+            )
+            self._db.commit()
+            return True
+
+    def callback_for(self, vendor: str, remote_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT payload FROM callbacks WHERE vendor = ? AND remote_id = ?",
+                (vendor, remote_id),
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def apply_callbacks(self, vendor: str = "huawei", *, at: float | None = None) -> list[Any]:
+        """Apply stored review callbacks to receipts still pending; returns the changed ones."""
+        from vendors.huawei import apply_review_callback
+
+        changed = []
+        for (output, _), row in self.rows(vendor).items():
+            if row.state != "done" or row.status != "submitted" or not row.remote_id:
+                continue
+            payload = self.callback_for(vendor, row.remote_id)
+            if payload is None:
+                continue
+            receipt = apply_review_callback(row.receipt(), payload, at=at or time.time())
+            if receipt.status != "submitted":
+                self.record(output, receipt)
+                changed.append(receipt)
+        return changed
+
+
+# --- summary ---------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadSummary:
+    """What one `upload_run` did; ``ok`` when nothing needs the user's attention."""
+
+    vendor: str
+    total: int = 0
+    sent: int = 0
+    skipped: int = 0
+    pending: int = 0
+    """Not attempted because the run stopped (quota, auth); the next run sends them."""
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+    """(output, vendor code, message) of items the vendor refused; resent next run."""
+    unknown: list[str] = field(default_factory=list)
+    """Outputs whose earlier request may or may not have landed (no lookup API)."""
+    stopped: str | None = None
+    """Why the run stopped early (quota used up, credentials refused), if it did."""
+    receipts: list[Any] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        bad = self.statuses.get("rejected", 0) + self.statuses.get("failed", 0)
+        return not (self.errors or self.unknown or self.stopped or self.pending or bad)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "total": self.total,
+            "sent": self.sent,
+            "skipped": self.skipped,
+            "pending": self.pending,
+            "statuses": dict(sorted(self.statuses.items())),
+            "errors": [{"output": o, "code": c, "message": m} for o, c, m in self.errors],
+            "unknown": self.unknown,
+            "stopped": self.stopped,
+        }
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _run_lock(out_dir: str) -> Iterator[None]:
+    """One upload per output folder at a time (two would both see items as not sent)."""
+    import fcntl
+
+    fd = os.open(os.path.join(out_dir, LOCK_NAME), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigurationError(
+                f"another `voiceprep upload` is working on {out_dir}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _output_path(out_dir: str, output: str) -> str:
+    """The output file, also when the run was started from another working directory."""
+    if os.path.isfile(output):
+        return output
+    return os.path.join(out_dir, os.path.basename(output))
+
+
+def _infer_vendor(records: list[dict[str, Any]], vendor: str | None) -> str:
+    from vendors.base import PROFILE_VENDORS, vendor_for_profile
+
+    profiles = {r.get("profile") for r in records if r.get("profile")}
+    made_for = {PROFILE_VENDORS.get(str(p), str(p)) for p in profiles}
+    if vendor is None:
+        if len(made_for) != 1:
+            raise ConfigurationError(
+                "cannot tell which vendor these outputs are for; pass --vendor "
+                "(tencent-ccc, tencent-vod, aliyun, huawei, yeastar)"
+            )
+        vendor = made_for.pop()
+    name = vendor_for_profile(vendor)
+    if made_for and name not in made_for:
+        raise ConfigurationError(
+            f"the outputs in this folder were made for {', '.join(sorted(map(str, profiles)))}, "
+            f"not {name}; run `voiceprep run --profile` for {name} into another folder"
+        )
+    return name
+
+
+def upload_run(
+    out_dir: str,
+    vendor: str | None = None,
+    *,
+    endpoint: str | None = None,
+    vendor_endpoint: str | None = None,
+    publisher: Any = None,
+    force: bool = False,
+    workers: int = 1,
+    poll: bool = True,
+    poll_timeout_s: float = 60.0,
+    poll_interval_s: float = 2.0,
+    retry_unknown: bool = False,
+    client_options: dict[str, Any] | None = None,
+    client_factory: Callable[[], Any] | None = None,
+    on_receipt: Callable[[Any], None] | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> UploadSummary:
+    """Upload every passed output of the run in ``out_dir`` that has no receipt yet.
+
+    ``vendor`` defaults to the one the run's profile targets. ``endpoint`` is a sandbox
+    root, ``vendor_endpoint`` an exact vendor URL; neither means the real cloud.
+    ``publisher`` (a `stages.publish.Publisher`) is required for URL vendors unless
+    ``endpoint`` is given, in which case the outputs are served locally. ``force`` lets
+    Yeastar overwrite an existing prompt of the same name. ``client_factory`` replaces
+    `vendors.base.make_client` (tests). Per-item refusals are collected in the summary;
+    only configuration mistakes raise.
+    """
+    from stages.publish import PublishError
+    from vendors.base import UploadItem, make_client
+
+    if workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    if not os.path.isfile(os.path.join(out_dir, RESULTS_NAME)):
+        raise ConfigurationError(
+            f"{out_dir} holds no {RESULTS_NAME}; run `voiceprep run … --out {out_dir}` first"
+        )
+    records = list(Results.read(out_dir))
+    vendor = _infer_vendor(records, vendor)
+    options = dict(client_options or {})
+    if force:
+        options["force"] = True
+    for key in options:
+        owner = VENDOR_OPTIONS.get(key)
+        if owner is not None and owner != vendor:
+            flag = "--" + key.replace("_", "-")
+            raise ConfigurationError(f"{flag} is an option of {owner}, not {vendor}")
+
+    def new_client() -> Any:
+        if client_factory is not None:
+            return client_factory()
+        return make_client(
+            vendor,
+            endpoint=endpoint,
+            vendor_endpoint=vendor_endpoint,
+            state_dir=out_dir,
+            **options,
+        )
+
+    summary = UploadSummary(vendor=vendor)
+    with _run_lock(out_dir):
+        ledger = UploadLedger(out_dir)
+        main_client = new_client()
+        clients = [main_client]
+        own_publisher = False
+        try:
+            if main_client.needs_url and publisher is None:
+                if endpoint is None:
+                    raise ConfigurationError(
+                        f"{vendor} fetches each file from a URL: pass --publish "
+                        "s3://BUCKET/PREFIX (S3 or Tencent COS), or --publish local with a "
+                        "sandbox --endpoint"
+                    )
+                from stages.publish import LocalPublisher
+
+                publisher, own_publisher = LocalPublisher(out_dir), True
+            todo = _plan(records, out_dir, vendor, ledger, summary, retry_unknown)
+            local = threading.local()
+            stop = threading.Event()
+            lock = threading.Lock()
+
+            def client() -> Any:
+                if not hasattr(local, "client"):
+                    if threading.current_thread() is threading.main_thread() or workers == 1:
+                        local.client = main_client
+                    else:
+                        local.client = new_client()
+                        with lock:
+                            clients.append(local.client)
+                return local.client
+
+            def send(job: tuple[str, str, str, bool]) -> None:
+                output, path, source, resumed = job
+                if stop.is_set():
+                    with lock:
+                        summary.pending += 1
+                    return
+                c = client()
+                try:
+                    url = publisher.publish(path, output) if c.needs_url else None
+                except PublishError as exc:
+                    with lock:
+                        summary.errors.append((output, "PublishFailed", str(exc)))
+                    return
+                previous = ledger.get(output, vendor)
+                ledger.mark_sending(output, vendor, source, path)
+                name = os.path.splitext(output)[0]
+                item = UploadItem(path=path, name=name, url=url, source=source, resumed=resumed)
+                try:
+                    receipt = c.upload(item)
+                except VendorError as exc:
+                    _handle_error(exc, output, vendor, previous, ledger, summary, stop, lock)
+                    return
+                ledger.record(output, receipt)
+                with lock:
+                    summary.sent += 1
+                    summary.receipts.append(receipt)
+                if on_receipt is not None:
+                    on_receipt(receipt)
+
+            if workers == 1:
+                for job in todo:
+                    send(job)
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="voiceprep-upload") as pool:
+                    for future in [pool.submit(send, job) for job in todo]:
+                        future.result()
+            if vendor in CALLBACK_VENDORS:
+                ledger.apply_callbacks(vendor)
+            if poll:
+                _follow(main_client, ledger, vendor, poll_timeout_s, poll_interval_s, sleep, clock)
+            _tally(ledger, vendor, records, out_dir, summary)
+        finally:
+            for c in clients:
+                c.close()
+            if own_publisher:
+                publisher.close()
+            ledger.close()
+        sync_results(out_dir)
+    return summary
+
+
+def _plan(
+    records: list[dict[str, Any]],
+    out_dir: str,
+    vendor: str,
+    ledger: UploadLedger,
+    summary: UploadSummary,
+    retry_unknown: bool,
+) -> list[tuple[str, str, str, bool]]:
+    """(output name, path, source, resumed) of each item to send now."""
+    rows = ledger.rows(vendor)
+    todo = []
+    for record in records:
+        if record.get("status") != "passed" or not record.get("output"):
+            continue
+        summary.total += 1
+        output = os.path.basename(record["output"])
+        path = _output_path(out_dir, record["output"])
+        row = rows.get((output, vendor))
+        resumed = False
+        if row is not None:
+            if row.state == "done" and row.status != "failed":
+                summary.skipped += 1
+                continue
+            if row.state == "sending" and vendor not in RECONCILABLE:
+                ledger.set_state(output, vendor, "unknown", row.error)
+                row.state = "unknown"
+            if row.state == "unknown" and not retry_unknown:
+                summary.unknown.append(output)
+                continue
+            resumed = row.state == "sending"
+        todo.append((output, path, record["source"], resumed))
+    return todo
+
+
+def _handle_error(
+    exc: VendorError,
+    output: str,
+    vendor: str,
+    previous: Row | None,
+    ledger: UploadLedger,
+    summary: UploadSummary,
+    stop: threading.Event,
+    lock: threading.Lock,
+) -> None:
+    from vendors.errors import VendorAuthError, VendorQuotaExceeded, VendorUnavailable
+
+    message = exc.message
+    if isinstance(exc, (VendorQuotaExceeded, VendorAuthError)):
+        # Nothing of this item reached the vendor; every later item would fail the same way.
+        ledger.restore(output, vendor, previous)
+        stop.set()
+        with lock:
+            summary.pending += 1
+            summary.stopped = summary.stopped or f"{exc.code}: {message}"
+        return
+    if isinstance(exc, VendorUnavailable) and exc.maybe_delivered:
+        # Retries ran out and the last request may have landed: reconcile next run.
+        state = "sending" if vendor in RECONCILABLE else "unknown"
+        ledger.set_state(output, vendor, state, f"{exc.code}: {message}")
+        with lock:
+            if state == "unknown":
+                summary.unknown.append(output)
+            else:
+                summary.errors.append((output, exc.code, message))
+        return
+    ledger.set_state(output, vendor, "error", f"{exc.code}: {message}")
+    with lock:
+        summary.errors.append((output, exc.code, message))
+
+
+def _follow(
+    client: Any,
+    ledger: UploadLedger,
+    vendor: str,
+    timeout_s: float,
+    interval_s: float,
+    sleep: Callable[[float], object],
+    clock: Callable[[], float],
+) -> None:
+    """Poll pending outcomes until all are final or ``timeout_s`` passed."""
+    deadline = clock() + timeout_s
+    wait_s = interval_s
+    while True:
+        if vendor in CALLBACK_VENDORS:
+            ledger.apply_callbacks(vendor)
+            if not getattr(client, "callback_url", None):
+                return  # no callback will come to this run; `voiceprep callbacks` records it
+        pending = [
+            (output, row)
+            for (output, _), row in ledger.rows(vendor).items()
+            if row.state == "done" and row.status == "submitted"
+        ]
+        if vendor in POLLED:
+            pending = [(o, r) for o, r in pending if r.remote_id]
+            for output, row in pending:
+                try:
+                    receipt = client.poll(row.receipt())
+                except VendorError:
+                    continue  # a transient poll failure: the next round or run asks again
+                if receipt.status != "submitted" or receipt.detail != row.receipt().detail:
+                    ledger.record(output, receipt)
+            pending = [
+                (o, r)
+                for (o, _), r in ledger.rows(vendor).items()
+                if r.state == "done" and r.status == "submitted" and r.remote_id
+            ]
+        if not pending or clock() >= deadline:
+            return
+        sleep(min(wait_s, max(0.0, deadline - clock())))
+        wait_s = min(wait_s * 1.5, 30.0)
+
+
+def _tally(
+    ledger: UploadLedger,
+    vendor: str,
+    records: list[dict[str, Any]],
+    out_dir: str,
+    summary: UploadSummary,
+) -> None:
+    outputs = {
+        os.path.basename(r["output"])
+        for r in records
+        if r.get("status") == "passed" and r.get("output")
+    }
+    statuses: dict[str, int] = {}
+    for (output, _), row in ledger.rows(vendor).items():
+        if output in outputs and row.state == "done" and row.status:
+            statuses[row.status] = statuses.get(row.status, 0) + 1
+    summary.statuses = statuses
+
+
+def sync_results(out_dir: str) -> None:
+    """Rewrite ``results.jsonl`` atomically with each record's ``upload`` receipt."""
+    path = os.path.join(out_dir, RESULTS_NAME)
+    if not os.path.isfile(path):
+        return
+    ledger = UploadLedger(out_dir)
+    try:
+        rows = ledger.rows()
+    finally:
+        ledger.close()
+    by_output: dict[str, dict[str, Any]] = {}
+    for (output, _), row in sorted(rows.items(), key=lambda kv: kv[1].at or 0.0):
+        entry: dict[str, Any] = {"state": row.state}
+        if row.state == "done":
+            entry.update(row.receipt().to_dict())
+        else:
+            entry.update({"vendor": row.vendor, "error": row.error})
+        by_output[output] = entry
+    records = []
+    for record in Results.read(out_dir):
+        output = os.path.basename(record.get("output") or "")
+        if output in by_output:
+            record["upload"] = by_output[output]
+        else:
+            record.pop("upload", None)
+        records.append(record)
+    write_records(path, records)

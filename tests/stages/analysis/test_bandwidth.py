@@ -1,0 +1,46 @@
+"""Bandwidth: wideband speech reads wide, audio upsampled from 8 kHz reads ~4 kHz."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages.analysis.bandwidth import detect_bandwidth
+from tests.stages.analysis._signals import RATE, voice, white
+
+
+@pytest.mark.parametrize("rate", [16000, 24000, 48000])
+def test_upsampled_telephone_audio_ends_near_4khz(rate: int) -> None:
+    import soxr
+
+    narrow = soxr.resample(voice(5.0, seed=1), RATE, 8000)
+    result = detect_bandwidth(soxr.resample(narrow, 8000, rate), rate)
+    assert 3000.0 <= result.bandwidth_hz <= 4250.0
+
+
+def test_wideband_speech_reads_wide() -> None:
+    result = detect_bandwidth(voice(5.0, seed=2), RATE)
+    assert result.bandwidth_hz >= 6500.0
+
+
+def test_dark_voice_is_not_band_limited() -> None:
+    # A dull microphone: −18 dB per octave above 2 kHz, 36 dB down at 8 kHz — a slope, not a wall.
+    x = voice(5.0, seed=2).astype(np.float64)
+    spec = np.fft.rfft(x)
+    freqs = np.fft.rfftfreq(x.size, 1 / RATE)
+    spec *= np.minimum(1.0, (2000.0 / np.maximum(freqs, 1.0)) ** 3)
+    result = detect_bandwidth(np.fft.irfft(spec, x.size).astype(np.float32), RATE)
+    assert result.bandwidth_hz >= 6500.0
+
+
+def test_noise_filled_top_after_a_cliff_is_still_band_limited() -> None:
+    import soxr
+
+    narrow = soxr.resample(voice(5.0, seed=1), RATE, 8000)
+    up = soxr.resample(narrow, 8000, RATE) + 1e-3 * white(narrow.size * 2)  # −60 dBFS
+    result = detect_bandwidth(up.astype(np.float32), RATE)
+    assert result.bandwidth_hz <= 4250.0 and result.cliff
+
+
+def test_silence_reports_the_nyquist() -> None:
+    assert detect_bandwidth(np.zeros(RATE), RATE).bandwidth_hz == RATE / 2

@@ -1,0 +1,45 @@
+"""Mains hum: 50/60 Hz lines found under speech, not invented from voices or tones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stages.analysis.hum import detect_hum
+from tests.conftest import tone
+from tests.stages.analysis._signals import RATE, hum, mix, voice, white
+
+VOICE = voice(6.0, seed=5)
+
+
+@pytest.mark.parametrize("hz", [50.0, 60.0])
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+def test_hum_frequency_is_found_under_speech(hz: float, rate: int) -> None:
+    import soxr
+
+    speech = soxr.resample(VOICE, RATE, rate) if rate != RATE else VOICE
+    result = detect_hum(mix(speech, hum(speech.size, hz, rate), 25.0), rate)
+    assert result.hum_hz == hz
+    assert 1 in result.harmonics
+
+
+def test_clean_and_white_noise_speech_has_no_hum() -> None:
+    assert detect_hum(VOICE, RATE).hum_hz is None
+    assert detect_hum(mix(VOICE, white(VOICE.size), 10.0), RATE).hum_hz is None
+
+
+def test_a_1khz_test_tone_is_not_hum() -> None:
+    assert detect_hum(tone(1000.0, 3.0, RATE), RATE).hum_hz is None
+
+
+@settings(max_examples=15, deadline=None)
+@given(level_db=st.floats(-60.0, -20.0), hz=st.sampled_from([50.0, 60.0]))
+def test_hum_level_is_measured(level_db: float, hz: float) -> None:
+    t = np.arange(RATE * 3) / RATE
+    amp = np.sqrt(2 * 10 ** (level_db / 10))
+    x = (amp * np.sin(2 * np.pi * hz * t) + 1e-4 * white(t.size)).astype(np.float32)
+    result = detect_hum(x, RATE)
+    assert result.hum_hz == hz
+    assert result.level_dbfs == pytest.approx(level_db, abs=2.0)

@@ -1,0 +1,293 @@
+"""`upload_run` and `voiceprep upload` against the sandbox over real TCP on 127.0.0.1.
+
+Each test asserts on the sandbox's own store (``server.app.state.sandbox``): what the
+emulated vendor really received, not what the client believes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.cli import main
+from stages.callbacks import CallbackReceiver
+from stages.upload import upload_run
+from tests.stages._runs import make_run, read_jsonl
+from vendors.retry import RetryPolicy
+from vendors.sandbox.config import SandboxConfig
+from vendors.sandbox.server import ThreadedServer, serve_sandbox
+
+pytestmark = pytest.mark.integration
+
+SANDBOX_ENV = {
+    "TENCENTCLOUD_SECRET_ID": "AKIDsandbox",
+    "TENCENTCLOUD_SECRET_KEY": "sandbox-secret",
+    "TENCENTCLOUD_CCC_SDKAPPID": "1400000001",
+    "TENCENTCLOUD_VOD_SUBAPPID": "1500000001",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIsandbox",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sandbox-secret",
+    "HUAWEI_CEC_APP_KEY": "sandbox-app",
+    "HUAWEI_CEC_APP_SECRET": "sandbox-secret",
+    "YEASTAR_CLIENT_ID": "sandbox-client",
+    "YEASTAR_CLIENT_SECRET": "sandbox-secret",
+}
+FAST: dict[str, Any] = {"poll_timeout_s": 10.0, "poll_interval_s": 0.1}
+PATIENT = {"retry": RetryPolicy(max_attempts=10, base_delay_s=0.02, max_delay_s=0.2)}
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., ThreadedServer]]:
+    """Start sandboxes with custom settings (as tests/vendors/sandbox's fixture of that name)."""
+    servers: list[ThreadedServer] = []
+
+    def make(**fields: Any) -> ThreadedServer:
+        servers.append(serve_sandbox(SandboxConfig(**fields)).start())
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def sandbox_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in SANDBOX_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("TENCENTCLOUD_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("ALIBABA_CLOUD_SECURITY_TOKEN", raising=False)
+
+
+class ShiftedClock:
+    """Real time plus an offset that tests move (token buckets still refill in real time)."""
+
+    def __init__(self) -> None:
+        self.offset_s = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset_s
+
+    def advance(self, seconds: float) -> None:
+        self.offset_s += seconds
+
+
+def run_for(tmp_path: Path, vendor: str, names: list[str]) -> Path:
+    return make_run(tmp_path / vendor, vendor, names, dur_s=6.0 if vendor == "tencent-vod" else 1.0)
+
+
+def store(server: Any) -> Any:
+    return server.app.state.sandbox
+
+
+def stored_names(server: Any, vendor: str) -> list[str]:
+    """One entry per object the vendor holds for us (duplicates show up twice)."""
+    st = store(server)
+    if vendor == "tencent-ccc":
+        return [f.custom_file_name for f in st.ccc_files.values()]
+    if vendor == "tencent-vod":
+        return [t.voice_name for t in st.vod_tasks.values()]
+    if vendor == "aliyun":
+        return [os.path.splitext(f.filename)[0] for f in st.aliyun_files.values()]
+    if vendor == "huawei":
+        return [u.name for u in st.huawei_uploads.values()]
+    return [p.name for p in st.yeastar_prompts.values() for _ in range(p.uploads)]
+
+
+def journal_rows(out: Path) -> dict[str, tuple[str, str | None]]:
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        return {o: (s, st) for o, s, st in db.execute("SELECT output, state, status FROM uploads")}
+
+
+@pytest.mark.parametrize("vendor", ["tencent-ccc", "tencent-vod", "aliyun", "huawei", "yeastar"])
+def test_each_vendor_end_to_end_and_a_rerun_uploads_nothing_twice(
+    tmp_path: Path, make_sandbox: Any, vendor: str
+) -> None:
+    server = make_sandbox(review_after_s=60.0)
+    out = run_for(tmp_path, vendor, ["alpha", "bravo"])
+    summary = upload_run(str(out), endpoint=server.url, **FAST)
+    assert summary.sent == 2 and not summary.errors
+    assert sorted(stored_names(server, vendor)) == ["alpha", "bravo"]
+    final = "submitted" if vendor == "huawei" else "approved"  # Huawei: by callback only
+    assert summary.statuses == {final: 2}
+    receipts = read_jsonl(out / "uploads.jsonl")
+    assert {r["remote_id"] for r in receipts} == {
+        r["upload"]["remote_id"] for r in read_jsonl(out / "results.jsonl")
+    }
+    assert all(r["request_id"] or vendor in ("huawei", "yeastar", "aliyun") for r in receipts)
+
+    again = upload_run(str(out), endpoint=server.url, **FAST)
+    assert (again.sent, again.skipped) == (0, 2)
+    assert sorted(stored_names(server, vendor)) == ["alpha", "bravo"]
+
+
+def test_rate_limit_hit_is_backed_off_and_every_file_lands_once(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    # The sandbox is stricter than the documented 1/s the client paces itself to.
+    server = make_sandbox(rates_per_s={"tencent-ccc.UploadIvrAudio": 0.5})
+    out = run_for(tmp_path, "tencent-ccc", ["a1", "a2", "a3"])
+    summary = upload_run(str(out), endpoint=server.url, poll=False)
+    assert summary.sent == 3 and not summary.errors
+    assert sorted(stored_names(server, "tencent-ccc")) == ["a1", "a2", "a3"]
+    assert store(server).requests["tencent"] > 3  # refused with RequestLimitExceeded, retried
+
+
+def test_rate_limit_is_honoured_so_the_vendor_refuses_nothing(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox(rates_per_s={"tencent-ccc.UploadIvrAudio": 1.05})
+    out = run_for(tmp_path, "tencent-ccc", ["b1", "b2", "b3", "b4"])
+    upload_run(str(out), endpoint=server.url, poll=False)
+    assert sorted(stored_names(server, "tencent-ccc")) == ["b1", "b2", "b3", "b4"]
+    assert store(server).requests["tencent"] == 4  # not one request refused and resent
+
+
+def test_ccc_quota_exhausted_stops_clearly_and_the_rest_goes_next_day(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    clock = ShiftedClock()  # shared: the client signs with it, the sandbox checks with it
+    server = make_sandbox(ccc_daily_files=2, clock=clock)
+    out = run_for(tmp_path, "tencent-ccc", ["q1", "q2", "q3"])
+    options = {"clock": clock}
+    summary = upload_run(str(out), endpoint=server.url, client_options=options, poll=False)
+    assert summary.sent == 2 and summary.pending == 1 and not summary.ok, summary.to_dict()
+    assert "UploadFileOverflow" in (summary.stopped or "")
+    assert len(stored_names(server, "tencent-ccc")) == 2
+
+    requests = store(server).requests["tencent"]
+    same_day = upload_run(str(out), endpoint=server.url, client_options=options, poll=False)
+    assert same_day.sent == 0 and "DailyQuotaExhausted" in (same_day.stopped or "")
+    assert store(server).requests["tencent"] == requests  # the journal knew: nothing sent
+
+    clock.advance(24 * 3600)
+    next_day = upload_run(str(out), endpoint=server.url, client_options=options, poll=False)
+    assert next_day.sent == 1 and next_day.ok
+    assert sorted(stored_names(server, "tencent-ccc")) == ["q1", "q2", "q3"]
+
+
+def test_yeastar_token_expiry_mid_run_is_refreshed(tmp_path: Path, make_sandbox: Any) -> None:
+    clock = ShiftedClock()
+    server = make_sandbox(clock=clock)
+    out = run_for(tmp_path, "yeastar", ["t1", "t2", "t3"])
+    # The PBX's clock jumps 31 min after the first upload: the cached token is dead.
+    summary = upload_run(str(out), endpoint=server.url, on_receipt=lambda r: clock.advance(1860))
+    assert summary.sent == 3 and summary.ok
+    assert sorted(stored_names(server, "yeastar")) == ["t1", "t2", "t3"]
+    assert len(store(server).yeastar_tokens) >= 3  # renewed after each expiry
+
+
+def test_huawei_token_expiry_mid_run_is_renewed(tmp_path: Path, make_sandbox: Any) -> None:
+    clock = ShiftedClock()
+    server = make_sandbox(clock=clock)
+    out = run_for(tmp_path, "huawei", ["h1", "h2"])
+    summary = upload_run(
+        str(out), endpoint=server.url, on_receipt=lambda r: clock.advance(3700), poll=False
+    )
+    assert summary.sent == 2 and not summary.errors
+    assert sorted(stored_names(server, "huawei")) == ["h1", "h2"]
+    assert len(store(server).huawei_tokens) == 2
+
+
+def test_yeastar_name_clash_without_and_with_force(tmp_path: Path, make_sandbox: Any) -> None:
+    server = make_sandbox(yeastar_prompts={"welcome": "tts"})
+    out = run_for(tmp_path, "yeastar", ["welcome", "goodbye"])
+    summary = upload_run(str(out), endpoint=server.url)
+    assert [(o, c) for o, c, _ in summary.errors] == [("welcome.wav", "NameExists")]
+    assert "--force" in summary.errors[0][2]
+    prompts = store(server).yeastar_prompts
+    assert prompts["welcome"].exist_type == "tts"  # the PBX's own prompt is untouched
+    assert journal_rows(out)["welcome.wav"] == ("error", None)
+
+    forced = upload_run(str(out), endpoint=server.url, force=True)
+    assert forced.sent == 1 and forced.ok
+    assert prompts["welcome"].exist_type == "record"
+    assert prompts["goodbye"].uploads == 1  # not sent again
+
+
+@pytest.mark.slow
+def test_5xx_and_dropped_connections_are_retried(tmp_path: Path, make_sandbox: Any) -> None:
+    server = make_sandbox(error_rate=0.2, drop_rate=0.2, seed=11)
+    names = [f"f{i}" for i in range(6)]
+    out = run_for(tmp_path, "yeastar", names)
+    summary = upload_run(str(out), endpoint=server.url, client_options=PATIENT)
+    assert summary.sent == 6 and summary.ok, summary.to_dict()
+    assert sorted(store(server).yeastar_prompts) == names
+    faults = store(server).faults
+    assert faults.get("error", 0) > 0 and faults.get("drop", 0) > 0
+
+
+@pytest.mark.slow
+def test_lost_responses_do_not_create_duplicate_vod_tasks(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox(lost_response_rate=0.4, error_rate=0.1, seed=5, review_after_s=60.0)
+    names = [f"v{i}" for i in range(5)]
+    out = run_for(tmp_path, "tencent-vod", names)
+    summary = upload_run(str(out), endpoint=server.url, client_options=PATIENT, **FAST)
+    assert summary.sent == 5 and not summary.errors, summary.to_dict()
+    assert sorted(stored_names(server, "tencent-vod")) == names  # one task per output
+    assert store(server).faults.get("lost_response", 0) > 0
+
+
+@pytest.mark.slow
+def test_killed_upload_resumes_and_uploads_each_file_exactly_once(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox()
+    names = [f"k{i}" for i in range(5)]
+    out = run_for(tmp_path, "tencent-ccc", names)
+    env = {**os.environ, **SANDBOX_ENV}
+    command = [sys.executable, "-m", "pipeline.cli", "upload", str(out)]
+    command += ["--endpoint", server.url, "--no-poll"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while len(read_jsonl(out / "uploads.jsonl")) < 2:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    states = Counter(state for state, _ in journal_rows(out).values())
+    assert states["done"] == 2 and states["sending"] == 1  # killed mid-item
+
+    summary = upload_run(str(out), endpoint=server.url, poll=False)
+    assert summary.sent == 3 and summary.skipped == 2 and summary.ok
+    assert sorted(stored_names(server, "tencent-ccc")) == names  # each exactly once
+    assert set(journal_rows(out).values()) == {("done", "submitted")}
+
+
+def test_huawei_review_callback_is_received_and_recorded(tmp_path: Path, make_sandbox: Any) -> None:
+    server = make_sandbox(huawei_callback_delays_s=(0.05, 0.1, 0.2))
+    out = run_for(tmp_path, "huawei", ["cb1", "cb2"])
+    with CallbackReceiver(str(out)) as receiver:
+        summary = upload_run(
+            str(out), endpoint=server.url, client_options={"callback_url": receiver.url}, **FAST
+        )
+    assert sum(summary.statuses.values()) == 2 and "submitted" not in summary.statuses
+    delivered = [c for c in store(server).huawei_callbacks if c.delivered]
+    assert sorted(c.file_id for c in delivered) == sorted(
+        r["upload"]["remote_id"] for r in read_jsonl(out / "results.jsonl")
+    )
+    assert all(r["upload"]["status"] in ("approved", "rejected") for r in read_jsonl(
+        out / "results.jsonl"))  # fmt: skip
+
+
+def test_cli_upload_reports_a_clash_with_exit_1_then_force_gives_0(
+    tmp_path: Path, make_sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_sandbox(yeastar_prompts={"menu": "record"})
+    out = run_for(tmp_path, "yeastar", ["menu"])
+    assert main(["upload", str(out), "--endpoint", server.url]) == 1
+    assert "NameExists" in capsys.readouterr().err
+    assert main(["upload", str(out), "--endpoint", server.url, "--force"]) == 0
+    assert "1 sent now" in capsys.readouterr().out
+    assert main(["upload", str(out), "--endpoint", server.url, "--sdk-app-id", "1"]) == 2

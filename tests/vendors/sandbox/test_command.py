@@ -1,0 +1,58 @@
+"""`voiceprep sandbox` options: loopback only unless --allow-remote, faults into the config."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.cli import EXIT_USAGE, build_parser, main
+from pipeline.commands.sandbox import build_config, is_loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("example.com", False),
+    ],
+)
+def test_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_refuses_remote_host_without_flag(capsys):
+    assert main(["sandbox", "--host", "0.0.0.0", "--port", "0"]) == EXIT_USAGE
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_options_become_config():
+    args = build_parser().parse_args(
+        [
+            "sandbox",
+            "--error-rate",
+            "0.2",
+            "--drop-rate",
+            "0.1",
+            "--throttle-rate",
+            "0.3",
+            "--latency-ms",
+            "50",
+            "--seed",
+            "3",
+            "--callback-delays-s",
+            "0.1,0.2",
+        ]
+    )
+    config = build_config(args)
+    assert (config.error_rate, config.drop_rate, config.throttle_rate) == (0.2, 0.1, 0.3)
+    assert config.latency_ms == 50 and config.seed == 3
+    assert config.huawei_callback_delays_s == (0.1, 0.2)
+
+
+def test_bad_rate_is_a_usage_error(capsys):
+    assert main(["sandbox", "--error-rate", "2"]) == EXIT_USAGE
+    assert "between 0 and 1" in capsys.readouterr().err

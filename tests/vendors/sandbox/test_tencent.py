@@ -1,0 +1,247 @@
+"""The sandbox's Tencent Cloud API 3.0 (CCC + VOD) against raw requests signed by TC3Auth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.vendors.sandbox.helpers import VOD, tc3, wav_bytes
+from vendors.sandbox.config import ManualClock
+from vendors.signing import TC3Auth
+
+
+def upload(url: str, files: list[tuple[str, str]], **kw: Any) -> dict[str, Any]:
+    audio = [{"CustomFileName": n, "AudioUrl": u} for n, u in files]
+    return tc3(url, "UploadIvrAudio", {"SdkAppId": 1400, "AudioList": audio}, **kw)
+
+
+def test_ccc_upload_accepts_good_file_and_lists_it(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    ok = file_server.put("hello.wav", wav_bytes(2.0))
+    body = upload(server.url, [("hello", ok)], clock=clock)
+    assert body["FailedFileList"] is None
+    [info] = body["SuccessFileList"]
+    assert info["CustomFileName"] == "hello" and info["Status"] == 0
+    assert file_server.hits["hello.wav"] == 1
+    listed = tc3(
+        server.url,
+        "DescribeIvrAudioList",
+        {"SdkAppId": 1400, "PageSize": 50, "PageNumber": 0, "FileId": [info["FileId"]]},
+        clock=clock,
+    )
+    assert listed["TotalCount"] == 1
+    assert listed["FileInfo"][0]["Status"] == 1  # reviewed after one poll
+
+
+def test_ccc_bad_items_go_to_failed_list_not_an_error(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    good = file_server.put("a.wav", wav_bytes(1.0))
+    big = file_server.put("big.wav", wav_bytes(330.0, rate=8000))  # > 5 MB
+    junk = file_server.put("junk.wav", b"not audio at all" * 10)
+    missing = file_server.url + "/nothing.wav"
+    body = upload(
+        server.url, [("a", good), ("big", big), ("junk", junk), ("gone", missing)], clock=clock
+    )
+    assert [f["CustomFileName"] for f in body["SuccessFileList"]] == ["a"]
+    failed = {f["FileName"]: f["FailedMsg"] for f in body["FailedFileList"]}
+    assert set(failed) == {"big", "junk", "gone"}
+    assert "over the limit" in failed["big"] and "404" in failed["gone"]
+    # only the accepted file counts against the day's quota
+    assert server.app.state.sandbox.ccc_daily == {(1400, server.app.state.sandbox.ccc_day()): 1}
+
+
+def test_ccc_daily_quota_counts_files(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock, ccc_daily_files=3)
+    url = file_server.put("x.wav", wav_bytes(0.5))
+    body = upload(server.url, [("a", url), ("b", url)], clock=clock)
+    assert len(body["SuccessFileList"]) == 2
+    clock.advance(1.1)
+    refused = upload(server.url, [("c", url), ("d", url)], clock=clock)
+    assert refused["Error"]["Code"] == "FailedOperation.UploadFileOverflow"
+    assert "2 uploaded" in refused["Error"]["Message"]
+    clock.advance(1.1)
+    assert len(upload(server.url, [("c", url)], clock=clock)["SuccessFileList"]) == 1
+    clock.advance(86400)  # the next day has a fresh quota
+    assert len(upload(server.url, [("d", url), ("e", url)], clock=clock)["SuccessFileList"]) == 2
+
+
+def test_ccc_rate_limit_one_per_second(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    url = file_server.put("x.wav", wav_bytes(0.5))
+    assert "SuccessFileList" in upload(server.url, [("a", url)], clock=clock)
+    clock.advance(0.5)
+    assert upload(server.url, [("b", url)], clock=clock)["Error"]["Code"] == "RequestLimitExceeded"
+    clock.advance(0.6)
+    assert "SuccessFileList" in upload(server.url, [("b", url)], clock=clock)
+    # the list action has its own bucket (20/s): not affected by the upload limit
+    listed = tc3(
+        server.url,
+        "DescribeIvrAudioList",
+        {"SdkAppId": 1400, "PageSize": 10, "PageNumber": 0},
+        clock=clock,
+    )
+    assert listed["TotalCount"] == 2
+
+
+def test_signature_errors_as_tencent_answers_them(make_sandbox):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    payload = {"SdkAppId": 1, "PageSize": 1, "PageNumber": 0}
+    wrong = tc3(server.url, "DescribeIvrAudioList", payload, secret_key="nope", clock=clock)
+    assert wrong["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    unknown = tc3(server.url, "DescribeIvrAudioList", payload, secret_id="AKIDother", clock=clock)
+    assert unknown["Error"]["Code"] == "AuthFailure.SecretIdNotFound"
+    skewed = tc3(server.url, "DescribeIvrAudioList", payload, clock=lambda: clock() - 301)
+    assert skewed["Error"]["Code"] == "AuthFailure.SignatureExpire"
+    # skew is checked before the signature: a skewed request with a bad key says "expire"
+    both = tc3(
+        server.url, "DescribeIvrAudioList", payload, secret_key="nope", clock=lambda: clock() + 400
+    )
+    assert both["Error"]["Code"] == "AuthFailure.SignatureExpire"
+    wrong_service = tc3(
+        server.url, "DescribeIvrAudioList", payload, api=("vod", "2020-02-10"), clock=clock
+    )
+    assert wrong_service["Error"]["Code"] == "AuthFailure.SignatureFailure"
+
+
+def test_tampered_body_fails_signature(sandbox_url):
+    auth = TC3Auth("AKIDsandbox", "sandbox-secret", "ccc")
+    request = httpx.Request(
+        "POST",
+        sandbox_url + "/tencent/",
+        content=b'{"SdkAppId": 1}',
+        headers={
+            "Content-Type": "application/json",
+            "X-TC-Action": "DescribeIvrAudioList",
+            "X-TC-Version": "2020-02-10",
+        },
+    )
+    signed = next(auth.auth_flow(request))
+    tampered = httpx.Request("POST", signed.url, content=b'{"SdkAppId": 2}', headers=signed.headers)
+    body = httpx.Client().send(tampered).json()["Response"]
+    assert body["Error"]["Code"] == "AuthFailure.SignatureFailure"
+
+
+@pytest.mark.parametrize(
+    ("action", "version", "payload", "code"),
+    [
+        ("NoSuchThing", "2020-02-10", {}, "InvalidAction"),
+        ("UploadIvrAudio", "2018-07-17", {}, "NoSuchVersion"),
+        ("UploadIvrAudio", "2020-02-10", {"AudioList": []}, "MissingParameter"),
+        ("UploadIvrAudio", "2020-02-10", {"SdkAppId": 1, "Extra": 1}, "UnknownParameter"),
+        (
+            "DescribeIvrAudioList",
+            "2020-02-10",
+            {"SdkAppId": 1, "PageSize": 51, "PageNumber": 0},
+            "InvalidParameterValue",
+        ),
+        (
+            "UploadIvrAudio",
+            "2020-02-10",
+            {"SdkAppId": 1, "AudioList": [{"CustomFileName": "a/b", "AudioUrl": "http://x/"}]},
+            "InvalidParameterValue",
+        ),
+    ],
+)
+def test_ccc_schema(sandbox_url, action, version, payload, code):
+    body = tc3(sandbox_url, action, payload, api=("ccc", version))
+    assert body["Error"]["Code"] == code
+
+
+def test_root_path_accepts_tencent(sandbox_url):
+    body = tc3(
+        sandbox_url,
+        "DescribeIvrAudioList",
+        {"SdkAppId": 7, "PageSize": 10, "PageNumber": 0},
+        path="/",
+    )
+    assert body == {"TotalCount": 0, "FileInfo": [], "RequestId": body["RequestId"]}
+
+
+def vod_create(url: str, voice_url: str, clock: ManualClock, **extra: Any) -> dict[str, Any]:
+    payload = {"SubAppId": 9, "VoiceName": "anna", "VoiceUrl": voice_url, **extra}
+    return tc3(url, "CreateAigcCustomVoice", payload, api=VOD, clock=clock)
+
+
+def vod_detail(url: str, task_id: str, clock: ManualClock) -> dict[str, Any]:
+    return tc3(url, "DescribeTaskDetail", {"TaskId": task_id, "SubAppId": 9}, api=VOD, clock=clock)
+
+
+def test_vod_task_advances_and_finishes(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    task_id = vod_create(server.url, file_server.put("v.wav", wav_bytes(10.0, rate=24000)), clock)[
+        "TaskId"
+    ]
+    assert task_id.startswith("221073-CreateAigcCustomVoice-") and task_id.endswith("t")
+    states = [vod_detail(server.url, task_id, clock)["Status"] for _ in range(3)]
+    assert states == ["PROCESSING", "FINISH", "FINISH"]
+    task = vod_detail(server.url, task_id, clock)["CreateAigcCustomVoiceTask"]
+    assert task["ErrCode"] == 0 and task["ErrCodeExt"] == ""
+    assert task["Output"]["InfoList"][0]["VoiceId"]
+    events = tc3(server.url, "PullEvents", {}, api=VOD, clock=clock)["EventSet"]
+    assert [e["CreateAigcCustomVoiceCompleteEvent"]["TaskId"] for e in events] == [task_id]
+    tc3(
+        server.url,
+        "ConfirmEvents",
+        {"EventHandles": [events[0]["EventHandle"]]},
+        api=VOD,
+        clock=clock,
+    )
+    assert tc3(server.url, "PullEvents", {}, api=VOD, clock=clock)["EventSet"] == []
+
+
+@pytest.mark.parametrize(("dur_s", "ok"), [(4.5, False), (5.5, True), (29.5, True), (31.0, False)])
+def test_vod_inspects_5_to_30_s(make_sandbox, file_server, dur_s, ok):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock, review_after_polls=1)
+    url = file_server.put("v.wav", wav_bytes(dur_s, rate=8000))
+    task_id = vod_create(server.url, url, clock)["TaskId"]
+    vod_detail(server.url, task_id, clock)
+    task = vod_detail(server.url, task_id, clock)["CreateAigcCustomVoiceTask"]
+    assert task["Status"] == "FINISH"
+    assert (task["ErrCodeExt"] == "") is ok
+    if not ok:
+        assert "5 s" in task["Message"] or "30 s" in task["Message"]
+
+
+def test_vod_session_id_dedup_and_field_rules(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    url = file_server.put("v.wav", wav_bytes(6.0))
+    assert "TaskId" in vod_create(server.url, url, clock, SessionId="s1")
+    again = vod_create(server.url, url, clock, SessionId="s1")
+    assert again["Error"]["Code"] == "InvalidParameterValue.SessionId"
+    clock.advance(3 * 86400 + 1)
+    assert "TaskId" in vod_create(server.url, url, clock, SessionId="s1")
+    long = vod_create(server.url, url, clock, SessionId="x" * 51)
+    assert long["Error"]["Code"] == "InvalidParameterValue.SessionIdTooLong"
+    both = vod_create(server.url, url, clock, VideoId="v1")
+    assert both["Error"]["Code"] == "InvalidParameterValue"
+    gone = vod_create(server.url, file_server.url + "/missing.wav", clock)
+    assert gone["Error"]["Code"] == "InvalidParameterValue.Url"
+    assert len(server.app.state.sandbox.vod_tasks) == 2
+
+
+def test_body_is_hashed_as_sent(sandbox_url):
+    # Any serialisation works if signed as sent (the SDK uses ", " separators).
+    auth = TC3Auth("AKIDsandbox", "sandbox-secret", "ccc")
+    body = json.dumps({"SdkAppId": 3, "PageSize": 5, "PageNumber": 0}, indent=2).encode()
+    r = httpx.post(
+        sandbox_url + "/tencent",
+        content=body,
+        auth=auth,
+        headers={
+            "Content-Type": "application/json",
+            "X-TC-Action": "DescribeIvrAudioList",
+            "X-TC-Version": "2020-02-10",
+        },
+    )
+    assert r.json()["Response"]["TotalCount"] == 0

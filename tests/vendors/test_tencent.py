@@ -1,0 +1,396 @@
+"""Tencent CCC and VOD clients against a scripted transport (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.vendors.fakes import FakeClock, Script, json_of, write_file
+from vendors.base import Receipt, UploadItem, make_async_client, make_client
+from vendors.credentials import Credentials, Secret
+from vendors.errors import (
+    VendorAuthError,
+    VendorQuotaExceeded,
+    VendorRateLimited,
+    VendorUnavailable,
+    VendorValidationError,
+)
+from vendors.limits import DailyQuota
+from vendors.retry import RetryPolicy
+from vendors.signing import RequestParts, verify_tc3
+
+SECRET_ID, SECRET_KEY = "AKIDsandbox", "sandbox-secret"
+CREDS = Credentials("tencent", SECRET_ID, Secret(SECRET_KEY))
+
+
+def action(request: httpx.Request) -> str:
+    return request.headers["X-TC-Action"]
+
+
+def ok(**fields: Any) -> httpx.Response:
+    return httpx.Response(200, json={"Response": {**fields, "RequestId": "req-1"}})
+
+
+def fail(code: str, message: str = "no") -> httpx.Response:
+    return httpx.Response(
+        200, json={"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "req-e"}}
+    )
+
+
+def uploaded(name: str = "hello", file_id: int = 7, status: int = 0) -> httpx.Response:
+    info = {"FileId": file_id, "CustomFileName": name, "AudioFileName": "a.wav", "Status": status}
+    return ok(SuccessFileList=[info], FailedFileList=None)
+
+
+def listed(name: str = "hello", file_id: int = 7, status: int = 0) -> httpx.Response:
+    info = {"FileId": file_id, "CustomFileName": name, "AudioFileName": "a.wav", "Status": status}
+    return ok(TotalCount=1, FileInfo=[info])
+
+
+@pytest.fixture
+def item(tmp_path: Path) -> UploadItem:
+    path = write_file(tmp_path / "hello.wav")
+    return UploadItem(path=path, name="hello", url="http://127.0.0.1:9/hello.wav", source="in.m4a")
+
+
+def ccc(script: Script, tmp_path: Path, **options: Any) -> Any:
+    clock = FakeClock()
+    options.setdefault("retry", RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.1))
+    return make_client(
+        "tencent-ccc-ivr",
+        endpoint="http://127.0.0.1:8080",
+        credentials=CREDS,
+        state_dir=str(tmp_path),
+        sdk_app_id=1400000001,
+        transport=script.transport(),
+        sleep=clock.sleep,
+        **options,
+    )
+
+
+# --- CCC ------------------------------------------------------------------------------------
+
+
+def test_ccc_upload_is_signed_for_the_host_it_sends_and_returns_a_receipt(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    script = Script(action).on("UploadIvrAudio", uploaded())
+    receipt = ccc(script, tmp_path).upload(item)
+    (request,) = script.sent("UploadIvrAudio")
+    assert str(request.url) == "http://127.0.0.1:8080/tencent/"
+    verdict = verify_tc3(
+        RequestParts.from_httpx(request), {SECRET_ID: SECRET_KEY}.get,
+        now=float(request.headers["X-TC-Timestamp"]), service="ccc",
+    )  # fmt: skip
+    assert verdict.ok, verdict.message
+    assert request.headers["X-TC-Version"] == "2020-02-10"
+    assert json_of(request) == {
+        "SdkAppId": 1400000001,
+        "AudioList": [{"CustomFileName": "hello", "AudioUrl": item.url}],
+    }
+    assert (receipt.remote_id, receipt.status, receipt.request_id) == ("7", "submitted", "req-1")
+    assert receipt.detail["audio_file_name"] == "a.wav"
+
+
+def test_ccc_partial_failure_is_a_failed_receipt_and_gives_the_quota_back(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    script = Script(action).on(
+        "UploadIvrAudio",
+        ok(SuccessFileList=None, FailedFileList=[{"FileName": "hello", "FailedMsg": "bad format"}]),
+    )
+    client = ccc(script, tmp_path)
+    receipt = client.upload(item)
+    assert receipt.status == "failed" and receipt.remote_id is None
+    assert receipt.detail["message"] == "bad format"
+    assert client.quota.used() == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("AuthFailure.SignatureFailure", VendorAuthError),
+        ("AuthFailure.SignatureExpire", VendorAuthError),
+        ("InvalidParameterValue", VendorValidationError),
+        ("MissingParameter", VendorValidationError),
+    ],
+)
+def test_ccc_auth_and_validation_errors_are_typed_and_never_retried(
+    tmp_path: Path, item: UploadItem, code: str, error: type[Exception]
+) -> None:
+    script = Script(action).on("UploadIvrAudio", fail(code, "refused"))
+    client = ccc(script, tmp_path)
+    with pytest.raises(error) as err:
+        client.upload(item)
+    assert err.value.code == code and err.value.request_id == "req-e"  # type: ignore[attr-defined]
+    assert script.routes() == ["UploadIvrAudio"]
+    assert client.quota.used() == 0
+
+
+@pytest.mark.parametrize("code", ["RequestLimitExceeded", "InternalError", "InternalError.DBError"])
+def test_ccc_retries_throttling_and_internal_errors(
+    tmp_path: Path, item: UploadItem, code: str
+) -> None:
+    script = (
+        Script(action)
+        .on("UploadIvrAudio", fail(code), uploaded())
+        .on("DescribeIvrAudioList", ok(TotalCount=0, FileInfo=None))
+    )
+    receipt = ccc(script, tmp_path).upload(item)
+    assert receipt.remote_id == "7"
+    # an InternalError may come after the file was stored: look before sending again
+    lookup = ["DescribeIvrAudioList"] if code.startswith("InternalError") else []
+    assert script.routes() == ["UploadIvrAudio", *lookup, "UploadIvrAudio"]
+
+
+def test_ccc_gives_up_after_max_attempts(tmp_path: Path, item: UploadItem) -> None:
+    script = Script(action).on("UploadIvrAudio", fail("RequestLimitExceeded"))
+    with pytest.raises(VendorRateLimited):
+        ccc(script, tmp_path).upload(item)
+    assert script.routes() == ["UploadIvrAudio"] * 3
+
+
+def test_ccc_dropped_upload_is_looked_up_before_sending_again(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    drop = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    script = Script(action).on("UploadIvrAudio", drop).on("DescribeIvrAudioList", listed())
+    receipt = ccc(script, tmp_path).upload(item)
+    assert script.routes() == ["UploadIvrAudio", "DescribeIvrAudioList"]
+    assert receipt.remote_id == "7"
+    assert json_of(script.sent("DescribeIvrAudioList")[0])["CustomFileName"] == ["hello"]
+
+
+def test_ccc_dropped_upload_not_found_is_sent_again(tmp_path: Path, item: UploadItem) -> None:
+    drop = httpx.ReadTimeout("timed out")
+    script = (
+        Script(action)
+        .on("UploadIvrAudio", drop, uploaded())
+        .on("DescribeIvrAudioList", ok(TotalCount=0, FileInfo=[]))
+    )
+    client = ccc(script, tmp_path)
+    receipt = client.upload(item)
+    assert script.routes() == ["UploadIvrAudio", "DescribeIvrAudioList", "UploadIvrAudio"]
+    assert receipt.remote_id == "7"
+    assert client.quota.used() == 1
+
+
+def test_ccc_refused_connection_is_retried_without_lookup(tmp_path: Path, item: UploadItem) -> None:
+    script = Script(action).on("UploadIvrAudio", httpx.ConnectError("refused"), uploaded())
+    ccc(script, tmp_path).upload(item)
+    assert script.routes() == ["UploadIvrAudio", "UploadIvrAudio"]
+
+
+def test_ccc_resumed_item_already_uploaded_is_adopted(tmp_path: Path, item: UploadItem) -> None:
+    item.resumed = True
+    script = Script(action).on("DescribeIvrAudioList", listed(status=1))
+    receipt = ccc(script, tmp_path).upload(item)
+    assert script.routes() == ["DescribeIvrAudioList"]
+    assert (receipt.status, receipt.remote_id) == ("exists", "7")
+
+
+def test_ccc_local_quota_stops_before_sending(tmp_path: Path, item: UploadItem) -> None:
+    script = Script(action).on("UploadIvrAudio", uploaded())
+    client = ccc(script, tmp_path, daily_quota=1)
+    client.upload(item)
+    with pytest.raises(VendorQuotaExceeded, match="nothing was sent"):
+        client.upload(item)
+    assert script.routes() == ["UploadIvrAudio"]
+    # a later run into the same folder sees the same count
+    again = ccc(Script(action), tmp_path, daily_quota=1)
+    with pytest.raises(VendorQuotaExceeded):
+        again.upload(item)
+
+
+def test_ccc_vendor_overflow_marks_the_day_used_up(tmp_path: Path, item: UploadItem) -> None:
+    script = Script(action).on("UploadIvrAudio", fail("FailedOperation.UploadFileOverflow"))
+    client = ccc(script, tmp_path)
+    with pytest.raises(VendorQuotaExceeded):
+        client.upload(item)
+    assert (
+        DailyQuota("tencent-ccc", limit_per_day=50, db_path=client.quota.db_path).remaining() == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"url": None}, "url"),
+        ({"name": "x" * 65}, "CustomFileName"),
+        ({"name": "a/b"}, "CustomFileName"),
+    ],
+)
+def test_ccc_invalid_items_never_leave(
+    tmp_path: Path, item: UploadItem, change: dict[str, Any], field: str
+) -> None:
+    for key, value in change.items():
+        setattr(item, key, value)
+    script = Script(action)
+    with pytest.raises(VendorValidationError) as err:
+        ccc(script, tmp_path).upload(item)
+    assert err.value.field == field
+    assert script.requests == []
+
+
+def test_ccc_file_over_5_mb_is_refused_locally(tmp_path: Path) -> None:
+    path = write_file(tmp_path / "big.wav", 5 * 1024 * 1024 + 1)
+    script = Script(action)
+    with pytest.raises(VendorValidationError, match="5242880"):
+        ccc(script, tmp_path).upload(UploadItem(path, "big", "http://x/big.wav", "s"))
+    assert script.requests == []
+
+
+def test_ccc_poll_reads_the_review_status(tmp_path: Path, item: UploadItem) -> None:
+    script = Script(action).on("DescribeIvrAudioList", listed(status=2))
+    receipt = Receipt("tencent-ccc", "in.m4a", item.path, "7", "submitted", "req-1", 0.0, {})
+    polled = ccc(script, tmp_path).poll(receipt)
+    assert polled.status == "rejected"
+    assert json_of(script.sent("DescribeIvrAudioList")[0])["FileId"] == [7]
+
+
+def test_ccc_needs_an_sdk_app_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.errors import ConfigurationError
+
+    monkeypatch.delenv("TENCENTCLOUD_CCC_SDKAPPID", raising=False)
+    with pytest.raises(ConfigurationError, match="SdkAppId"):
+        make_client("tencent-ccc", credentials=CREDS)
+
+
+def test_secrets_stay_out_of_repr_and_errors(tmp_path: Path, item: UploadItem) -> None:
+    script = Script(action).on("UploadIvrAudio", fail("AuthFailure.SignatureFailure"))
+    client = ccc(script, tmp_path)
+    with pytest.raises(VendorAuthError) as err:
+        client.upload(item)
+    for text in (repr(client), str(err.value), repr(err.value), repr(client._auth)):
+        assert SECRET_KEY not in text
+
+
+def test_async_ccc_client_shares_the_flow(tmp_path: Path, item: UploadItem) -> None:
+    script = (
+        Script(action)
+        .on("UploadIvrAudio", fail("InternalError"), uploaded())
+        .on("DescribeIvrAudioList", ok(TotalCount=0, FileInfo=[]))
+    )
+    clock = FakeClock()
+
+    async def go() -> Receipt:
+        client = make_async_client(
+            "tencent-ccc",
+            endpoint="http://127.0.0.1:8080",
+            credentials=CREDS,
+            state_dir=str(tmp_path),
+            sdk_app_id=1,
+            transport=script.transport(),
+            sleep=clock.asleep,
+        )
+        try:
+            result: Receipt = await client.upload(item)
+            return result
+        finally:
+            await client.aclose()
+
+    receipt = asyncio.run(go())
+    assert receipt.remote_id == "7"
+    assert script.routes() == ["UploadIvrAudio", "DescribeIvrAudioList", "UploadIvrAudio"]
+    assert len(clock.slept) >= 1
+
+
+# --- VOD ------------------------------------------------------------------------------------
+
+
+def vod(script: Script, duration: float | None = 12.0, **options: Any) -> Any:
+    clock = FakeClock()
+    return make_client(
+        "tencent-vod",
+        endpoint="http://127.0.0.1:8080",
+        credentials=CREDS,
+        sub_app_id=251000,
+        transport=script.transport(),
+        sleep=clock.sleep,
+        duration_s=lambda path: duration,
+        retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.1),
+        **options,
+    )
+
+
+def test_vod_sends_a_content_derived_session_id_and_retries_with_it(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    task = "221073-CreateAigcCustomVoice-" + "a" * 32 + "t"
+    script = Script(action).on(
+        "CreateAigcCustomVoice", httpx.RemoteProtocolError("dropped"), ok(TaskId=task)
+    )
+    receipt = vod(script).upload(item)
+    first, second = (json_of(r) for r in script.sent("CreateAigcCustomVoice"))
+    assert first == second
+    assert first["SessionId"].startswith("vp-") and len(first["SessionId"]) <= 50
+    assert first["SubAppId"] == 251000 and first["VoiceName"] == "hello"
+    assert (receipt.remote_id, receipt.status) == (task, "submitted")
+
+
+def test_vod_session_id_changes_with_content(tmp_path: Path, item: UploadItem) -> None:
+    client = vod(Script(action))
+    before = client.session_id(item)
+    assert client.session_id(item) == before
+    Path(item.path).write_bytes(b"RIFF other content")
+    assert client.session_id(item) != before
+
+
+def test_vod_duplicate_session_means_the_task_exists(item: UploadItem) -> None:
+    script = Script(action).on("CreateAigcCustomVoice", fail("InvalidParameterValue.SessionId"))
+    receipt = vod(script).upload(item)
+    assert receipt.status == "exists"
+    assert script.routes() == ["CreateAigcCustomVoice"]
+
+
+@pytest.mark.parametrize("seconds", [4.9, 30.5])
+def test_vod_refuses_audio_outside_5_to_30_s(item: UploadItem, seconds: float) -> None:
+    script = Script(action)
+    with pytest.raises(VendorValidationError, match="5–30 s"):
+        vod(script, duration=seconds).upload(item)
+    assert script.requests == []
+
+
+def test_vod_voice_name_limit(item: UploadItem) -> None:
+    item.name = "n" * 21
+    with pytest.raises(VendorValidationError) as err:
+        vod(Script(action)).upload(item)
+    assert err.value.field == "VoiceName"
+
+
+@pytest.mark.parametrize(
+    ("task", "status", "detail_key"),
+    [
+        ({"Status": "FINISH", "ErrCode": 0, "ErrCodeExt": "",
+          "Output": {"InfoList": [{"VoiceId": "v-1"}]}}, "approved", "voice_id"),
+        ({"Status": "FINISH", "ErrCode": 10, "ErrCodeExt": "InvalidInput"}, "rejected", "error"),
+        ({"Status": "PROCESSING", "Progress": 40}, "submitted", "progress"),
+    ],
+)  # fmt: skip
+def test_vod_poll_follows_the_task(
+    item: UploadItem, task: dict[str, Any], status: str, detail_key: str
+) -> None:
+    script = Script(action).on(
+        "DescribeTaskDetail",
+        ok(TaskType="CreateAigcCustomVoice", Status=task["Status"], CreateAigcCustomVoiceTask=task),
+    )
+    receipt = Receipt("tencent-vod", "s", item.path, "task-1", "submitted", None, 0.0, {})
+    polled = vod(script).poll(receipt)
+    assert polled.status == status
+    assert polled.detail[detail_key] is not None
+    assert json.loads(script.sent("DescribeTaskDetail")[0].content) == {
+        "TaskId": "task-1",
+        "SubAppId": 251000,
+    }
+
+
+def test_http_5xx_without_envelope_is_unavailable(item: UploadItem) -> None:
+    script = Script(action).on("CreateAigcCustomVoice", httpx.Response(502, text="bad gateway"))
+    with pytest.raises(VendorUnavailable):
+        vod(script).upload(item)
+    assert len(script.requests) == 3

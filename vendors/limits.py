@@ -1,0 +1,197 @@
+"""Rate limits shared by every worker of a run, and CCC's daily file quota.
+
+`RateLimiter` is a cross-process GCRA ("virtual scheduling") limiter: each `reserve`
+atomically books the next free send slot for its key in a small SQLite file, so N
+processes together never exceed the vendor's rate, and the booked slot times can be
+checked without a stopwatch. `DailyQuota` counts files per vendor and day in the run
+journal's SQLite, so a quota used up by one run is still used up for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Final
+
+from pipeline.errors import ConfigurationError
+from vendors.errors import VendorQuotaExceeded
+
+__all__ = ["LIMITS_NAME", "VENDOR_RATES", "DailyQuota", "RateLimiter", "rate_limiter"]
+
+LIMITS_NAME: Final = "ratelimit.sqlite"
+"""The limiter's state file inside a run's state directory."""
+
+VENDOR_RATES: Final[dict[str, float]] = {
+    "tencent-ccc.UploadIvrAudio": 1.0,
+    "tencent-ccc.DescribeIvrAudioList": 20.0,
+    "tencent-vod": 20.0,
+    "aliyun": 100.0,
+    "huawei": 10.0,
+}
+"""Documented requests per second, by ``vendor[.action]`` key (VENDORS.md)."""
+
+_BUSY_TIMEOUT_S = 30.0
+_memory_lock = threading.Lock()
+_memory_tat: dict[str, float] = {}
+
+
+@dataclass
+class RateLimiter:
+    """At most ``rate_per_s`` sends a second for ``key``, in bursts of at most ``burst``.
+
+    With ``state_path`` the schedule lives in that SQLite file and is shared by every
+    process using the same path and key; without it, by every limiter of this process.
+    """
+
+    key: str
+    rate_per_s: float
+    burst: int = 1
+    state_path: str | None = None
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.rate_per_s <= 0 or self.burst < 1:
+            raise ConfigurationError(
+                f"rate limit for {self.key!r} needs rate_per_s > 0 and burst >= 1"
+            )
+
+    @property
+    def interval_s(self) -> float:
+        return 1.0 / self.rate_per_s
+
+    def _book(self, tat: float | None, now: float) -> tuple[float, float]:
+        """(slot, new theoretical arrival time) for a send requested at ``now``."""
+        tat = now if tat is None else max(tat, now)
+        slot = max(now, tat - (self.burst - 1) * self.interval_s)
+        return slot, max(tat, slot) + self.interval_s
+
+    def reserve(self) -> float:
+        """Book the next free send slot and return it (epoch seconds, maybe in the future)."""
+        now = self.clock()
+        if self.state_path is None:
+            with _memory_lock:
+                slot, _memory_tat[self.key] = self._book(_memory_tat.get(self.key), now)
+            return slot
+        with closing(_connect(self.state_path)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT tat FROM rate WHERE key = ?", (self.key,)).fetchone()
+            slot, tat = self._book(None if row is None else float(row[0]), now)
+            db.execute("INSERT OR REPLACE INTO rate VALUES (?, ?)", (self.key, tat))
+            db.execute("COMMIT")
+        return slot
+
+    def acquire(self, *, sleep: Callable[[float], object] = time.sleep) -> float:
+        """Wait until this caller may send; returns the booked slot."""
+        slot = self.reserve()
+        wait_s = slot - self.clock()
+        if wait_s > 0:
+            sleep(wait_s)
+        return slot
+
+    async def acquire_async(self) -> float:
+        """`acquire` for async code: waits with ``asyncio.sleep``."""
+        slot = self.reserve()
+        wait_s = slot - self.clock()
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        return slot
+
+
+def rate_limiter(
+    key: str, *, state_dir: str | None, clock: Callable[[], float] = time.time
+) -> RateLimiter | None:
+    """The limiter for a ``vendor[.action]`` key at its documented rate, or None if unlimited."""
+    rate = VENDOR_RATES.get(key)
+    if rate is None:
+        return None
+    path = None if state_dir is None else os.path.join(state_dir, LIMITS_NAME)
+    return RateLimiter(key=key, rate_per_s=rate, state_path=path, clock=clock)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+    db.execute("CREATE TABLE IF NOT EXISTS rate (key TEXT PRIMARY KEY, tat REAL NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS quota (vendor TEXT NOT NULL, day TEXT NOT NULL, "
+        "used INTEGER NOT NULL, PRIMARY KEY (vendor, day))"
+    )
+    return db
+
+
+@dataclass
+class DailyQuota:
+    """A per-day count of files sent to ``vendor``, persisted in ``db_path`` (the run journal).
+
+    Days are counted in UTC+8 (Beijing), where the vendor most plausibly resets; the
+    vendor does not document it. `reserve` before sending, `release` when the vendor
+    did not take the file, `exhaust` when the vendor says the quota is gone.
+    """
+
+    vendor: str
+    limit_per_day: int
+    db_path: str | None = None
+    utc_offset_h: float = 8.0
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    _memory: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def day(self) -> str:
+        """The quota day (``YYYY-MM-DD``) at the current time."""
+        tz = dt.timezone(dt.timedelta(hours=self.utc_offset_h))
+        return dt.datetime.fromtimestamp(self.clock(), tz).strftime("%Y-%m-%d")
+
+    def _update(self, change: Callable[[int], int]) -> tuple[int, int]:
+        """Apply ``change`` to today's count atomically; (before, after)."""
+        day = self.day()
+        if self.db_path is None:
+            with _memory_lock:
+                before = self._memory.get(day, 0)
+                self._memory[day] = after = change(before)
+            return before, after
+        with closing(_connect(self.db_path)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute(
+                "SELECT used FROM quota WHERE vendor = ? AND day = ?", (self.vendor, day)
+            ).fetchone()
+            before = 0 if row is None else int(row[0])
+            after = change(before)
+            db.execute("INSERT OR REPLACE INTO quota VALUES (?, ?, ?)", (self.vendor, day, after))
+            db.execute("COMMIT")
+        return before, after
+
+    def used(self) -> int:
+        """Files counted today."""
+        return self._update(lambda n: n)[0]
+
+    def remaining(self) -> int:
+        """Files that may still be sent today."""
+        return max(0, self.limit_per_day - self.used())
+
+    def reserve(self, n: int = 1) -> None:
+        """Count ``n`` files against today, or raise `VendorQuotaExceeded` and count none."""
+        before, after = self._update(
+            lambda used: used + n if used + n <= self.limit_per_day else used
+        )
+        if after == before:
+            raise VendorQuotaExceeded(
+                self.vendor,
+                "DailyQuotaExhausted",
+                f"{before} of {self.limit_per_day} files already uploaded on {self.day()} "
+                f"(UTC{self.utc_offset_h:+.0f} day); nothing was sent. Run the same upload "
+                "again after midnight Beijing time: files already uploaded are skipped",
+            )
+
+    def release(self, n: int = 1) -> None:
+        """Give back ``n`` reserved files the vendor did not take."""
+        self._update(lambda used: max(0, used - n))
+
+    def exhaust(self) -> None:
+        """Mark today as used up (the vendor said so, whatever our count was)."""
+        self._update(lambda used: max(used, self.limit_per_day))

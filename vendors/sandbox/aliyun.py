@@ -1,0 +1,255 @@
+"""Alibaba Cloud dyvms as the sandbox serves it: RPC actions (`GetToken`, `IvrCall`,
+`QueryVoiceFileAuditInfo`) signed with HMAC-SHA1 or ACS3-HMAC-SHA256, and the
+voice-file upload host (``/dyvms/upload``) that takes a `GetToken` token.
+
+Gateway errors (signature, skew, nonce replay, unknown key, throttling, missing
+parameters) answer HTTP 4xx with ``{RequestId, HostId, Code, Message, Recommend}``;
+business errors answer HTTP 200 with ``Code`` ≠ ``OK`` (VENDORS.md §5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import deque
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vendors.sandbox.audio import check_audio, inspect_audio
+from vendors.sandbox.common import count_request, request_parts, sandbox_state
+from vendors.sandbox.state import AliyunVoiceFile, Review, SandboxState, request_id
+from vendors.signing import RequestParts, verify_acs3, verify_rpc
+
+__all__ = ["fault_response", "handle_rpc", "handle_upload"]
+
+VERSION = "2017-05-25"
+HOST_ID = "dyvmsapi.aliyuncs.com"
+TOKEN_LIFETIME_S = 1800.0
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+_COMMON = frozenset(
+    {
+        "Action",
+        "Version",
+        "Format",
+        "AccessKeyId",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "SignatureType",
+        "Timestamp",
+        "Signature",
+        "RegionId",
+        "SecurityToken",
+    }
+)
+_STATUS = {
+    "InvalidAccessKeyId.NotFound": 404,
+    "InvalidAction.NotFound": 404,
+    "Forbidden.RAM": 403,
+    "InternalError": 500,
+    "ServiceUnavailable": 503,
+}
+_IVR_CODES = {
+    "missing_field": "MissingParameter",
+    "bad_called_number": "isv.MOBILE_NUMBER_ILLEGAL",
+    "bad_out_id": "isv.PARAM_LENGTH_LIMIT",
+    "mixed_code_kinds": "isv.INVALID_PARAMETERS",
+    "bad_tts_params": "isv.TEMPLATE_PARAMS_ILLEGAL",
+    "missing_tts_param": "isv.TEMPLATE_MISSING_PARAMETERS",
+    "unknown_template": "isv.TTS_TEMPLATE_ILLEGAL",
+}
+
+
+class AliyunError(Exception):
+    def __init__(self, code: str, message: str, *, gateway: bool = False) -> None:
+        super().__init__(message)
+        self.code, self.message, self.gateway = code, message, gateway
+
+
+def gateway_error(code: str, message: str, rid: str, status: int | None = None) -> JSONResponse:
+    return JSONResponse(
+        {
+            "RequestId": rid,
+            "HostId": HOST_ID,
+            "Code": code,
+            "Message": message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product=Dyvmsapi",
+        },
+        status_code=status or _STATUS.get(code, 400),
+    )
+
+
+def fault_response(kind: str) -> Response:
+    """An injected fault as Alibaba's gateway answers it (``error`` or ``throttle``)."""
+    if kind == "throttle":
+        return gateway_error(
+            "Throttling", "request was denied due to flow control (sandbox)", request_id(), 400
+        )
+    return gateway_error(
+        "ServiceUnavailable", "the service is unavailable (sandbox fault)", request_id(), 503
+    )
+
+
+def _params(parts: RequestParts) -> dict[str, str]:
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if parts.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        params.update(parse_qsl(parts.body.decode("utf-8", "replace"), keep_blank_values=True))
+    return params
+
+
+async def handle_rpc(request: Request) -> Response:
+    """Answer one dyvms RPC request (``/aliyun/`` or ``/`` with ``Action``/ACS3 headers)."""
+    state = sandbox_state(request)
+    count_request(state, "aliyun")
+    rid = request_id()
+    parts = await request_parts(request)
+    acs3 = parts.headers.get("authorization", "").startswith("ACS3-HMAC-SHA256")
+    keys = state.config.alibaba_keys.get
+    if acs3:
+        verdict = verify_acs3(parts, keys, now=state.now(), nonces=state.nonces)
+    else:
+        verdict = verify_rpc(parts, keys, now=state.now(), nonces=state.nonces)
+    if not verdict.ok:
+        assert verdict.error is not None
+        return gateway_error(str(verdict.code), verdict.message, rid, verdict.error.http_status)
+    params = _params(parts)
+    action = parts.headers.get("x-acs-action", "") if acs3 else params.get("Action", "")
+    version = parts.headers.get("x-acs-version", "") if acs3 else params.get("Version", "")
+    handler = _ACTIONS.get(action)
+    if handler is None:
+        return gateway_error("InvalidAction.NotFound", f"action {action!r} does not exist", rid)
+    if version != VERSION:
+        return gateway_error(
+            "InvalidVersion", f"dyvms is served at {VERSION}, not {version!r}", rid
+        )
+    if not state.allow("aliyun"):
+        return gateway_error("Throttling.User", "request was denied due to user flow control", rid)
+    business = {k: v for k, v in params.items() if k not in _COMMON}
+    try:
+        data = await handler(state, business, verdict.key_id or "")
+    except AliyunError as exc:
+        if exc.gateway:
+            return gateway_error(exc.code, exc.message, rid)
+        return JSONResponse({"Code": exc.code, "Message": exc.message, "RequestId": rid})
+    return JSONResponse({"Code": "OK", "Message": "OK", "RequestId": rid, **data})
+
+
+async def get_token(state: SandboxState, params: dict[str, str], key_id: str) -> dict[str, Any]:
+    kind = params.get("TokenType", "dyvms")
+    if kind != "dyvms":
+        raise AliyunError("isv.INVALID_PARAMETERS", f"TokenType {kind!r}; use dyvms")
+    token = "eyJhbGciOiJIUzI1NiJ9." + secrets.token_urlsafe(24) + "." + secrets.token_urlsafe(16)
+    state.aliyun_tokens[token] = (key_id, state.now() + TOKEN_LIFETIME_S)
+    return {"Success": True, "Token": token}
+
+
+async def ivr_call(state: SandboxState, params: dict[str, str], key_id: str) -> dict[str, Any]:
+    from stages.ivr import check_ivr_call, is_template_code
+
+    verdict = check_ivr_call(params)
+    for v in verdict.violations:
+        if v.severity == "error":
+            code = _IVR_CODES.get(v.rule, "isv.INVALID_PARAMETERS")
+            raise AliyunError(code, v.message, gateway=code == "MissingParameter")
+    codes = [params["StartCode"], params.get("ByeCode") or ""]
+    codes += [v for k, v in params.items() if k.startswith("MenuKeyMap.") and k.endswith(".Code")]
+    for code in filter(None, codes):
+        if is_template_code(code):
+            continue
+        known = state.aliyun_files.get(code)
+        if known is None:
+            raise AliyunError("isv.VOICE_FILE_ILLEGAL", f"voice file {code!r} does not exist")
+        if known.audit_state(state.now(), state.config) == "AUDIT_STATE_NOT_PASS":
+            raise AliyunError("isv.VOICE_FILE_ILLEGAL", f"voice file {code!r} failed review")
+    callee = params["CalledNumber"]
+    now = state.now()
+    log = state.aliyun_callee_log.setdefault(callee, deque())
+    longest = max((w for w, _ in state.config.alibaba_callee_limits), default=0.0)
+    while log and now - log[0] > longest:
+        log.popleft()
+    for window, allowed in state.config.alibaba_callee_limits:
+        if sum(1 for t in log if now - t < window) >= allowed:
+            raise AliyunError(
+                "isv.BUSINESS_LIMIT_CONTROL",
+                f"{callee} was called {allowed} time(s) within {window:g} s; "
+                "the per-callee limit is 1/min, 5/h, 20/24 h",
+            )
+    log.append(now)
+    call_id = f"{secrets.randbelow(10**12):012d}^{secrets.randbelow(10**11):011d}"
+    state.aliyun_calls.append({"CallId": call_id, "key_id": key_id, **params})
+    return {"CallId": call_id}
+
+
+async def query_audit(state: SandboxState, params: dict[str, str], key_id: str) -> dict[str, Any]:
+    raw = params.get("VoiceCodes", "")
+    business = params.get("BusinessType", "")
+    if not raw or not business:
+        missing = "VoiceCodes" if not raw else "BusinessType"
+        raise AliyunError("MissingParameter", f"{missing} is required", gateway=True)
+    if business not in ("0", "2"):
+        raise AliyunError("isv.INVALID_PARAMETERS", "BusinessType is 0 (notification) or 2")
+    codes = [c for c in raw.split(",") if c]
+    if len(codes) > 10:
+        raise AliyunError("isv.INVALID_PARAMETERS", f"{len(codes)} VoiceCodes; at most 10")
+    rows = []
+    for code in codes:
+        f = state.aliyun_files.get(code)
+        if f is None:
+            continue
+        f.review.polls += 1
+        state_name = f.audit_state(state.now(), state.config)
+        rows.append(
+            {
+                "VoiceCode": code,
+                "AuditState": state_name,
+                "RejectInfo": f.problem if state_name.endswith("NOT_PASS") else "",
+            }
+        )
+    return {"Data": rows}
+
+
+_ACTIONS = {"GetToken": get_token, "IvrCall": ivr_call, "QueryVoiceFileAuditInfo": query_audit}
+
+
+def _upload_error(code: str, msg: str, status: int) -> JSONResponse:
+    return JSONResponse({"code": code, "msg": msg, "data": None}, status_code=status)
+
+
+async def handle_upload(request: Request) -> Response:
+    """``POST /aliyun/dyvms/upload?filename=<name.ext>`` with ``authorization: <Token>``."""
+    state = sandbox_state(request)
+    count_request(state, "aliyun")
+    if request.method != "POST":
+        return _upload_error("MethodNotAllowed", "POST the file bytes", 405)
+    token = request.headers.get("authorization", "")
+    held = state.aliyun_tokens.get(token)
+    if held is None or held[1] <= state.now():
+        why = "expired" if held else "invalid"
+        return _upload_error("InvalidToken", f"token {why}; call GetToken for a new one", 401)
+    filename = request.query_params.get("filename", "")
+    if not filename or "/" in filename or "\\" in filename:
+        return _upload_error("MissingParameter", "filename=<name.ext> is required", 400)
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    data = await request.body()
+    if len(data) >= UPLOAD_MAX_BYTES:
+        return _upload_error("FileTooLarge", f"{len(data)} bytes; the limit is under 2 MB", 400)
+    facts = await asyncio.to_thread(inspect_audio, data, filename=filename)
+    problem = check_audio(facts, containers=("wav", "mp3"))
+    if problem is None and ext != facts.container:
+        problem = f"filename says .{ext} but the bytes are {facts.container}"
+    if problem is not None:
+        return _upload_error("InvalidFileType", problem, 400)
+    code = f"{secrets.token_hex(16)}.{ext}"
+    review = None if facts.duration_s else "audio could not be decoded"
+    state.aliyun_files[code] = AliyunVoiceFile(
+        code, filename, len(data), Review(state.now()), review
+    )
+    return JSONResponse({"code": "OK", "msg": "success", "data": {"voiceCode": code}})
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)

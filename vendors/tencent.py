@@ -1,0 +1,467 @@
+"""Tencent Cloud API 3.0 clients: CCC `UploadIvrAudio` and VOD `CreateAigcCustomVoice`.
+
+Both POST JSON signed with TC3-HMAC-SHA256 and answer in the ``{"Response": ...}``
+envelope (VENDORS.md §1). CCC takes a URL per file, at most 1 request/s and 50 files
+a day (counted in the run journal); its review outcome is polled with
+`DescribeIvrAudioList`. VOD takes a URL of 5–30 s of one clean voice; a `SessionId`
+derived from the file's content makes the vendor refuse a second task for the same
+file, so retries and resumed runs cannot create duplicates; `DescribeTaskDetail`
+follows the task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar, Final
+from urllib.parse import urlparse
+
+import httpx
+
+from pipeline.errors import ConfigurationError, VendorError
+from pipeline.journal import JOURNAL_NAME, content_hash
+from vendors.base import (
+    AsyncClient,
+    Call,
+    ClientCore,
+    Flow,
+    Receipt,
+    SyncClient,
+    UploadItem,
+    file_bytes,
+    file_extension,
+    json_object,
+)
+from vendors.errors import (
+    VendorAuthError,
+    VendorQuotaExceeded,
+    VendorRateLimited,
+    VendorRefused,
+    VendorUnavailable,
+    VendorValidationError,
+)
+from vendors.limits import DailyQuota
+from vendors.signing import TC3Auth
+
+__all__ = [
+    "AsyncTencentCccClient",
+    "AsyncTencentVodClient",
+    "TencentCccClient",
+    "TencentVodClient",
+    "tencent_error",
+]
+
+CCC_MAX_BYTES: Final = 5 * 1024 * 1024
+CCC_DAILY_FILES: Final = 50
+CCC_NAME_MAX: Final = 64
+VOD_NAME_MAX: Final = 20
+VOD_SESSION_MAX: Final = 50
+VOD_MIN_S, VOD_MAX_S = 5.0, 30.0
+
+_CCC_STATUS: Final = {0: "submitted", 1: "approved", 2: "rejected"}
+_AUTH_CODES: Final = ("AuthFailure", "UnauthorizedOperation")
+_VALIDATION_CODES: Final = (
+    "InvalidParameter",
+    "MissingParameter",
+    "UnknownParameter",
+    "InvalidAction",
+    "NoSuchVersion",
+    "RequestSizeLimitExceeded",
+)
+
+
+def tencent_error(vendor: str, code: str, message: str, request_id: str | None) -> VendorError:
+    """The typed error for a Tencent ``Response.Error`` code."""
+    head = code.split(".", 1)[0]
+    if head in _AUTH_CODES:
+        return VendorAuthError(vendor, code, message, request_id)
+    if head == "RequestLimitExceeded":
+        return VendorRateLimited(vendor, code, message, request_id)
+    if head == "InternalError":
+        return VendorUnavailable(vendor, code, message, request_id)
+    if code == "FailedOperation.UploadFileOverflow" or head == "LimitExceeded":
+        return VendorQuotaExceeded(vendor, code, message, request_id)
+    if code.startswith(_VALIDATION_CODES):
+        return VendorValidationError(vendor, code, message, request_id)
+    return VendorRefused(vendor, code, message, request_id)
+
+
+def _int_option(value: int | str | None, env: str, what: str) -> int | None:
+    raw = value if value is not None else os.environ.get(env) or None
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{what} must be an integer, got {raw!r}") from None
+
+
+class _TencentCore(ClientCore):
+    """TC3 signing and the Response envelope, shared by CCC and VOD."""
+
+    credentials_name = "tencent"
+    service: ClassVar[str]
+    api_version: ClassVar[str]
+
+    def __init__(self, **core: Any) -> None:
+        super().__init__(**core)
+        creds = self.credentials
+        self._auth = TC3Auth(
+            creds.key_id, creds.secret, self.service, creds.token, clock=self.clock
+        )
+
+    def call(self, action: str, payload: dict[str, Any], *, limit: str, retry: bool = True) -> Call:
+        """A signed POST of ``payload`` to ``action``."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        url = self.endpoint + "/"
+        headers = {
+            "Content-Type": "application/json",
+            "X-TC-Action": action,
+            "X-TC-Version": self.api_version,
+        }
+
+        def build() -> httpx.Request:
+            return httpx.Request("POST", url, content=body, headers=headers)
+
+        return Call(build, partial(self.parse, action), self._auth, limit, retry, action)
+
+    def parse(self, action: str, response: httpx.Response) -> dict[str, Any]:
+        """``Response`` of a Tencent answer, or the typed error it carries."""
+        data = json_object(response, self.vendor, action)
+        body = data.get("Response")
+        if not isinstance(body, dict):
+            if response.status_code >= 500:
+                raise VendorUnavailable(
+                    self.vendor, f"HTTP{response.status_code}", f"{action}: server error"
+                )
+            raise VendorRefused(
+                self.vendor, "BadEnvelope", f"{action}: answer has no Response object"
+            )
+        request_id = body.get("RequestId")
+        error = body.get("Error")
+        if isinstance(error, dict):
+            raise tencent_error(
+                self.vendor,
+                str(error.get("Code", "UnknownError")),
+                str(error.get("Message", "")),
+                request_id,
+            )
+        if response.status_code >= 500:
+            raise VendorUnavailable(
+                self.vendor, f"HTTP{response.status_code}", f"{action}: server error", request_id
+            )
+        return body
+
+    def invalid(self, field: str, message: str) -> VendorValidationError:
+        return VendorValidationError(self.vendor, "LocalValidation", message, field=field)
+
+    def require_url(self, item: UploadItem, what: str) -> str:
+        url = item.url
+        if not url or urlparse(url).scheme not in ("http", "https"):
+            raise self.invalid(
+                "url",
+                f"{what} takes a URL, not bytes: {item.name!r} has no http(s) URL; "
+                "publish the outputs first (publish stage, or serve them locally for the sandbox)",
+            )
+        return url
+
+
+# --- CCC ------------------------------------------------------------------------------------
+
+
+class _CccCore(_TencentCore):
+    vendor = "tencent-ccc"
+    needs_url = True
+    default_endpoint = "https://ccc.tencentcloudapi.com"
+    service = "ccc"
+    api_version = "2020-02-10"
+    UPLOAD_LIMIT: ClassVar[str] = "tencent-ccc.UploadIvrAudio"
+    LIST_LIMIT: ClassVar[str] = "tencent-ccc.DescribeIvrAudioList"
+
+    def __init__(
+        self,
+        *,
+        sdk_app_id: int | str | None = None,
+        daily_quota: int = CCC_DAILY_FILES,
+        **core: Any,
+    ) -> None:
+        super().__init__(**core)
+        app_id = _int_option(sdk_app_id, "TENCENTCLOUD_CCC_SDKAPPID", "CCC SdkAppId")
+        if app_id is None:
+            raise ConfigurationError(
+                "CCC needs its SdkAppId: pass sdk_app_id (--sdk-app-id) or set "
+                "TENCENTCLOUD_CCC_SDKAPPID"
+            )
+        self.sdk_app_id = app_id
+        db = None if self.state_dir is None else os.path.join(self.state_dir, JOURNAL_NAME)
+        self.quota = DailyQuota(
+            self.vendor, limit_per_day=daily_quota, db_path=db, clock=self.clock
+        )
+
+    def check(self, item: UploadItem) -> str:
+        """Validate ``item`` for UploadIvrAudio; returns its URL."""
+        name = item.name
+        if not name or len(name) > CCC_NAME_MAX or any(c in name for c in "/\\"):
+            raise self.invalid(
+                "CustomFileName",
+                f"CustomFileName {name!r} must be 1–{CCC_NAME_MAX} characters without / or \\; "
+                "rename the output",
+            )
+        file_extension(self.vendor, item.path, ("wav", "mp3"), what="UploadIvrAudio")
+        file_bytes(self.vendor, item.path, max_bytes=CCC_MAX_BYTES, what="UploadIvrAudio")
+        return self.require_url(item, "UploadIvrAudio")
+
+    def _receipt(self, item: UploadItem, info: dict[str, Any], request_id: str | None,
+                 *, status: str | None = None) -> Receipt:  # fmt: skip
+        review = info.get("Status")
+        return self.receipt(
+            item,
+            remote_id=None if info.get("FileId") is None else str(info["FileId"]),
+            status=status
+            or _CCC_STATUS.get(review if isinstance(review, int) else -1, "submitted"),
+            request_id=request_id,
+            detail={
+                "custom_file_name": info.get("CustomFileName", item.name),
+                "audio_file_name": info.get("AudioFileName"),
+                "review_status": review,
+            },
+        )
+
+    def find_flow(self, name: str) -> Flow[tuple[dict[str, Any] | None, str | None]]:
+        """The newest file called ``name`` already on CCC, with the list's request id."""
+        payload = {
+            "SdkAppId": self.sdk_app_id,
+            "PageSize": 50,
+            "PageNumber": 0,
+            "CustomFileName": [name],
+        }
+        body = yield self.call("DescribeIvrAudioList", payload, limit=self.LIST_LIMIT)
+        infos = [
+            info
+            for info in body.get("FileInfo") or []
+            if isinstance(info, dict) and info.get("CustomFileName") == name
+        ]
+        best = max(infos, key=lambda info: int(info.get("FileId") or 0), default=None)
+        return best, body.get("RequestId")
+
+    def upload_flow(self, item: UploadItem) -> Flow[Receipt]:
+        url = self.check(item)
+        if item.resumed:
+            found, request_id = yield from self.find_flow(item.name)
+            if found is not None:
+                return self._receipt(item, found, request_id, status="exists")
+        self.quota.reserve()
+        payload = {
+            "SdkAppId": self.sdk_app_id,
+            "AudioList": [{"CustomFileName": item.name, "AudioUrl": url}],
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                body = yield self.call(
+                    "UploadIvrAudio", payload, limit=self.UPLOAD_LIMIT, retry=False
+                )
+                break
+            except VendorQuotaExceeded:
+                self.quota.exhaust()
+                raise
+            except VendorError as exc:
+                if not self.retry_policy.should_retry(exc, attempt=attempt):
+                    self.quota.release()
+                    raise
+                if isinstance(exc, VendorUnavailable) and exc.maybe_delivered:
+                    # Not idempotent: look before sending again.
+                    found, request_id = yield from self.find_flow(item.name)
+                    if found is not None:
+                        return self._receipt(item, found, request_id)
+                yield self.retry_policy.delay_s(attempt, exc)
+        return self._upload_result(item, body)
+
+    def _upload_result(self, item: UploadItem, body: dict[str, Any]) -> Receipt:
+        """Read both lists: a 'successful' request can still have refused our file."""
+        request_id = body.get("RequestId")
+        succeeded = [s for s in body.get("SuccessFileList") or [] if isinstance(s, dict)]
+        failed = [f for f in body.get("FailedFileList") or [] if isinstance(f, dict)]
+        for info in succeeded:
+            if info.get("CustomFileName") in (item.name, None) or len(succeeded) == 1:
+                return self._receipt(item, info, request_id)
+        self.quota.release()
+        if failed:
+            reason = str(failed[0].get("FailedMsg") or "no reason given")
+            return self.receipt(
+                item,
+                remote_id=None,
+                status="failed",
+                request_id=request_id,
+                detail={"file_name": failed[0].get("FileName"), "message": reason},
+            )
+        raise VendorRefused(
+            self.vendor,
+            "EmptyResult",
+            "UploadIvrAudio answered with neither SuccessFileList nor FailedFileList; "
+            "check the file on the CCC console before uploading again",
+            request_id,
+        )
+
+    def poll_flow(self, receipt: Receipt) -> Flow[Receipt]:
+        if receipt.remote_id is None:
+            return receipt
+        payload = {
+            "SdkAppId": self.sdk_app_id,
+            "PageSize": 50,
+            "PageNumber": 0,
+            "FileId": [int(receipt.remote_id)],
+        }
+        body = yield self.call("DescribeIvrAudioList", payload, limit=self.LIST_LIMIT)
+        for info in body.get("FileInfo") or []:
+            if isinstance(info, dict) and str(info.get("FileId")) == receipt.remote_id:
+                review = info.get("Status")
+                receipt.status = _CCC_STATUS.get(
+                    review if isinstance(review, int) else -1, receipt.status
+                )
+                receipt.detail = {**receipt.detail, "review_status": review}
+                receipt.request_id = body.get("RequestId") or receipt.request_id
+                receipt.at = self.clock()
+        return receipt
+
+
+class TencentCccClient(_CccCore, SyncClient):
+    """Uploads IVR audio to Tencent Cloud Contact Center (sync)."""
+
+
+class AsyncTencentCccClient(_CccCore, AsyncClient):
+    """Uploads IVR audio to Tencent Cloud Contact Center (async)."""
+
+
+# --- VOD ------------------------------------------------------------------------------------
+
+
+def audio_duration_s(path: str) -> float | None:
+    """Duration of a file libsndfile can read, or None (mp3 on old libsndfile, mp4, mov)."""
+    import soundfile
+
+    try:
+        info = soundfile.info(path)
+    except (RuntimeError, OSError, soundfile.LibsndfileError):
+        return None
+    return float(info.frames) / float(info.samplerate) if info.samplerate else None
+
+
+class _VodCore(_TencentCore):
+    vendor = "tencent-vod"
+    needs_url = True
+    default_endpoint = "https://vod.tencentcloudapi.com"
+    service = "vod"
+    api_version = "2018-07-17"
+    LIMIT: ClassVar[str] = "tencent-vod"
+
+    def __init__(
+        self,
+        *,
+        sub_app_id: int | str | None = None,
+        session_context: str | None = None,
+        tasks_priority: int | None = None,
+        duration_s: Callable[[str], float | None] = audio_duration_s,
+        **core: Any,
+    ) -> None:
+        super().__init__(**core)
+        self.sub_app_id = _int_option(sub_app_id, "TENCENTCLOUD_VOD_SUBAPPID", "VOD SubAppId")
+        if session_context is not None and len(session_context) > 1000:
+            raise ConfigurationError("VOD SessionContext is limited to 1000 characters")
+        if tasks_priority is not None and not -10 <= tasks_priority <= 10:
+            raise ConfigurationError("VOD TasksPriority must be within -10..10")
+        self.session_context = session_context
+        self.tasks_priority = tasks_priority
+        self.duration_s = duration_s
+
+    def session_id(self, item: UploadItem) -> str:
+        """The dedup key: the same file, name and sub-app always give the same SessionId."""
+        seed = f"{content_hash(item.path)}|{item.name}|{self.sub_app_id}".encode()
+        return "vp-" + hashlib.blake2b(seed, digest_size=20).hexdigest()
+
+    def check(self, item: UploadItem) -> str:
+        """Validate ``item`` for CreateAigcCustomVoice; returns its URL."""
+        if not item.name or len(item.name) > VOD_NAME_MAX:
+            raise self.invalid(
+                "VoiceName",
+                f"VoiceName {item.name!r} must be 1–{VOD_NAME_MAX} characters; rename the output",
+            )
+        file_extension(
+            self.vendor, item.path, ("wav", "mp3", "mp4", "mov"), what="CreateAigcCustomVoice"
+        )
+        if not os.path.isfile(item.path):
+            raise self.invalid("file", f"cannot read {item.path!r}; run `voiceprep run` first")
+        duration = self.duration_s(item.path)
+        if duration is not None and not VOD_MIN_S <= duration <= VOD_MAX_S:
+            raise self.invalid(
+                "VoiceUrl",
+                f"{item.name!r} lasts {duration:.1f} s; voice cloning takes {VOD_MIN_S:.0f}–"
+                f"{VOD_MAX_S:.0f} s of one clean voice; trim or re-record it",
+            )
+        return self.require_url(item, "CreateAigcCustomVoice")
+
+    def upload_flow(self, item: UploadItem) -> Flow[Receipt]:
+        url = self.check(item)
+        session = self.session_id(item)
+        payload: dict[str, Any] = {"VoiceName": item.name, "VoiceUrl": url, "SessionId": session}
+        if self.sub_app_id is not None:
+            payload["SubAppId"] = self.sub_app_id
+        if self.session_context is not None:
+            payload["SessionContext"] = self.session_context
+        if self.tasks_priority is not None:
+            payload["TasksPriority"] = self.tasks_priority
+        try:
+            body = yield self.call("CreateAigcCustomVoice", payload, limit=self.LIMIT)
+        except VendorValidationError as exc:
+            if exc.code != "InvalidParameterValue.SessionId":
+                raise
+            # An earlier attempt (a retry, a killed run) already created this task.
+            return self.receipt(
+                item,
+                remote_id=None,
+                status="exists",
+                request_id=exc.request_id,
+                detail={"session_id": session, "message": exc.message},
+            )
+        return self.receipt(
+            item,
+            remote_id=str(body.get("TaskId") or "") or None,
+            status="submitted",
+            request_id=body.get("RequestId"),
+            detail={"session_id": session},
+        )
+
+    def poll_flow(self, receipt: Receipt) -> Flow[Receipt]:
+        if receipt.remote_id is None:
+            return receipt
+        payload: dict[str, Any] = {"TaskId": receipt.remote_id}
+        if self.sub_app_id is not None:
+            payload["SubAppId"] = self.sub_app_id
+        body = yield self.call("DescribeTaskDetail", payload, limit=self.LIMIT)
+        task = body.get("CreateAigcCustomVoiceTask") or {}
+        state = str(body.get("Status") or task.get("Status") or "")
+        detail = {**receipt.detail, "task_status": state, "progress": task.get("Progress")}
+        if state in ("FINISH", "ABORTED"):
+            ok = state == "FINISH" and task.get("ErrCode", 0) == 0 and not task.get("ErrCodeExt")
+            infos = (task.get("Output") or {}).get("InfoList") or []
+            if ok and infos:
+                detail["voice_id"] = infos[0].get("VoiceId")
+            if not ok:
+                detail["error"] = task.get("ErrCodeExt") or task.get("Message") or state
+            receipt.status = "approved" if ok else "rejected"
+        receipt.detail = detail
+        receipt.request_id = body.get("RequestId") or receipt.request_id
+        receipt.at = self.clock()
+        return receipt
+
+
+class TencentVodClient(_VodCore, SyncClient):
+    """Creates AIGC custom voices on Tencent Cloud VOD (sync)."""
+
+
+class AsyncTencentVodClient(_VodCore, AsyncClient):
+    """Creates AIGC custom voices on Tencent Cloud VOD (async)."""
