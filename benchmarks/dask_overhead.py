@@ -6,11 +6,12 @@
 
 Both executors get the same number of single-threaded worker processes. Each repeat runs, in
 turn: the full chain (`Pipeline.run(out=…)`, journal and results.jsonl included) on the local
-pool and on the cluster, then an empty task per item on each (the pure cost of shipping a task
-and its result). The cluster is started once, outside the timings (its start-up is reported on
-its own line); the local pool's process start is inside them, as it is in every real run.
-Medians (min–max) of the repeats; "overhead per clip" is (Dask wall − local wall) / clips.
-On a machine with few cores Dask cannot win: the point is what it costs, not that it is faster.
+pool and on the cluster (started as ``--executor dask`` starts it), then an empty task per
+item on each (the pure cost of shipping a task and its result). The cluster is started once,
+outside the timings (its start-up is reported on its own line); the local pool's process start
+is inside them, as it is in every real run. Medians (min–max) of the repeats; "overhead per
+clip" is (Dask wall − local wall) / clips. On a machine with few cores Dask cannot win: the
+point is what it costs, not that it is faster.
 """
 
 from __future__ import annotations
@@ -59,8 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.files, args.repeat, args.noop_tasks = 16, 1, 100
 
-    from distributed import Client, LocalCluster
-
     from pipeline.executors import DaskExecutor, LocalPool
     from pipeline.runner import Pipeline
 
@@ -76,10 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     start = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    client = Client(cluster)
+    cluster = DaskExecutor.connect(n_workers=args.workers)  # as `--executor dask` starts it
+    client = cluster.client
     startup_s = time.perf_counter() - start
 
     walls: dict[str, list[float]] = {"local": [], "dask": []}
@@ -111,7 +108,6 @@ def main(argv: list[str] | None = None) -> int:
                 for f in wavs
             )
     finally:
-        client.close()
         cluster.close()
 
     n = len(paths)

@@ -163,12 +163,17 @@ class DaskExecutor(Executor):
                     "and that `dask scheduler` is running there"
                 ) from None
         else:
-            cluster = LocalCluster(
-                n_workers=n_workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
+            import dask
+
+            # The workers' statistical profiler samples every thread each 10 ms: measurable
+            # CPU on a small machine, and nobody reads it without a dashboard.
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = LocalCluster(
+                    n_workers=n_workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
             client = Client(cluster)
         return cls(client, retries=retries, own_client=True)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline.errors import ConfigurationError
+from pipeline.journal import CONTENT_HASH
 
 __all__ = [
     "expand_url",
@@ -118,7 +119,7 @@ def url_stamp(url: str) -> tuple[int, int]:
 
 
 def url_digest(url: str) -> str:
-    """BLAKE2b of the object's bytes (as `pipeline.journal.content_hash`); "" if unreadable.
+    """Digest of the object's bytes (as `pipeline.journal.content_hash`); "" if unreadable.
 
     Reuses the digest taken while `fetch` copied the same, unchanged object in this process.
     """
@@ -127,7 +128,7 @@ def url_digest(url: str) -> str:
         return known
     try:
         fs, path = filesystem(url)
-        digest = hashlib.blake2b()
+        digest = hashlib.new(CONTENT_HASH)
         with fs.open(path, "rb") as fh:
             while chunk := fh.read(_CHUNK_BYTES):
                 digest.update(chunk)
@@ -148,7 +149,7 @@ def fetch(url: str) -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="voiceprep-in-")
     local = os.path.join(folder, os.path.basename(path.rstrip("/")) or "input")
     try:
-        digest = hashlib.blake2b()
+        digest = hashlib.new(CONTENT_HASH)
         with fs.open(path, "rb") as src, open(local, "wb") as dst:
             while chunk := src.read(_CHUNK_BYTES):
                 digest.update(chunk)

@@ -101,6 +101,9 @@ class Pipeline:
 
     def process(self, source: str, name: str = "") -> Clip:
         """Run every stage on one input. A crash inside a stage becomes an error finding."""
+        from pipeline.allocator import keep_freed_memory
+
+        keep_freed_memory()  # once per process: reuse freed buffers instead of page-faulting
         clip = Clip(source=source, name=name)
         for stage in self.stages:
             try:

@@ -246,24 +246,32 @@ class Analyze(Stage):
             m["bandwidth_hz"] = None
         speech = detect_speech(x, rate, clip.segments, spectrogram=spec)
         m["speech_persistence"] = speech.persistence
-        return speech.is_speech or speech.persistence is None
+        m["speech_modulation_db"] = speech.modulation_db
+        return speech.is_speech or speech.reason == "silent"  # silence: the VAD ratio judges
 
     def _judge_signal(self, clip: Clip, *, speech_like: bool) -> None:
         """Findings ``no_speech`` (tones, music), ``hum`` and ``band_limited``."""
-        from stages.analysis.speech import MAX_PERSISTENCE
+        from stages.analysis.speech import MAX_PERSISTENCE, MIN_MODULATION_DB
 
         t, m = self.thresholds, clip.metrics
         quality = Severity(t.quality_severity)
         target = f" for {self.profile}" if self.profile else ""
         if not speech_like:
             if "no_speech" not in clip.codes():
+                why = (
+                    "holds steady spectral lines like tones or music (persistence "
+                    f"{m['speech_persistence']:.2f}, speech stays under {MAX_PERSISTENCE:.2f})"
+                    if m.get("speech_modulation_db") is None
+                    or m["speech_modulation_db"] >= MIN_MODULATION_DB
+                    else "lacks the 2–8 Hz syllable rhythm of speech: steady noise, hum or a "
+                    f"tone (syllabic modulation {m['speech_modulation_db']:.1f} dB, speech "
+                    f"shows at least {MIN_MODULATION_DB:g} dB)"
+                )
                 clip.report(
                     "no_speech",
                     Severity.ERROR,
                     self.name,
-                    "the detected sound holds steady spectral lines like tones or music "
-                    f"(persistence {m['speech_persistence']:.2f}, speech stays under "
-                    f"{MAX_PERSISTENCE:.2f}); check the file is the right take and holds speech",
+                    f"the detected sound {why}; check the file is the right take and holds speech",
                 )
             m["speech_ratio"] = 0.0
 

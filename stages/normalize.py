@@ -104,6 +104,7 @@ class Normalize(Stage):
                 "normalize received no decoded audio; run decode first or check the input file",
             )
         source = np.asarray(clip.samples)
+        clip.metrics["source_peak_dbfs"] = peak_dbfs(source)
         clip.metrics["dc_offset"] = dc_offset(source)
         from stages.analysis.bandwidth import detect_bandwidth
         from stages.analysis.clipping import detect_clipping
@@ -112,11 +113,12 @@ class Normalize(Stage):
         clipped = detect_clipping(source)
         clip.metrics["clipping_ratio"] = clipped.ratio
         clip.metrics["clipping_level"] = clipped.level
-        # Bandwidth only means something at the source rate, before resampling narrows it.
-        clip.metrics["bandwidth_hz"] = detect_bandwidth(source, clip.rate).bandwidth_hz
-        clip.metrics["source_peak_dbfs"] = peak_dbfs(source)
-
         mono = downmix(source)
+        # Bandwidth only means something at the source rate, before resampling narrows it;
+        # measured on the downmix (what the detector would compute itself) to do it once.
+        clip.metrics["bandwidth_hz"] = detect_bandwidth(mono, clip.rate).bandwidth_hz
+        clip.samples = None  # the stereo source is no longer needed: free it early
+        del source
         if self.remove_dc and mono.size:
             mono -= np.float32(float(mono.sum()) / mono.size)
         if clip.rate != self.sample_rate and mono.size:

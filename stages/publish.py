@@ -86,8 +86,13 @@ class S3Publisher:
     def client(self) -> Any:
         """The boto3 S3 client, created on first use (boto3 is slow to import)."""
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            try:
+                import boto3
+                from botocore.config import Config
+            except ModuleNotFoundError:
+                raise ConfigurationError(
+                    "publishing to S3/COS needs boto3: pip install 'voiceprep[s3]'"
+                ) from None
 
             self._client = boto3.client(
                 "s3",
@@ -103,14 +108,15 @@ class S3Publisher:
 
     def publish(self, path: str, key: str) -> str:
         """Upload ``path`` as ``prefix/key`` and return a presigned GET URL for it."""
+        client = self.client
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         object_key = self.key_for(key)
         extra = {"ContentType": self.content_type or _content_type(path)}
         try:
             with open(path, "rb") as fh:
-                self.client.put_object(Bucket=self.bucket, Key=object_key, Body=fh, **extra)
-            url: str = self.client.generate_presigned_url(
+                client.put_object(Bucket=self.bucket, Key=object_key, Body=fh, **extra)
+            url: str = client.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket, "Key": object_key},
                 ExpiresIn=self.expires_s,
@@ -170,13 +176,13 @@ def _content_type(path: str) -> str:
 
 
 class _FilesOnly(SimpleHTTPRequestHandler):
-    """Serves regular files below the root; no listings, no dotfiles, quiet logs."""
+    """Serves only the files published so far (not the journal, no listings); quiet logs."""
+
+    published: frozenset[str] | set[str] = frozenset()
 
     def send_head(self) -> Any:
         path = os.path.realpath(self.translate_path(self.path))
-        root = os.path.realpath(self.directory)
-        inside = os.path.commonpath([path, root]) == root
-        if not inside or not os.path.isfile(path) or os.path.basename(path).startswith("."):
+        if path not in self.published or not os.path.isfile(path):
             self.send_error(404, "not published")
             return None
         return super().send_head()
@@ -189,9 +195,9 @@ class _FilesOnly(SimpleHTTPRequestHandler):
 class LocalPublisher:
     """Serves ``root`` (the run's output folder) on ``host``:``port`` (0: any free port).
 
-    The server starts on the first `publish` and stops on `close`; only regular files
-    under ``root`` are served (no directory listings). For rehearsals with the sandbox
-    on the same machine, never for a real vendor.
+    The server starts on the first `publish` and stops on `close`; it serves only the
+    files published through it (not the journal, no directory listings). For rehearsals
+    with the sandbox on the same machine, never for a real vendor.
     """
 
     root: str
@@ -199,6 +205,7 @@ class LocalPublisher:
     port: int = 0
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _published: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.root = os.path.realpath(self.root)
@@ -218,13 +225,18 @@ class LocalPublisher:
                 root = self.root
 
                 class Handler(_FilesOnly):
+                    published = self._published
+
                     def __init__(self, *args: Any, **kwargs: Any) -> None:
                         super().__init__(*args, directory=root, **kwargs)
 
                 server = ThreadingHTTPServer((self.host, self.port), Handler)
                 server.daemon_threads = True
                 threading.Thread(
-                    target=server.serve_forever, name="voiceprep-publish", daemon=True
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name="voiceprep-publish",
+                    daemon=True,
                 ).start()
                 self._server = server
             return self._server
@@ -236,6 +248,7 @@ class LocalPublisher:
             raise ConfigurationError(
                 f"{path!r} is not a file inside {self.root!r}; only the run's outputs are served"
             )
+        self._published.add(real)
         rel = os.path.relpath(real, self.root).replace(os.sep, "/")
         return f"{self.base_url}/{quote(rel)}"
 

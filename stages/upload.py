@@ -412,7 +412,8 @@ def upload_run(
     ``publisher`` (a `stages.publish.Publisher`) is required for URL vendors unless
     ``endpoint`` is given, in which case the outputs are served locally. ``force`` lets
     Yeastar overwrite an existing prompt of the same name. ``client_factory`` replaces
-    `vendors.base.make_client` (tests). Per-item refusals are collected in the summary;
+    `vendors.base.make_client` (tests). ``on_receipt`` sees each new receipt and each
+    final outcome found while following. Per-item refusals are collected in the summary;
     only configuration mistakes raise.
     """
     from stages.publish import PublishError
@@ -449,10 +450,11 @@ def upload_run(
     summary = UploadSummary(vendor=vendor)
     with _run_lock(out_dir):
         ledger = UploadLedger(out_dir)
-        main_client = new_client()
-        clients = [main_client]
+        clients: list[Any] = []
         own_publisher = False
         try:
+            main_client = new_client()
+            clients.append(main_client)
             if main_client.needs_url and publisher is None:
                 if endpoint is None:
                     raise ConfigurationError(
@@ -460,9 +462,14 @@ def upload_run(
                         "s3://BUCKET/PREFIX (S3 or Tencent COS), or --publish local with a "
                         "sandbox --endpoint"
                     )
-                from stages.publish import LocalPublisher
+                publisher, own_publisher = _local_publisher(out_dir), True
+            from stages.publish import LocalPublisher
 
-                publisher, own_publisher = LocalPublisher(out_dir), True
+            if isinstance(publisher, LocalPublisher) and not (endpoint or vendor_endpoint):
+                raise ConfigurationError(
+                    "--publish local serves files on 127.0.0.1, which the real cloud cannot "
+                    "fetch; use it with a sandbox --endpoint, or publish to s3://BUCKET/PREFIX"
+                )
             todo = _plan(records, out_dir, vendor, ledger, summary, retry_unknown)
             local = threading.local()
             stop = threading.Event()
@@ -517,7 +524,16 @@ def upload_run(
             if vendor in CALLBACK_VENDORS:
                 ledger.apply_callbacks(vendor)
             if poll:
-                _follow(main_client, ledger, vendor, poll_timeout_s, poll_interval_s, sleep, clock)
+                _follow(
+                    main_client,
+                    ledger,
+                    vendor,
+                    poll_timeout_s,
+                    poll_interval_s,
+                    sleep,
+                    clock,
+                    on_receipt,
+                )
             _tally(ledger, vendor, records, out_dir, summary)
         finally:
             for c in clients:
@@ -527,6 +543,12 @@ def upload_run(
             ledger.close()
         sync_results(out_dir)
     return summary
+
+
+def _local_publisher(out_dir: str) -> Any:
+    from stages.publish import LocalPublisher
+
+    return LocalPublisher(out_dir)
 
 
 def _plan(
@@ -607,13 +629,16 @@ def _follow(
     interval_s: float,
     sleep: Callable[[float], object],
     clock: Callable[[], float],
+    on_change: Callable[[Any], None] | None = None,
 ) -> None:
     """Poll pending outcomes until all are final or ``timeout_s`` passed."""
     deadline = clock() + timeout_s
     wait_s = interval_s
     while True:
         if vendor in CALLBACK_VENDORS:
-            ledger.apply_callbacks(vendor)
+            for receipt in ledger.apply_callbacks(vendor):
+                if on_change is not None:
+                    on_change(receipt)
             if not getattr(client, "callback_url", None):
                 return  # no callback will come to this run; `voiceprep callbacks` records it
         pending = [
@@ -630,6 +655,8 @@ def _follow(
                     continue  # a transient poll failure: the next round or run asks again
                 if receipt.status != "submitted" or receipt.detail != row.receipt().detail:
                     ledger.record(output, receipt)
+                    if on_change is not None and receipt.status != "submitted":
+                        on_change(receipt)
             pending = [
                 (o, r)
                 for (o, _), r in ledger.rows(vendor).items()

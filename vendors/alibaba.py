@@ -181,7 +181,8 @@ class _AlibabaCore(ClientCore):
                 "POST", url, params={"filename": filename}, content=content, headers=headers
             )
 
-        return Call(build, self.parse_upload, None, self.LIMIT, True, "voice-file upload")
+        # No API finds an upload again: never resend one that may have arrived.
+        return Call(build, self.parse_upload, None, self.LIMIT, True, "voice-file upload", False)
 
     def parse_upload(self, response: httpx.Response) -> dict[str, Any]:
         data = json_object(response, self.vendor, "voice-file upload")

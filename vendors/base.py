@@ -225,6 +225,17 @@ class Call:
     limit: str | None = None
     retry: bool = True
     what: str = "request"
+    idempotent: bool = True  # False: never resend what may have reached the vendor
+
+
+def may_resend(call: Call, exc: VendorError) -> bool:
+    """Whether ``call`` may be sent again after ``exc`` (policy aside).
+
+    A non-idempotent call (an upload with no way to look it up afterwards) is resent only when
+    it cannot have been delivered: a refused connection, or an answer that says it failed.
+    """
+    maybe_delivered = isinstance(exc, VendorUnavailable) and exc.maybe_delivered
+    return call.retry and (call.idempotent or not maybe_delivered)
 
 
 def transport_error(vendor: str, what: str, exc: httpx.TransportError) -> VendorUnavailable:
@@ -402,7 +413,9 @@ class SyncClient(ClientCore):
                     raise transport_error(self.vendor, call.what, exc) from None
                 return call.parse(response)
             except VendorError as exc:
-                if not (call.retry and self.retry_policy.should_retry(exc, attempt=attempt)):
+                if not (
+                    may_resend(call, exc) and self.retry_policy.should_retry(exc, attempt=attempt)
+                ):
                     raise
                 self._sleep(self.retry_policy.delay_s(attempt, exc))
 
@@ -478,7 +491,9 @@ class AsyncClient(ClientCore):
                     raise transport_error(self.vendor, call.what, exc) from None
                 return call.parse(response)
             except VendorError as exc:
-                if not (call.retry and self.retry_policy.should_retry(exc, attempt=attempt)):
+                if not (
+                    may_resend(call, exc) and self.retry_policy.should_retry(exc, attempt=attempt)
+                ):
                     raise
                 await self._sleep(self.retry_policy.delay_s(attempt, exc))
 

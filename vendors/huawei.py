@@ -170,23 +170,29 @@ class _HuaweiCore(ClientCore):
             raise VendorRefused(self.vendor, code or f"HTTP{status}", message)
         return data
 
-    def api_call(self, path: str, payload: dict[str, Any], token: str, what: str) -> Call:
+    def api_call(
+        self, path: str, payload: dict[str, Any], token: str, what: str, *, idempotent: bool = True
+    ) -> Call:
         url = self.endpoint + path
         headers = {"Authorization": f"Bearer {token}", "X-APP-Key": self.credentials.key_id}
 
         def build() -> httpx.Request:
             return httpx.Request("POST", url, json=payload, headers=headers)
 
-        return Call(build, partial(self.parse, what), None, self.LIMIT, True, what)
+        return Call(build, partial(self.parse, what), None, self.LIMIT, True, what, idempotent)
 
-    def authed_flow(self, path: str, payload: dict[str, Any], what: str) -> Flow[dict[str, Any]]:
+    def authed_flow(
+        self, path: str, payload: dict[str, Any], what: str, *, idempotent: bool = True
+    ) -> Flow[dict[str, Any]]:
         """POST with a bearer token; on 401 renew the token once and send again."""
         token = yield from self.token_flow()
         try:
-            data: dict[str, Any] = yield self.api_call(path, payload, token, what)
+            data: dict[str, Any] = yield self.api_call(
+                path, payload, token, what, idempotent=idempotent
+            )
         except VendorAuthError:
             token = yield from self.token_flow(renew=True)
-            data = yield self.api_call(path, payload, token, what)
+            data = yield self.api_call(path, payload, token, what, idempotent=idempotent)
         return data
 
     # --- voice files ----------------------------------------------------------------------
@@ -212,7 +218,10 @@ class _HuaweiCore(ClientCore):
 
     def upload_flow(self, item: UploadItem) -> Flow[Receipt]:
         payload = self.upload_payload(item)
-        data = yield from self.authed_flow(UPLOAD_PATH, payload, "importVoiceFile/upload")
+        # No API finds an upload again: never resend one that may have arrived.
+        data = yield from self.authed_flow(
+            UPLOAD_PATH, payload, "importVoiceFile/upload", idempotent=False
+        )
         file_id = data.get("fileId")
         if not file_id:
             raise VendorRefused(self.vendor, "NoFileId", "importVoiceFile answered without fileId")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.analysis._spectra import frames, mono
+from stages.analysis._spectra import mono
 
 __all__ = ["BandwidthResult", "detect_bandwidth"]
 
@@ -42,12 +42,19 @@ class BandwidthResult:
 
 def detect_bandwidth(samples: np.ndarray, rate: int) -> BandwidthResult:
     """Estimate where the signal's spectrum ends (see the module docstring for how)."""
-    x = mono(samples)
+    x = np.asarray(samples)
     nyquist = rate / 2.0
     n_fft = 1 << max(6, round(np.log2(FRAME_S * rate)))
-    block = frames(x, n_fft, n_fft)  # no overlap: only a long-term spectrum is wanted
-    if block.shape[0] > MAX_FRAMES:
-        block = block[np.linspace(0, block.shape[0] - 1, MAX_FRAMES).astype(int)]
+    # Non-overlapping frames (only a long-term spectrum is wanted); pick the subset first and
+    # downmix only those frames, not the whole multichannel clip.
+    n_frames = x.shape[0] // n_fft
+    pick = slice(None)
+    if n_frames > MAX_FRAMES:
+        pick = np.linspace(0, n_frames - 1, MAX_FRAMES).astype(int)
+    block = x[: n_frames * n_fft].reshape(n_frames, n_fft, *x.shape[1:])[pick]
+    if block.ndim == 3:
+        block = mono(block.reshape(-1, block.shape[2])).reshape(block.shape[0], n_fft)
+    block = np.asarray(block, dtype=np.float32)
     if block.shape[0] == 0:
         return BandwidthResult(nyquist, nyquist, False)
     energy = np.einsum("ij,ij->i", block, block)

@@ -71,7 +71,10 @@ def detect_clipping(
         hi, lo = float(col.max()), float(col.min())
         if max(hi, -lo) < MIN_LEVEL:
             continue
-        hard = _in_runs(np.flatnonzero((col >= full_scale) | (col <= -full_scale)), min_run)
+        if hi >= full_scale or lo <= -full_scale:
+            hard = _in_runs(np.flatnonzero((col >= full_scale) | (col <= -full_scale)), min_run)
+        else:  # nothing reaches full scale (most takes): skip the pass
+            hard = np.empty(0, dtype=np.intp)
         flat = [hard]
         if hi >= MIN_LEVEL:
             flat.append(_in_runs(np.flatnonzero(col >= hi * (1.0 - rel_tol)), min_run))

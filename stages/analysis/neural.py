@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ConfigurationError
-from stages.analysis.speakers import SpeakerResult, split_two
+from stages.analysis.speakers import SpeakerResult, detect_speakers, loud_segments, split_two
 
 __all__ = ["detect_speakers_neural", "encoder", "speech_embeddings"]
 
 EMBED_RATE = 16000
 PARTIALS_PER_S = 2.0  # one 1.6 s embedding every 0.5 s of speech
+NOISE_CLEARANCE_DB = 15.0  # embed only speech this far above the noise floor (10th pct level)
+CEPSTRAL_WEIGHT = 0.05  # the default method's ΔBIC score joins the embedding distance
 
 
 @cache
@@ -82,8 +84,14 @@ def detect_speakers_neural(
     min_voice_s: float,
     threshold: float,
 ) -> SpeakerResult:
-    """`detect_speakers` on resemblyzer embeddings; ``score``: cosine distance of the centroids."""
-    embeds, times = speech_embeddings(samples, rate, segments)
+    """`detect_speakers` on resemblyzer embeddings of the speech clear of the noise.
+
+    ``score``: cosine distance of the two clusters' mean embeddings, plus ``CEPSTRAL_WEIGHT``
+    times the default method's score: the two fail on different clips (embeddings drift
+    with noise; cepstra with one voice's varied prompts), so together they err less.
+    """
+    clear = loud_segments(samples, rate, segments, above_noise_db=NOISE_CLEARANCE_DB)
+    embeds, times = speech_embeddings(samples, rate, clear)
     speech_s = sum(max(0.0, e - s) for s, e in segments)
     if embeds.shape[0] < 3 or speech_s < 2 * min_voice_s:
         return SpeakerResult(1, 0.0, speech_s=speech_s, method="neural", threshold=threshold)
@@ -93,7 +101,8 @@ def detect_speakers_neural(
         return SpeakerResult(1, 0.0, speech_s=speech_s, method="neural", threshold=threshold)
     centres = np.stack([embeds[labels == k].mean(axis=0) for k in (0, 1)])
     centres /= np.linalg.norm(centres, axis=1, keepdims=True) + 1e-12
-    score = float(1.0 - centres[0] @ centres[1])
+    cepstral = detect_speakers(samples, rate, segments, min_voice_s=min_voice_s).score
+    score = float(1.0 - centres[0] @ centres[1]) + CEPSTRAL_WEIGHT * cepstral
     minority_s = float(counts.min()) / PARTIALS_PER_S
     if score <= threshold or minority_s < min_voice_s:
         return SpeakerResult(1, score, speech_s=speech_s, method="neural", threshold=threshold)

@@ -220,7 +220,7 @@ def test_a_killed_worker_loses_nothing_and_records_each_clip_once(client, local_
     rows = _journal_rows(out)
     assert len(rows) == len({s for s, _ in rows}) == 14
     _same_as_local(out, local_run)
-    client.wait_for_workers(2, timeout=60)  # the nanny restarted the killed worker
+    client.wait_for_workers(2, timeout=240)  # the nanny restarted the killed worker
 
 
 def test_the_pipeline_is_built_once_per_worker(client, tmp_path):
@@ -246,7 +246,7 @@ def test_a_task_that_keeps_killing_workers_becomes_an_error_not_a_crash(client):
         )
     )
     assert got == [("poison", "KilledWorker")]
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=240)
 
 
 def test_a_raising_task_goes_to_on_error_and_the_rest_stream_back(client):
@@ -344,3 +344,31 @@ def test_cli_refuses_a_scheduler_without_the_dask_executor(tmp_path, capsys):
     code = main(["check", str(SESSION), "--profile", PROFILE, "--scheduler", "tcp://x:1"])
     assert code == 2
     assert "--executor dask" in capsys.readouterr().err
+
+
+class _LosesOne(LocalPool):
+    """The local pool, except that the task of ``menu_en-gb_8k.wav`` is lost for good."""
+
+    def imap_unordered(self, fn, items, *, state, max_in_flight=None, on_error=None):
+        for item in items:
+            if item[0].endswith("menu_en-gb_8k.wav"):
+                assert on_error is not None
+                yield on_error(item, RuntimeError("worker died 3 times"))
+            else:
+                yield fn(state, item)
+
+
+def test_a_lost_task_is_an_error_record_and_is_redone_next_run(tmp_path):
+    out = tmp_path / "out"
+    pipeline = Pipeline.for_profile(PROFILE)
+    results = pipeline.run([str(SESSION)], out=str(out), executor=_LosesOne(1), progress=False)
+    assert results.summary.total == 14
+    lost = [r for r in _records(out).values() if r["source"].endswith("menu_en-gb_8k.wav")]
+    assert [f["code"] for f in lost[0]["findings"]] == ["worker_lost"]
+    assert lost[0]["profile"] == PROFILE and lost[0]["status"] == "failed"
+    assert len(_journal_rows(out)) == 13  # not journalled
+    seen: list[dict[str, Any]] = []
+    pipeline.run([str(SESSION)], out=str(out), workers=1, progress=False, on_result=seen.append)
+    redone = [r for r in _records(out).values() if r["source"].endswith("menu_en-gb_8k.wav")]
+    assert redone[0]["status"] == "passed" and len(_records(out)) == 14
+    assert len(_journal_rows(out)) == 14

@@ -97,7 +97,7 @@ def test_s3_expiry_outside_presign_range_is_refused() -> None:
         S3Publisher("b", expires_s=8 * 24 * 3600)
 
 
-def test_local_publisher_serves_files_under_root_only(tmp_path: Path, wav: Path) -> None:
+def test_local_publisher_serves_only_what_it_published(tmp_path: Path, wav: Path) -> None:
     (tmp_path / "journal.sqlite").write_bytes(b"x")
     (tmp_path / ".secret.tmp").write_bytes(b"x")
     with LocalPublisher(str(tmp_path)) as publisher:
@@ -107,6 +107,7 @@ def test_local_publisher_serves_files_under_root_only(tmp_path: Path, wav: Path)
         base = publisher.base_url
         assert httpx.get(base + "/").status_code == 404  # no listing
         assert httpx.get(base + "/.secret.tmp").status_code == 404
+        assert httpx.get(base + "/journal.sqlite").status_code == 404  # never published
         assert httpx.get(base + "/../../etc/passwd").status_code == 404
         with pytest.raises(ConfigurationError, match="inside"):
             publisher.publish("/etc/hostname", "x")

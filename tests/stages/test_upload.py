@@ -18,6 +18,7 @@ import pytest
 
 from pipeline.errors import ConfigurationError
 from stages.callbacks import CallbackReceiver
+from stages.publish import LocalPublisher
 from stages.upload import UploadLedger, sync_results, upload_run
 from tests.stages._runs import make_run, read_jsonl
 from vendors.base import Receipt, UploadItem
@@ -229,6 +230,12 @@ def test_url_vendor_needs_a_publisher_and_gets_published_urls(tmp_path: Path) ->
         assert item.url is not None
         seen.append(httpx.get(item.url).content)
 
+    with pytest.raises(ConfigurationError, match="real cloud cannot"):
+        upload_run(
+            str(out),
+            publisher=LocalPublisher(str(out)),
+            client_factory=lambda: FakeClient("tencent-ccc", needs_url=True),
+        )
     client = FakeClient("tencent-ccc", needs_url=True, behave={"alpha": fetch})
     upload_run(str(out), endpoint="http://sandbox", client_factory=lambda: client, poll=False)
     assert seen == [(out / "alpha.wav").read_bytes()]

@@ -144,6 +144,8 @@ def test_rate_limit_hit_is_backed_off_and_every_file_lands_once(
 def test_rate_limit_is_honoured_so_the_vendor_refuses_nothing(
     tmp_path: Path, make_sandbox: Any
 ) -> None:
+    # 5 % slack over the client's 1/s: slots are booked 1 s apart, but each request's
+    # arrival jitters by a few ms on loopback, which a bucket of exactly 1/s would punish.
     server = make_sandbox(rates_per_s={"tencent-ccc.UploadIvrAudio": 1.05})
     out = run_for(tmp_path, "tencent-ccc", ["b1", "b2", "b3", "b4"])
     upload_run(str(out), endpoint=server.url, poll=False)
@@ -291,3 +293,17 @@ def test_cli_upload_reports_a_clash_with_exit_1_then_force_gives_0(
     assert main(["upload", str(out), "--endpoint", server.url, "--force"]) == 0
     assert "1 sent now" in capsys.readouterr().out
     assert main(["upload", str(out), "--endpoint", server.url, "--sdk-app-id", "1"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("vendor", ["huawei", "aliyun"])
+def test_lost_responses_without_lookup_api_become_unknown_not_duplicates(
+    tmp_path: Path, make_sandbox: Any, vendor: str
+) -> None:
+    server = make_sandbox(lost_response_rate=0.4, seed=3)
+    names = [f"x{i}" for i in range(5)]
+    out = run_for(tmp_path, vendor, names)
+    summary = upload_run(str(out), endpoint=server.url, client_options=PATIENT, poll=False)
+    stored = stored_names(server, vendor)
+    assert len(stored) == len(set(stored))  # no duplicates on the vendor
+    assert summary.sent + len(summary.unknown) == len(names)

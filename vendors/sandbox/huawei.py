@@ -170,7 +170,7 @@ async def _upload(state: SandboxState, body: dict[str, Any], app_key: str) -> Re
         return answer(
             BAD_FORMAT, f"fileType is {file_type} but the file is {facts.container or 'not audio'}"
         )
-    native = facts.codec == "a_law" and facts.sample_rate == 8000 and facts.channels == 1
+    native = facts.codec == "alaw" and facts.sample_rate == 8000 and facts.channels == 1
     problem = None if facts.duration_s else "the audio could not be decoded"
     file_id = str(next(state.huawei_ids))
     stem = name or f"voice{file_id[-6:]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from stages.analysis.neural import encoder, speech_embeddings
 from stages.analysis.speakers import detect_speakers
@@ -33,3 +34,20 @@ def test_neural_scores_two_voices_above_one() -> None:
     assert r1.method == r2.method == "neural"
     assert r2.score > r1.score
     assert r1.speaker_count == 1
+
+
+def test_quiet_background_talk_is_not_a_second_voice(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(13)
+    low, high = speakers(rng)
+    background = 0.05 * voice(rng, 4.0, **high)  # another person 26 dB down, in a pause
+    x = np.concatenate([voice(rng, 5.0, **low), background, voice(rng, 5.0, **low)])
+    x = (x + 1e-3 * rng.standard_normal(x.shape[0])).astype(np.float32)
+    whole = [(0.0, x.shape[0] / RATE)]  # as if the VAD had called the pause speech
+    r = detect_speakers(x, RATE, whole, method="neural")
+    assert r.speaker_count == 1, r
+    # Without the level gate the quiet talker counts: the gate is what keeps it out.
+    import stages.analysis.neural as neural
+
+    monkeypatch.setattr(neural, "loud_segments", lambda s, rate, segs, **_: segs)
+    monkeypatch.setattr(neural, "CEPSTRAL_WEIGHT", 0.0)
+    assert detect_speakers(x, RATE, whole, method="neural").score > r.score

@@ -9,10 +9,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages.analysis.noise import detect_noise, noise_spectrum, wada_snr_db
+from stages.analysis.noise import (
+    _simulate_wada_table,
+    _wada_table,
+    detect_noise,
+    floor_spread_db,
+    noise_spectrum,
+    wada_snr_db,
+)
 from tests.stages.analysis._signals import RATE, hum, mix, pink, voice, white
 
 VOICE = voice(8.0, seed=3)
+
+
+def babble(n: int, talkers: int = 5) -> np.ndarray:
+    """Several other voices at once, each shifted in time: noise that fluctuates like speech."""
+    dur_s = n / RATE
+    return sum(np.roll(voice(dur_s, seed=20 + k), 3331 * k) for k in range(talkers))  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("kind", ["white", "pink", "hum"])
@@ -75,3 +88,36 @@ def test_wada_ranks_clean_above_noisy() -> None:
 def test_short_clip_falls_back_to_wada() -> None:
     result = detect_noise(mix(VOICE[:1500], white(1500), 10.0), RATE)
     assert result.method == "wada"
+
+
+def test_stored_wada_table_matches_its_simulation() -> None:
+    # The table is stored to spare every process the simulation; it must be that simulation.
+    np.testing.assert_array_equal(_wada_table(), _simulate_wada_table())
+
+
+@pytest.mark.parametrize("snr_db", [5.0, 10.0, 20.0, 30.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_snr_in_babble_is_within_3_db(snr_db: float, seed: int) -> None:
+    # No VAD pauses here (a VAD calls babble speech): the quiet/loud split must find the floor.
+    target = voice(10.0, seed=seed)
+    result = detect_noise(mix(target, babble(target.size), snr_db), RATE)
+    assert result.snr_db is not None
+    assert abs(result.snr_db - snr_db) < 3.0
+
+
+def _smoothed_bands(x: np.ndarray) -> np.ndarray:
+    from stages.analysis._spectra import power_spectrogram
+    from stages.analysis.noise import _bands
+
+    bands = _bands(power_spectrogram(x.astype(np.float32), RATE).power)
+    padded = np.concatenate((bands[:1], bands, bands[-1:]))
+    return (padded[:-2] + padded[1:-1] + padded[2:]) / 3.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_floor_spread_tells_steady_noise_from_babble(seed: int) -> None:
+    n = 8 * RATE
+    steady = [white(n, seed=seed), pink(n, seed=seed), hum(n, 50.0) + 0.1 * pink(n, seed=seed)]
+    for noise in steady:
+        assert floor_spread_db(_smoothed_bands(noise)) < 3.5
+    assert floor_spread_db(_smoothed_bands(babble(n, talkers=4 + seed))) > 3.5

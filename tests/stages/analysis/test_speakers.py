@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stages.analysis.mfcc import cepstra, dct_matrix, mel_filterbank
-from stages.analysis.speakers import detect_speakers, split_two
+from stages.analysis.speakers import detect_speakers, length_penalty, loud_segments, split_two
 
 RATE = 16000
 VOWELS = (
@@ -176,3 +176,27 @@ def test_cepstra_pitch_of_a_pulse_train(f0: float) -> None:
     x = (0.3 * np.sign(np.sin(2 * np.pi * f0 * t))).astype(np.float32)
     pitch = cepstra(x, RATE).pitch_hz
     assert np.median(pitch[pitch > 0]) == pytest.approx(f0, rel=0.04)
+
+
+@given(st.integers(min_value=50, max_value=100_000), st.integers(min_value=1, max_value=40))
+def test_length_penalty_shrinks_with_more_frames(n: int, dims: int) -> None:
+    # More frames make a chance split less likely to look like a second voice.
+    assert length_penalty(n, dims) > length_penalty(2 * n, dims) > 0.0
+    assert length_penalty(n, dims + 1) > length_penalty(n, dims)
+
+
+def test_loud_segments_drop_quiet_background_talk() -> None:
+    rng = np.random.default_rng(3)
+    x = np.concatenate(
+        [
+            0.3 * rng.standard_normal(RATE * 2),  # the speaker
+            0.003 * rng.standard_normal(RATE),  # 40 dB lower: talk in the background
+            0.3 * rng.standard_normal(RATE * 2),
+        ]
+    ).astype(np.float32)
+    kept = loud_segments(x, RATE, [(0.0, 5.0)], within_db=18.0)
+    assert len(kept) == 2
+    assert kept[0][0] == pytest.approx(0.0, abs=0.03) and kept[0][1] == pytest.approx(2.0, abs=0.03)
+    assert kept[1][0] == pytest.approx(3.0, abs=0.03) and kept[1][1] == pytest.approx(5.0, abs=0.03)
+    # A gap shorter than bridge_s is bridged, and nothing outside the segments is added.
+    assert loud_segments(x, RATE, [(0.5, 1.5)], within_db=18.0) == [(0.5, 1.5)]

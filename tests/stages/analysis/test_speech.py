@@ -7,7 +7,7 @@ import pytest
 
 from stages.analysis.speech import detect_speech
 from tests.conftest import tone
-from tests.stages.analysis._signals import RATE, mix, voice, white
+from tests.stages.analysis._signals import RATE, hum, mix, pink, voice, white
 
 
 def chords(dur_s: float, rate: int = RATE) -> np.ndarray:
@@ -55,3 +55,61 @@ def test_only_frames_inside_segments_are_judged() -> None:
     x = np.concatenate([tone(440.0, 3.0, RATE), voice(5.0, seed=2)])
     assert detect_speech(x, RATE, [(3.0, 8.0)]).is_speech
     assert not detect_speech(x, RATE, [(0.0, 3.0)]).is_speech
+
+
+def dtmf(dur_s: float, rate: int = RATE) -> np.ndarray:
+    """Keyed DTMF digits: 100 ms on, 100 ms off — shorter than the persistence lag."""
+    rng = np.random.default_rng(3)
+    t = np.arange(round(dur_s * rate)) / rate
+    digit = (t // 0.2).astype(int)
+    rows = np.array([697.0, 770.0, 852.0, 941.0])[rng.integers(0, 4, digit.max() + 1)][digit]
+    cols = np.array([1209.0, 1336.0, 1477.0])[rng.integers(0, 3, digit.max() + 1)][digit]
+    on = (t % 0.2) < 0.1
+    return (0.2 * (np.sin(2 * np.pi * rows * t) + np.sin(2 * np.pi * cols * t)) * on).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000, 48000])
+@pytest.mark.parametrize("kind", ["white", "pink", "hum"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stationary_noise_is_not_speech(kind: str, rate: int, seed: int) -> None:
+    n = 5 * rate
+    if kind == "white":
+        x = white(n, seed=seed)
+    elif kind == "pink":
+        x = pink(n, rate, seed=seed)
+    else:  # a room: hum over a pink floor
+        x = hum(n, 50.0, rate) + 0.3 * pink(n, rate, seed=seed)
+    result = detect_speech((0.01 * x / np.std(x)).astype(np.float32), rate)
+    assert not result.is_speech
+    if kind != "hum":  # hum is also tonal; the noise itself must lack the syllable rhythm
+        assert result.reason == "unmodulated"
+        assert result.modulation_db is not None and result.modulation_db < 4.0
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("snr_db", [0.0, 10.0])
+def test_voice_in_pink_noise_is_speech_at_any_rate(rate: int, snr_db: float) -> None:
+    x = voice(8.0, rate, seed=4)
+    x = mix(x, pink(x.size, rate, seed=5), snr_db)
+    result = detect_speech(x, rate)
+    assert result.is_speech, result
+    assert result.modulation_db is not None and result.modulation_db > 4.0
+
+
+def test_keyed_dtmf_is_tonal() -> None:
+    result = detect_speech(dtmf(6.0), RATE)
+    assert not result.is_speech and result.reason == "tonal"
+
+
+def test_busy_tone_has_no_syllable_rhythm() -> None:
+    t = np.arange(6 * RATE) / RATE
+    busy = (np.sin(2 * np.pi * 480 * t) + np.sin(2 * np.pi * 620 * t)) * ((t % 1.0) < 0.5)
+    result = detect_speech((0.1 * busy).astype(np.float32), RATE)
+    assert not result.is_speech
+
+
+def test_short_clips_are_not_judged_on_modulation() -> None:
+    result = detect_speech((0.01 * white(RATE)).astype(np.float32), RATE)
+    assert result.modulation_db is None

@@ -207,3 +207,13 @@ def test_huawei_callback_gives_up_after_budget(make_sandbox, receiver):
     [record] = records
     wait_for(lambda: record.dropped)
     assert len(receiver.received) == 6 and not record.delivered
+
+
+@pytest.mark.parametrize(("subtype", "native"), [("ALAW", True), ("PCM_16", False)])
+def test_huawei_native_alaw_is_stored_without_transcoding(make_sandbox, receiver, subtype, native):
+    server = make_sandbox(huawei_callback_delays_s=(0.01,) * 6)
+    token = hw_token(server.url).json()["AccessToken"]
+    body = upload_body(wav_bytes(1, subtype=subtype), callBackUrl=receiver.url)
+    assert hw_post(server.url, HW_UPLOAD, token, body).json()["returnCode"] == "0"
+    wait_for(lambda: receiver.received)
+    assert ("transcoded" not in receiver.received[-1]["comment"]) is native
