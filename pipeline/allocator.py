@@ -20,15 +20,18 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest allowed value on 64-bit
 TRIM_THRESHOLD_BYTES = 128 << 20
 
-_done = False
+_result: bool | None = None  # once tried: whether it took effect
 
 
 def keep_freed_memory() -> bool:
     """Tune glibc's allocator once per process (no-op elsewhere); True when it took effect."""
-    global _done
-    if _done:
-        return True
-    _done = True
+    global _result
+    if _result is None:
+        _result = _tune()
+    return _result
+
+
+def _tune() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:

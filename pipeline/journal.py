@@ -98,7 +98,7 @@ class Journal:
         self._db.executescript(_SCHEMA)
 
     def finished(self, source: str, config_hash: str) -> dict[str, Any] | None:
-        """The stored result of ``source`` if it finished under this configuration and is unchanged."""
+        """The stored result of ``source`` if it finished under this configuration, unchanged."""
         row = self._db.execute(
             "SELECT content_hash, size, mtime_ns, record FROM clips "
             "WHERE source = ? AND config_hash = ? AND state = 'done'",
@@ -128,7 +128,15 @@ class Journal:
         """Store a finished result; committed before the caller reports it anywhere else."""
         self._db.execute(
             "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, 'done', ?, ?)",
-            (source, config_hash, digest, stamp.size, stamp.mtime_ns, json.dumps(record), time.time()),
+            (
+                source,
+                config_hash,
+                digest,
+                stamp.size,
+                stamp.mtime_ns,
+                json.dumps(record),
+                time.time(),
+            ),
         )
         self._db.commit()
 

@@ -48,7 +48,7 @@ def detect_bandwidth(samples: np.ndarray, rate: int) -> BandwidthResult:
     # Non-overlapping frames (only a long-term spectrum is wanted); pick the subset first and
     # downmix only those frames, not the whole multichannel clip.
     n_frames = x.shape[0] // n_fft
-    pick = slice(None)
+    pick: slice | np.ndarray = slice(None)
     if n_frames > MAX_FRAMES:
         pick = np.linspace(0, n_frames - 1, MAX_FRAMES).astype(int)
     block = x[: n_frames * n_fft].reshape(n_frames, n_fft, *x.shape[1:])[pick]

@@ -50,3 +50,26 @@ def test_finished_clip_whose_output_is_gone_is_redone(tmp_path):
     assert journal.finished(str(src), "cfg") == record
     output.unlink()
     assert journal.finished(str(src), "cfg") is None
+
+
+def test_finished_clip_whose_output_was_cut_short_is_redone(tmp_path):
+    # Outputs are not fsynced: a power cut may leave one truncated, which the size catches.
+    src = tmp_path / "a.wav"
+    src.write_bytes(b"abc")
+    output = tmp_path / "out" / "a.wav"
+    output.parent.mkdir()
+    output.write_bytes(b"RIFF....WAVE")
+    journal = Journal(str(tmp_path / "out"))
+    record = {"output": str(output), "metrics": {"output_bytes": 12}}
+    journal.record_done(str(src), "cfg", content_hash(str(src)), FileStamp.of(str(src)), record)
+    assert journal.finished(str(src), "cfg") == record
+    output.write_bytes(b"RIFF")
+    assert journal.finished(str(src), "cfg") is None
+
+
+def test_content_hash_is_sha256_of_the_bytes(tmp_path):
+    import hashlib
+
+    src = tmp_path / "a.wav"
+    src.write_bytes(b"abc")
+    assert content_hash(str(src)) == hashlib.sha256(b"abc").hexdigest()[:32]

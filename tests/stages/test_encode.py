@@ -79,7 +79,7 @@ def test_write_failure_leaves_no_final_file_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def half_write(file: Any, data: Any, samplerate: int, **kw: Any) -> None:
-        file.write(b"RIFF partial")
+        _scribble(file, b"RIFF partial")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(sf, "write", half_write)
@@ -91,11 +91,20 @@ def test_write_failure_leaves_no_final_file_and_no_temporary(
     assert os.listdir(out) == []  # out_dir was created, and holds neither final nor temporary
 
 
+def _scribble(file: Any, data: bytes) -> None:
+    """Start writing like `sf.write` does, to a path or to an open file."""
+    if isinstance(file, str | os.PathLike):
+        with open(file, "ab") as fh:
+            fh.write(data)
+    else:
+        file.write(data)
+
+
 def test_interrupt_mid_write_removes_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def interrupted(file: Any, *args: Any, **kw: Any) -> None:
-        file.write(b"RIFF")
+        _scribble(file, b"RIFF")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(sf, "write", interrupted)

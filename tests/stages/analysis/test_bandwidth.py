@@ -44,3 +44,12 @@ def test_noise_filled_top_after_a_cliff_is_still_band_limited() -> None:
 
 def test_silence_reports_the_nyquist() -> None:
     assert detect_bandwidth(np.zeros(RATE), RATE).bandwidth_hz == RATE / 2
+
+
+def test_stereo_reads_as_its_downmix() -> None:
+    # Frames are picked before the downmix: the answer must equal the mono downmix's.
+    left = voice(3.0)
+    right = 0.5 * voice(3.0, seed=1)
+    stereo = np.stack([left, right], axis=1).astype(np.float32)
+    mono = (stereo[:, 0] + stereo[:, 1]) * np.float32(0.5)
+    assert detect_bandwidth(stereo, RATE) == detect_bandwidth(mono, RATE)
