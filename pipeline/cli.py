@@ -57,10 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="process recordings into vendor-ready files")
     _add_run_options(run)
     run.add_argument("--out", required=True, metavar="DIR", help="output folder (resumable)")
-    run.add_argument("--format", help="output format instead of the profile's "
-                     "(wav-pcm16, wav-alaw, wav-ulaw, gsm, mp3)")
-    run.add_argument("--report", action="store_true",
-                     help="also write DIR/report.html (see `voiceprep report`)")
+    run.add_argument(
+        "--format",
+        help="output format instead of the profile's (wav-pcm16, wav-alaw, wav-ulaw, gsm, mp3)",
+    )
+    run.add_argument(
+        "--report", action="store_true", help="also write DIR/report.html (see `voiceprep report`)"
+    )
     run.set_defaults(func=_cmd_run)
 
     profiles = sub.add_parser("profiles", help="list the vendor profiles and their rules")
@@ -89,29 +92,51 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--profile", required=True, help="vendor profile (see `voiceprep profiles`)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local",
-                   help="where the work runs: local processes (default) or a Dask cluster "
-                   "(needs the voiceprep[dask] extra)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask; default: "
-                   "start a local cluster of --workers processes)")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where the work runs: local processes (default) or a Dask cluster "
+        "(needs the voiceprep[dask] extra)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask; default: "
+        "start a local cluster of --workers processes)",
+    )
     p.add_argument("--json", action="store_true", help="print results as JSON lines")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--target-lufs", type=float, help="integrated loudness target (LUFS)")
     p.add_argument("--ceiling-dbfs", type=float, help="sample-peak ceiling (dBFS)")
     p.add_argument("--pad-ms", type=float, help="silence kept around speech (ms)")
     p.add_argument("--vad-aggressiveness", type=int, choices=range(4), default=2)
-    p.add_argument("--vad", choices=("webrtc", "energy", "silero"), default="webrtc",
-                   help="speech detector: webrtc (default), energy (fastest, for large "
-                   "batches) or silero (needs the voiceprep[silero] extra)")
-    p.add_argument("--quality", choices=("dnsmos",), default=None,
-                   help="also score DNSMOS P.835 quality (needs the voiceprep[dnsmos] extra; "
-                   "slower)")
-    p.add_argument("--speakers", choices=("default", "neural", "off"), default="default",
-                   help="second-voice check: default (fast), neural (needs the "
-                   "voiceprep[neural] extra; more accurate) or off")
-    p.add_argument("--max-input-s", type=float, default=600.0,
-                   help="refuse inputs longer than this (s, default 600)")
+    p.add_argument(
+        "--vad",
+        choices=("webrtc", "energy", "silero"),
+        default="webrtc",
+        help="speech detector: webrtc (default), energy (fastest, for large "
+        "batches) or silero (needs the voiceprep[silero] extra)",
+    )
+    p.add_argument(
+        "--quality",
+        choices=("dnsmos",),
+        default=None,
+        help="also score DNSMOS P.835 quality (needs the voiceprep[dnsmos] extra; slower)",
+    )
+    p.add_argument(
+        "--speakers",
+        choices=("default", "neural", "off"),
+        default="default",
+        help="second-voice check: default (fast), neural (needs the "
+        "voiceprep[neural] extra; more accurate) or off",
+    )
+    p.add_argument(
+        "--max-input-s",
+        type=float,
+        default=600.0,
+        help="refuse inputs longer than this (s, default 600)",
+    )
 
 
 def _pipeline(args: argparse.Namespace) -> Any:
@@ -222,8 +247,10 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
     for p in profiles:
         print(f"{p.name}  —  {p.vendor}, {p.api}")
         print(f"  {p.summary}")
-        print(f"  emits: {p.output.name} at {p.sample_rate} Hz mono; loudness "
-              f"{p.loudness.target_lufs:g} LUFS, peak ≤ {p.loudness.ceiling_dbfs:g} dBFS")
+        print(
+            f"  emits: {p.output.name} at {p.sample_rate} Hz mono; loudness "
+            f"{p.loudness.target_lufs:g} LUFS, peak ≤ {p.loudness.ceiling_dbfs:g} dBFS"
+        )
         if p.trim.min_s or p.trim.max_s:
             print(f"  duration window: {p.trim.min_s or 0:g}–{p.trim.max_s or float('inf'):g} s")
         for rule in p.rules.values():

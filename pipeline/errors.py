@@ -32,7 +32,9 @@ class VendorError(VoiceprepError):
     """A vendor API refused a request."""
 
     def __init__(self, vendor: str, code: str, message: str, request_id: str | None = None):
-        super().__init__(f"{vendor} refused the request: {code}: {message} (request id {request_id})")
+        super().__init__(
+            f"{vendor} refused the request: {code}: {message} (request id {request_id})"
+        )
         self.vendor = vendor
         self.code = code
         self.message = message

@@ -9,13 +9,31 @@ from collections.abc import Iterable
 from pipeline.errors import ConfigurationError
 
 AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".wave", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".mov", ".aac",
-     ".aif", ".aiff", ".au", ".gsm", ".caf", ".w64", ".rf64"}
+    {
+        ".wav",
+        ".wave",
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".mp4",
+        ".mov",
+        ".aac",
+        ".aif",
+        ".aiff",
+        ".au",
+        ".gsm",
+        ".caf",
+        ".w64",
+        ".rf64",
+    }
 )
 
 
 def expand_inputs(paths: Iterable[str]) -> list[str]:
-    """Every file named by ``paths``: files as given, folders walked for audio files, globs expanded.
+    """Every file named by ``paths``: files as given, folders walked for audio, globs expanded.
 
     A file named explicitly is taken whatever its extension (decode sniffs the content); in
     folders only files with an audio extension are taken, so notes and images are skipped.

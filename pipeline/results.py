@@ -1,8 +1,8 @@
 """Results: one JSON record per input, the stable format scripts and notebooks read.
 
-    {"source": ..., "status": "passed" | "failed", "profile": ..., "output": path | null,
-     "metrics": {...}, "findings": [{"code", "severity", "stage", "message"}, ...],
-     "source_info": {...} | null}
+{"source": ..., "status": "passed" | "failed", "profile": ..., "output": path | null,
+ "metrics": {...}, "findings": [{"code", "severity", "stage", "message"}, ...],
+ "source_info": {...} | null}
 """
 
 from __future__ import annotations
@@ -100,8 +100,13 @@ class Results:
     in memory), otherwise by the records kept from an in-memory run.
     """
 
-    def __init__(self, *, path: str | None = None, records: list[dict[str, Any]] | None = None,
-                 summary: Summary | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        path: str | None = None,
+        records: list[dict[str, Any]] | None = None,
+        summary: Summary | None = None,
+    ) -> None:
         self.path = path
         self._records = records
         self.summary = summary if summary is not None else self._summarise()

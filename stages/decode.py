@@ -148,7 +148,9 @@ class Decode(Stage):
             )
         for code, message in decoded.warnings:
             if code == "truncated_input" and not self.allow_truncated:
-                self.error(clip, code, message.replace("Continuing with", "Set allow_truncated to use"))
+                self.error(
+                    clip, code, message.replace("Continuing with", "Set allow_truncated to use")
+                )
             else:
                 self.warn(clip, code, message)
         clip.info = decoded.info

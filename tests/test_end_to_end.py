@@ -38,8 +38,7 @@ def runs(tmp_path_factory):
     done = {}
     for name in available_profiles():
         out = tmp_path_factory.mktemp(name)
-        results = Pipeline.for_profile(name).run([SESSION], out=str(out), workers=2,
-                                                 progress=False)
+        results = Pipeline.for_profile(name).run([SESSION], out=str(out), workers=2, progress=False)
         done[name] = (out, list(results))
     return done
 
@@ -83,8 +82,17 @@ def test_results_file_has_one_line_per_input(runs):
         record = json.loads(line)
         for key in ("source", "status", "profile", "output", "metrics", "findings"):
             assert key in record
-        for key in ("source_duration_s", "duration_s", "speech_start_s", "speech_end_s",
-                    "snr_db", "speech_ratio", "clipping_ratio", "lufs", "peak_dbfs"):
+        for key in (
+            "source_duration_s",
+            "duration_s",
+            "speech_start_s",
+            "speech_end_s",
+            "snr_db",
+            "speech_ratio",
+            "clipping_ratio",
+            "lufs",
+            "peak_dbfs",
+        ):
             assert key in record["metrics"] or record["status"] == "failed", (key, record)
 
 
@@ -161,7 +169,11 @@ def test_speech_boundaries_within_50_ms_on_clean_fixtures(runs):
     for record in records:
         key = os.path.relpath(record["source"], "fixtures")
         label = labels[key]
-        if label.get("snr_db") is not None or label.get("clipping_ratio") or label["speech_start_s"] is None:
+        if (
+            label.get("snr_db") is not None
+            or label.get("clipping_ratio")
+            or label["speech_start_s"] is None
+        ):
             continue
         metrics = record["metrics"]
         assert abs(metrics["speech_start_s"] - label["speech_start_s"]) <= 0.05, key
@@ -175,8 +187,9 @@ def test_speech_boundaries_within_50_ms_on_clean_fixtures(runs):
 
 def test_every_bad_input_gets_its_finding_and_the_batch_completes(tmp_path):
     labels = _labels()
-    results = Pipeline.for_profile("yeastar-prompt").run(["fixtures/bad"], out=str(tmp_path),
-                                                         workers=2, progress=False)
+    results = Pipeline.for_profile("yeastar-prompt").run(
+        ["fixtures/bad"], out=str(tmp_path), workers=2, progress=False
+    )
     records = list(results)
     assert len(records) == len(os.listdir("fixtures/bad"))
     for record in records:

@@ -8,11 +8,12 @@ breaking a documented rule is an error, breaking one of our own defaults a warni
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
+
+import tomllib
 
 from pipeline.errors import ConfigurationError
 from pipeline.formats import OutputFormat, output_format
@@ -20,7 +21,7 @@ from pipeline.formats import OutputFormat, output_format
 
 @dataclass(frozen=True)
 class Rule:
-    """One constraint of a profile. ``allowed`` lists values, or ``minimum``/``maximum`` bound one."""
+    """One constraint of a profile: ``allowed`` values, or ``minimum``/``maximum`` bounds."""
 
     name: str
     documented: bool

@@ -36,8 +36,13 @@ def test_missing_input_is_a_usage_error(tmp_path, capsys):
 def test_profiles_lists_all_five_with_rules(capsys):
     assert main(["profiles"]) == 0
     out = capsys.readouterr().out
-    for name in ("tencent-ccc-ivr", "tencent-vod-voice", "aliyun-voice", "huawei-ivr",
-                 "yeastar-prompt"):
+    for name in (
+        "tencent-ccc-ivr",
+        "tencent-vod-voice",
+        "aliyun-voice",
+        "huawei-ivr",
+        "yeastar-prompt",
+    ):
         assert name in out
     assert "file_size" in out and "documented" in out
     assert main(["profiles", "--json"]) == 0
@@ -66,7 +71,19 @@ def test_check_writes_no_audio(tmp_path, capsys):
 
 def test_parser_accepts_run_options():
     args = build_parser().parse_args(
-        ["run", "a.wav", "--profile", "huawei-ivr", "--out", "o", "--format", "mp3",
-         "--target-lufs", "-18", "--workers", "2"]
+        [
+            "run",
+            "a.wav",
+            "--profile",
+            "huawei-ivr",
+            "--out",
+            "o",
+            "--format",
+            "mp3",
+            "--target-lufs",
+            "-18",
+            "--workers",
+            "2",
+        ]
     )
     assert args.format == "mp3" and args.target_lufs == -18.0 and args.workers == 2

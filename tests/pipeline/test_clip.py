@@ -28,10 +28,25 @@ def test_clip_duration_and_pickling():
 
 
 def test_public_api_names_change_only_on_purpose():
-    assert sorted(pipeline.__all__) == sorted([
-        "Clip", "ConfigurationError", "Finding", "InputError", "Pipeline", "Profile", "Results",
-        "RunOptions", "Severity", "SourceInfo", "Stage", "VendorError", "VoiceprepError",
-        "__version__", "available_profiles", "load_profile",
-    ])
+    assert sorted(pipeline.__all__) == sorted(
+        [
+            "Clip",
+            "ConfigurationError",
+            "Finding",
+            "InputError",
+            "Pipeline",
+            "Profile",
+            "Results",
+            "RunOptions",
+            "Severity",
+            "SourceInfo",
+            "Stage",
+            "VendorError",
+            "VoiceprepError",
+            "__version__",
+            "available_profiles",
+            "load_profile",
+        ]
+    )
     for name in pipeline.__all__:
         assert getattr(pipeline, name) is not None

@@ -1,6 +1,5 @@
-import tomllib
-
 import pytest
+import tomllib
 
 from pipeline.errors import ConfigurationError
 from pipeline.formats import FORMATS
@@ -64,7 +63,7 @@ def test_profile_from_a_toml_file(tmp_path):
     path.write_text(
         'name = "mine"\nvendor = "Me"\napi = "none"\nsummary = "s"\n'
         '[output]\nformat = "mp3"\nsample_rate = 16000\n'
-        '[rules.file_size]\nmax = 1000\ndocumented = true\n'
+        "[rules.file_size]\nmax = 1000\ndocumented = true\n"
     )
     mine = load_profile(str(path))
     assert mine.output.name == "mp3" and mine.rules["file_size"].maximum == 1000
@@ -76,7 +75,9 @@ def test_malformed_profile_is_a_configuration_error():
         parse_profile(tomllib.loads('name = "x"'))
     with pytest.raises(ConfigurationError, match="unknown output format"):
         parse_profile(
-            tomllib.loads('name="x"\nvendor="v"\napi="a"\nsummary="s"\n[output]\nformat="ogg"\nsample_rate=8000')
+            tomllib.loads(
+                'name="x"\nvendor="v"\napi="a"\nsummary="s"\n[output]\nformat="ogg"\nsample_rate=8000'
+            )
         )
 
 

@@ -10,8 +10,13 @@ from pipeline.results import Results, clip_record, write_records
 def _clip(failed=False):
     clip = Clip(source="a.wav")
     clip.info = SourceInfo("wav", "pcm_16", 2, 44100, 16, 1000, 1.5)
-    clip.metrics = {"lufs": np.float32(-16.02), "snr_db": float("-inf"), "n": np.int64(3),
-                    "segments": [(0.1, 0.2)], "source_duration_s": 1.5}
+    clip.metrics = {
+        "lufs": np.float32(-16.02),
+        "snr_db": float("-inf"),
+        "n": np.int64(3),
+        "segments": [(0.1, 0.2)],
+        "source_duration_s": 1.5,
+    }
     clip.report("low_snr", Severity.WARNING, "analyze", "noisy")
     if failed:
         clip.report("too_short", Severity.ERROR, "trim", "short")
@@ -20,16 +25,27 @@ def _clip(failed=False):
 
 def test_record_is_plain_json_with_stable_keys():
     record = clip_record(_clip(), "yeastar-prompt")
-    assert list(record) == ["source", "status", "profile", "output", "metrics", "findings",
-                            "source_info"]
+    assert list(record) == [
+        "source",
+        "status",
+        "profile",
+        "output",
+        "metrics",
+        "findings",
+        "source_info",
+    ]
     text = json.dumps(record, allow_nan=False)  # no NaN/inf may leak
     back = json.loads(text)
     assert back["status"] == "passed"
     assert math.isclose(back["metrics"]["lufs"], -16.02, abs_tol=1e-3)
     assert back["metrics"]["snr_db"] is None
     assert back["metrics"]["n"] == 3
-    assert back["findings"][0] == {"code": "low_snr", "severity": "warning", "stage": "analyze",
-                                   "message": "noisy"}
+    assert back["findings"][0] == {
+        "code": "low_snr",
+        "severity": "warning",
+        "stage": "analyze",
+        "message": "noisy",
+    }
 
 
 def test_results_read_back_from_jsonl_and_summarise(tmp_path):

@@ -20,7 +20,8 @@ class ReadBytes(Stage):
     name: ClassVar[str] = "read"
 
     def process(self, clip: Clip) -> Clip:
-        data = open(clip.source, "rb").read()
+        with open(clip.source, "rb") as fh:
+            data = fh.read()
         if not data:
             return self.error(clip, "empty_input", "the file is empty")
         clip.samples = np.frombuffer(data, dtype=np.uint8).astype(np.float32)
@@ -34,7 +35,9 @@ class Explode(Stage):
     name: ClassVar[str] = "explode"
 
     def process(self, clip: Clip) -> Clip:
-        if b"boom" in open(clip.source, "rb").read():
+        with open(clip.source, "rb") as fh:
+            data = fh.read()
+        if b"boom" in data:
             raise RuntimeError("kaboom")
         return clip
 
@@ -82,10 +85,12 @@ def test_failed_clips_stop_flowing_and_the_batch_goes_on(tmp_path):
 
 def test_process_pool_gives_the_same_results_as_one_worker(tmp_path):
     folder = _inputs(tmp_path)
-    one = sorted(_pipeline(tmp_path).run([str(folder)], workers=1, progress=False),
-                 key=lambda r: r["source"])
-    two = sorted(_pipeline(tmp_path).run([str(folder)], workers=2, progress=False),
-                 key=lambda r: r["source"])
+    one = sorted(
+        _pipeline(tmp_path).run([str(folder)], workers=1, progress=False), key=lambda r: r["source"]
+    )
+    two = sorted(
+        _pipeline(tmp_path).run([str(folder)], workers=2, progress=False), key=lambda r: r["source"]
+    )
     assert one == two
 
 
@@ -105,7 +110,7 @@ def test_results_stream_to_jsonl_and_resume_redoes_nothing(tmp_path, monkeypatch
     # a changed input is redone, the others are not
     (folder / "take0.wav").write_bytes(b"\x09\x09")
     pipeline.run([str(folder)], out=str(out), workers=1, progress=False)
-    assert (tmp_path / "log.txt").read_text().splitlines()[len(processed):] == [
+    assert (tmp_path / "log.txt").read_text().splitlines()[len(processed) :] == [
         str(folder / "take0.wav")
     ]
     assert len((out / "results.jsonl").read_text().splitlines()) == 8
