@@ -239,7 +239,7 @@ class Analyze(Stage):
             m["noise_floor_dbfs"] = noise.noise_floor_dbfs
         m["speech_level_dbfs"] = noise.speech_level_dbfs
         m["snr_wada_db"] = noise.wada_snr_db
-        hum = detect_hum(x, rate)
+        hum = detect_hum(x, rate, clip.segments)
         m["hum_hz"] = hum.hum_hz
         m["hum_dbfs"] = hum.level_dbfs
         if "bandwidth_hz" not in m:  # no source-rate measurement: this one is only informative

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Final, Protocol, TypeVar, runtime_checkable
 import httpx
 
 from pipeline.errors import ConfigurationError, VendorError
-from vendors.credentials import Credentials, from_env
+from vendors.credentials import Credentials, load_credentials
 from vendors.errors import VendorRateLimited, VendorRefused, VendorUnavailable
 from vendors.limits import RateLimiter, rate_limiter
 from vendors.retry import RetryPolicy
@@ -311,7 +311,7 @@ class ClientCore:
                 f"{self.vendor} has no default endpoint; pass --vendor-endpoint with its base URL"
             )
         self.endpoint = url.rstrip("/")
-        self.credentials = credentials or from_env(self.credentials_name)
+        self.credentials = credentials or load_credentials(self.credentials_name)
         self.state_dir = state_dir
         self.retry_policy = retry or RetryPolicy()
         self.timeout_s = timeout_s

@@ -15,7 +15,16 @@ from typing import Final
 
 from pipeline.errors import ConfigurationError
 
-__all__ = ["ENV_VARS", "Credentials", "Secret", "from_env", "mask_id"]
+__all__ = [
+    "ENV_VARS",
+    "Credentials",
+    "Secret",
+    "config_path",
+    "from_config",
+    "from_env",
+    "load_credentials",
+    "mask_id",
+]
 
 
 class Secret:
@@ -125,3 +134,67 @@ def from_env(vendor: str, *, environ: Mapping[str, str] | None = None) -> Creden
         secret=Secret(env[secret_var]),
         token=Secret(token) if token else None,
     )
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> str:
+    """Where the credentials file is: ``$VOICEPREP_CREDENTIALS``, else
+    ``~/.config/voiceprep/credentials.toml``."""
+    env = os.environ if environ is None else environ
+    return env.get("VOICEPREP_CREDENTIALS") or os.path.expanduser(
+        "~/.config/voiceprep/credentials.toml"
+    )
+
+
+def from_config(vendor: str, path: str) -> Credentials:
+    """Read ``vendor``'s credentials from a TOML file with one table per vendor::
+
+        [tencent]
+        id = "AKID..."
+        secret = "..."
+        token = "..."      # optional session token
+
+    The file must be readable by its owner only (``chmod 600``), as for SSH keys.
+    """
+    import stat
+    import tomllib
+
+    name = _ALIASES.get(vendor.lower(), vendor.lower())
+    try:
+        mode = os.stat(path).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigurationError(
+                f"credentials file {path} is readable by others; run: chmod 600 {path}"
+            )
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read credentials file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"credentials file {path} is not valid TOML: {exc}") from None
+    table = data.get(name) or data.get(vendor)
+    if not isinstance(table, dict) or not table.get("id") or not table.get("secret"):
+        raise ConfigurationError(
+            f"credentials file {path} has no [{name}] table with `id` and `secret`"
+        )
+    token = table.get("token")
+    return Credentials(
+        vendor=name,
+        key_id=str(table["id"]),
+        secret=Secret(str(table["secret"])),
+        token=Secret(str(token)) if token else None,
+    )
+
+
+def load_credentials(vendor: str, *, environ: Mapping[str, str] | None = None) -> Credentials:
+    """The vendor's credentials from the environment, else from the credentials file.
+
+    The environment wins (the vendors' own variable names, see `ENV_VARS`); the file
+    (`config_path`) is read only when the variables are not set. The error names both.
+    """
+    try:
+        return from_env(vendor, environ=environ)
+    except ConfigurationError as env_error:
+        path = config_path(environ)
+        if not os.path.exists(path):
+            raise ConfigurationError(f"{env_error}, or put them in {path}") from None
+        return from_config(vendor, path)

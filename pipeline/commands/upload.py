@@ -27,7 +27,9 @@ def register(subparsers: Any) -> None:
         "until it is final. Run it again to resume after a failure or to refresh pending "
         "outcomes; nothing is uploaded twice. Credentials come from the vendor's environment "
         "variables (TENCENTCLOUD_SECRET_ID/KEY, ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, "
-        "HUAWEI_CEC_APP_KEY/SECRET, YEASTAR_CLIENT_ID/SECRET).",
+        "HUAWEI_CEC_APP_KEY/SECRET, YEASTAR_CLIENT_ID/SECRET) or, when those are unset, "
+        "from a credentials file (--credentials, $VOICEPREP_CREDENTIALS or "
+        "~/.config/voiceprep/credentials.toml; one [vendor] table with id and secret).",
     )
     up.add_argument("dir", metavar="DIR", help="the --out folder of `voiceprep run`")
     up.add_argument(
@@ -78,6 +80,9 @@ def register(subparsers: Any) -> None:
     )
     up.add_argument("--locale", help="Huawei locale (zh_CN, en_US, pt_BR, th_TH)")
     up.add_argument("--json", action="store_true", help="print receipts and summary as JSON")
+    up.add_argument(
+        "--credentials", metavar="FILE", help="credentials TOML file (when the variables are unset)"
+    )
     up.set_defaults(func=cmd_upload)
 
     cb = subparsers.add_parser(
@@ -115,6 +120,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
         from pipeline.errors import ConfigurationError
 
         raise ConfigurationError(f"{args.dir} is not a folder; pass the --out folder of a run")
+    if args.credentials:
+        os.environ["VOICEPREP_CREDENTIALS"] = args.credentials
     publisher = None
     if args.publish:
         publisher = publisher_from_spec(

@@ -8,12 +8,11 @@ breaking a documented rule is an error, breaking one of our own defaults a warni
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
-
-import tomllib
 
 from pipeline.errors import ConfigurationError
 from pipeline.formats import OutputFormat, output_format

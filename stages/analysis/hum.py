@@ -54,9 +54,33 @@ def _median_spectrum(x: np.ndarray, rate: int) -> np.ndarray:
     return np.median(power, axis=0) if power.shape[0] > 2 else power.mean(axis=0)
 
 
-def detect_hum(samples: np.ndarray, rate: int) -> HumResult:
-    """Find mains hum in ``samples``: which mains frequency, which harmonics, how loud."""
+MIN_PAUSE_S = 0.3  # enough pause to confirm a hum where no voice is
+
+
+def detect_hum(
+    samples: np.ndarray, rate: int, segments: list[tuple[float, float]] | None = None
+) -> HumResult:
+    """Find mains hum in ``samples``: which mains frequency, which harmonics, how loud.
+
+    With speech ``segments`` and at least ``MIN_PAUSE_S`` of pause, a hum must also be
+    present in the pauses: a steady low voice (synthetic, or a drone-like speaker) has lines
+    at multiples of its pitch, and a pitch near 100 or 150 Hz lands them on mains harmonics.
+    Hum does not stop when the talker does.
+    """
     x = mono(samples)
+    found = _find_hum(x, rate)
+    if found.hum_hz is None or not segments:
+        return found
+    keep = np.ones(x.shape[0], dtype=bool)
+    for start, end in segments:
+        keep[max(0, round(start * rate)) : max(0, round(end * rate))] = False
+    if np.count_nonzero(keep) < MIN_PAUSE_S * rate:
+        return found
+    in_pauses = _find_hum(x[keep], rate)
+    return found if in_pauses.hum_hz == found.hum_hz else HumResult(None, None, (), 0.0)
+
+
+def _find_hum(x: np.ndarray, rate: int) -> HumResult:
     if x.shape[0] < rate // 4:
         return HumResult(None, None, (), 0.0)
     spectrum = _median_spectrum(x, rate)

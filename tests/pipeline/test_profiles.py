@@ -1,5 +1,6 @@
-import pytest
 import tomllib
+
+import pytest
 
 from pipeline.errors import ConfigurationError
 from pipeline.formats import FORMATS

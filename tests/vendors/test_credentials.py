@@ -141,3 +141,38 @@ def test_credentials_is_frozen() -> None:
     creds = Credentials("tencent", "id", Secret("s"))
     with pytest.raises(AttributeError):
         creds.key_id = "other"  # type: ignore[misc]
+
+
+def test_credentials_file_is_used_when_the_environment_has_none(tmp_path):
+    from vendors.credentials import load_credentials
+
+    path = tmp_path / "credentials.toml"
+    path.write_text('[tencent]\nid = "AKIDfile"\nsecret = "file-secret"\n')
+    path.chmod(0o600)
+    creds = load_credentials("tencent", environ={"VOICEPREP_CREDENTIALS": str(path)})
+    assert creds.key_id == "AKIDfile" and creds.secret.reveal() == "file-secret"
+    assert "file-secret" not in repr(creds)
+    env = {
+        "VOICEPREP_CREDENTIALS": str(path),
+        "TENCENTCLOUD_SECRET_ID": "AKIDenv",
+        "TENCENTCLOUD_SECRET_KEY": "env-secret",
+    }
+    assert load_credentials("tencent", environ=env).key_id == "AKIDenv"  # environment wins
+
+
+def test_credentials_file_must_be_private_and_complete(tmp_path):
+    import pytest
+
+    from pipeline.errors import ConfigurationError
+    from vendors.credentials import from_config, load_credentials
+
+    path = tmp_path / "credentials.toml"
+    path.write_text('[huawei]\nid = "app"\nsecret = "s3cret"\n')
+    path.chmod(0o644)
+    with pytest.raises(ConfigurationError, match="chmod 600"):
+        from_config("huawei", str(path))
+    path.chmod(0o600)
+    with pytest.raises(ConfigurationError, match=r"no \[yeastar\] table"):
+        from_config("yeastar", str(path))
+    with pytest.raises(ConfigurationError, match="or put them in"):
+        load_credentials("yeastar", environ={"VOICEPREP_CREDENTIALS": str(tmp_path / "none")})

@@ -34,7 +34,7 @@ class AlibabaError(str, Enum):
 
 def format_timestamp(unix_s: float) -> str:
     """UTC ``yyyy-MM-ddTHH:mm:ssZ``, the form both schemes sign."""
-    return dt.datetime.fromtimestamp(int(unix_s), dt.timezone.utc).strftime(_TIMESTAMP_FORMAT)
+    return dt.datetime.fromtimestamp(int(unix_s), dt.UTC).strftime(_TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> float | None:
@@ -43,7 +43,7 @@ def parse_timestamp(text: str) -> float | None:
         parsed = dt.datetime.strptime(text, _TIMESTAMP_FORMAT)
     except ValueError:
         return None
-    return parsed.replace(tzinfo=dt.timezone.utc).timestamp()
+    return parsed.replace(tzinfo=dt.UTC).timestamp()
 
 
 def canonical_query(params: Mapping[str, str]) -> str:

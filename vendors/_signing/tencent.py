@@ -58,7 +58,7 @@ _AUTHORIZATION = re.compile(
 
 def tc3_date(timestamp: int) -> str:
     """The credential-scope date: the **UTC** ``YYYY-MM-DD`` of a Unix timestamp."""
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d")
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d")
 
 
 def tc3_canonical_headers(headers: Mapping[str, str]) -> tuple[str, str]:

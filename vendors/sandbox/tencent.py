@@ -204,7 +204,7 @@ async def describe_ivr_audio_list(state: SandboxState, params: dict[str, Any]) -
 def _iso(t: float | None) -> str:
     if t is None:
         return ""
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def create_aigc_custom_voice(state: SandboxState, params: dict[str, Any]) -> dict[str, Any]:

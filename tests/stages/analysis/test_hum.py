@@ -43,3 +43,33 @@ def test_hum_level_is_measured(level_db: float, hz: float) -> None:
     result = detect_hum(x, RATE)
     assert result.hum_hz == hz
     assert result.level_dbfs == pytest.approx(level_db, abs=2.0)
+
+
+def _steady_voice(rate: int, *, f0: float, hum_db: float | None) -> tuple[np.ndarray, list]:
+    """A monotone harmonic 'voice' (lines at k·f0) in two bursts, optionally over mains hum."""
+    rng = np.random.default_rng(7)
+    t = np.arange(4 * rate) / rate
+    voice = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 12))
+    segments = [(0.5, 1.5), (2.2, 3.4)]
+    gate = np.zeros_like(t)
+    for start, end in segments:
+        gate[(t >= start) & (t < end)] = 1.0
+    x = 0.3 * voice * gate + 1e-4 * rng.standard_normal(t.size)
+    if hum_db is not None:
+        x += 0.3 * 10 ** (hum_db / 20) * np.sin(2 * np.pi * 50 * t)
+    return x.astype(np.float32), segments
+
+
+def test_a_monotone_voice_on_mains_harmonics_is_not_hum():
+    from stages.analysis.hum import detect_hum
+
+    x, segments = _steady_voice(16000, f0=150.0, hum_db=None)
+    assert detect_hum(x, 16000).hum_hz == 50.0  # without the pauses it looks like hum
+    assert detect_hum(x, 16000, segments).hum_hz is None
+
+
+def test_hum_that_goes_on_in_the_pauses_is_hum():
+    from stages.analysis.hum import detect_hum
+
+    x, segments = _steady_voice(16000, f0=150.0, hum_db=-30.0)
+    assert detect_hum(x, 16000, segments).hum_hz == 50.0

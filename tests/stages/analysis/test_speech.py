@@ -113,3 +113,13 @@ def test_busy_tone_has_no_syllable_rhythm() -> None:
 def test_short_clips_are_not_judged_on_modulation() -> None:
     result = detect_speech((0.01 * white(RATE)).astype(np.float32), RATE)
     assert result.modulation_db is None
+
+
+def test_steady_vowels_with_a_syllable_rhythm_are_still_speech():
+    """espeak's Mandarin voice holds its vowels (persistence ~0.66) but keeps the rhythm."""
+    from pipeline.runner import Pipeline
+
+    clip = Pipeline.for_profile("yeastar-prompt").process("fixtures/session/voicemail_zh_16k.m4a")
+    assert "no_speech" not in clip.codes()
+    assert clip.metrics["speech_persistence"] > 0.65
+    assert clip.metrics["speech_modulation_db"] >= 8.0
