@@ -137,6 +137,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         default=600.0,
         help="refuse inputs longer than this (s, default 600)",
     )
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="use the part of a truncated file that decodes (a warning instead of an error)",
+    )
 
 
 def _pipeline(args: argparse.Namespace) -> Any:
@@ -156,6 +161,7 @@ def _pipeline(args: argparse.Namespace) -> Any:
         quality=getattr(args, "quality", None),
         speakers=None if getattr(args, "speakers", "default") == "off" else args.speakers,
         max_input_s=args.max_input_s,
+        allow_truncated=args.allow_truncated,
         format=getattr(args, "format", None),
     )
 

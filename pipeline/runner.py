@@ -33,6 +33,7 @@ class RunOptions:
     quality: str | None = None  # "dnsmos": DNSMOS P.835 scores (extra voiceprep[dnsmos])
     speakers: str | None = "default"  # speaker check: default, neural (extra) or None (off)
     max_input_s: float = 600.0
+    allow_truncated: bool = False  # use what decodes of a truncated file, with a warning
     format: str | None = None  # output format name; None: the profile's
 
 
@@ -64,7 +65,7 @@ class Pipeline:
         prof = load_profile(profile) if isinstance(profile, str) else profile
         opts = RunOptions(**options)
         stages: list[Stage] = [
-            Decode(max_duration_s=opts.max_input_s),
+            Decode(max_duration_s=opts.max_input_s, allow_truncated=opts.allow_truncated),
             Normalize(
                 sample_rate=prof.sample_rate,
                 target_lufs=_pick(opts.target_lufs, prof.loudness.target_lufs),

@@ -149,7 +149,11 @@ class Decode(Stage):
         for code, message in decoded.warnings:
             if code == "truncated_input" and not self.allow_truncated:
                 self.error(
-                    clip, code, message.replace("Continuing with", "Set allow_truncated to use")
+                    clip,
+                    code,
+                    message.replace(
+                        "Continuing with", "Pass --allow-truncated (allow_truncated=True) to use"
+                    ),
                 )
             else:
                 self.warn(clip, code, message)

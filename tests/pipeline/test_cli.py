@@ -87,3 +87,14 @@ def test_parser_accepts_run_options():
         ]
     )
     assert args.format == "mp3" and args.target_lufs == -18.0 and args.workers == 2
+
+
+def test_truncated_input_fails_unless_allowed(capsys):
+    args = ["check", f"{BAD}/truncated.wav", "--profile", "yeastar-prompt", "--json"]
+    assert main(args) == 1
+    assert "--allow-truncated" in capsys.readouterr().out
+    assert main([*args, "--allow-truncated"]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert [f["severity"] for f in record["findings"] if f["code"] == "truncated_input"] == [
+        "warning"
+    ]
