@@ -159,7 +159,7 @@ class Pipeline:
         try:
             if out is None:
                 summary, records = Summary(), []
-                for record in self._stream(sources, names, pool, progress):
+                for record in self._stream(sources, names, pool, progress, journal=False):
                     del record["_journal"]
                     summary.add(record)
                     records.append(record)
@@ -203,7 +203,7 @@ class Pipeline:
         done.clear()
         try:
             with open(results_path, "a", encoding="utf-8") as sink:
-                for record in self._stream(todo, names, pool, progress):
+                for record in self._stream(todo, names, pool, progress, journal=True):
                     meta = record.pop("_journal")
                     if meta is not None:  # None: the task was lost; the next run redoes it
                         stamp = FileStamp(*meta["stamp"])
@@ -240,12 +240,22 @@ class Pipeline:
         return stems
 
     def _stream(
-        self, sources: list[str], names: dict[str, str], pool: Executor, progress: bool | None
+        self,
+        sources: list[str],
+        names: dict[str, str],
+        pool: Executor,
+        progress: bool | None,
+        *,
+        journal: bool,
     ) -> Iterator[dict[str, Any]]:
-        """Records in completion order, each source once (a retried task may finish twice)."""
+        """Records in completion order, each source once (a retried task may finish twice).
+
+        With ``journal``, each record carries what the journal needs (content hash, stamp);
+        without, the input is not read a second time just to hash it.
+        """
         bar = _progress_bar(len(sources), progress)
         seen: set[str] = set()
-        items = [(source, names.get(source, "")) for source in sources]
+        items = [(source, names.get(source, ""), journal) for source in sources]
         try:
             for record in pool.imap_unordered(_work_item, items, state=self, on_error=_lost):
                 if record["source"] in seen:
@@ -259,11 +269,12 @@ class Pipeline:
             bar.close()
 
 
-def _work_item(pipeline: Pipeline, item: tuple[str, str]) -> dict[str, Any]:
-    return _work(pipeline, *item)
+def _work_item(pipeline: Pipeline, item: tuple[str, str, bool]) -> dict[str, Any]:
+    source, name, journal = item
+    return _work(pipeline, source, name, journal=journal)
 
 
-def _lost(item: tuple[str, str], exc: BaseException) -> dict[str, Any]:
+def _lost(item: tuple[str, str, bool], exc: BaseException) -> dict[str, Any]:
     """The record of an input whose task failed outside the stages (its worker kept dying)."""
     clip = Clip(source=item[0], name=item[1])
     clip.report(
@@ -287,7 +298,11 @@ def state_dir(out_url: str) -> str:
     return os.path.join(root, hashlib.blake2b(out_url.encode(), digest_size=8).hexdigest())
 
 
-def _work(pipeline: Pipeline, source: str, name: str) -> dict[str, Any]:
+def _work(pipeline: Pipeline, source: str, name: str, *, journal: bool) -> dict[str, Any]:
+    if not journal:
+        record = pipeline.record(source, name)
+        record["_journal"] = None
+        return record
     stamp = FileStamp.of(source)
     record = pipeline.record(source, name)
     stamp_after = FileStamp.of(source)
