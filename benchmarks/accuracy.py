@@ -3,6 +3,10 @@
     python benchmarks/make_eval_set.py               # once (see its docstring for the labels)
     python benchmarks/accuracy.py                    # every clip, on one core: ~1–2 min
     python benchmarks/accuracy.py --limit 60 --json out.json
+    python benchmarks/accuracy.py --eval benchmarks/_work/eval-dev --speakers neural  # tuning
+
+Tune and calibrate on the dev split (``make_eval_set.py --split dev``: other people's voices);
+the default set, benchmarks/_work/eval, is the test set: score on it, never tune on it.
 
 The chain is the analysis part of the default pipeline without trimming or vendor checks:
 ``Decode → Normalize(16 kHz) → Vad → Analyze(thresholds of --profile)``, run clip by clip in
@@ -67,8 +71,14 @@ def pin_to_one_core() -> None:
         os.sched_setaffinity(0, {cpus[0]})
 
 
-def analysis_chain(profile: str, vad_backend: str | None = None) -> list[Any]:
-    """The stages that analyse a clip, without trimming, encoding or vendor validation."""
+def analysis_chain(
+    profile: str, vad_backend: str | None = None, speakers: str | None = None
+) -> list[Any]:
+    """The stages that analyse a clip, without trimming, encoding or vendor validation.
+
+    ``speakers``: the speaker method `Analyze` uses ("default", "neural" or "none"); None keeps
+    `Analyze`'s own default.
+    """
     from pipeline.profiles import load_profile
     from stages.decode import Decode
     from stages.normalize import Normalize
@@ -80,7 +90,10 @@ def analysis_chain(profile: str, vad_backend: str | None = None) -> list[Any]:
     except ImportError:
         print("note: stages.analyze is not importable yet; scoring decode/normalize/vad only")
     else:
-        chain.append(Analyze(thresholds=load_profile(profile).analysis))
+        options: dict[str, Any] = {}
+        if speakers is not None:
+            options["speakers"] = None if speakers == "none" else speakers
+        chain.append(Analyze(thresholds=load_profile(profile).analysis, **options))
     return chain
 
 
@@ -88,7 +101,7 @@ def make_vad(backend: str | None) -> Any:
     """`Vad` with ``backend`` (None: its default); TypeError/ValueError if there is none such."""
     from stages.vad import Vad
 
-    return Vad() if backend is None else Vad(backend=backend)  # type: ignore[call-arg]
+    return Vad() if backend is None else Vad(backend=backend)
 
 
 def run_chain(chain: Sequence[Any], path: str) -> tuple[Any, dict[str, float]]:
@@ -364,6 +377,9 @@ def check_binary(
         return
     t = [truth(o) for o in outcomes]
     p = [pred(o) for o in outcomes]
+    if not any(t):  # e.g. the dev split has no music, tones or silence
+        rep.line(f"  no such clips in this set; false alarms: {sum(p)} of {len(p)}")
+        return
     r = binary(t, p)
     rep.bar(f"{key}_recall", "recall (share caught)", r["recall"], r["recall"] >= 0.95, "≥ 0.95")
     rep.bar(f"{key}_precision", "precision", r["precision"], None, "")
@@ -379,13 +395,19 @@ def check_binary(
 def check_clean(rep: Report, outcomes: list[Outcome]) -> None:
     rep.head("False errors on clean single-speaker clips")
     clean = [o for o in outcomes if o.label["kind"] == "clean"]
-    bad = [o for o in clean if o.errors]
+    # A band_limited error is right on a clean clip through a phone path (the dev split has them).
+    bad = [o for o in clean if [c for c in o.errors if not _labelled(o, c)]]
     rep.bar("clean_false_errors", "clean clips with an error finding", len(bad), not bad, "0")
-    codes = Counter(code for o in bad for code in o.errors)
+    codes = Counter(code for o in bad for code in o.errors if not _labelled(o, code))
     warned = Counter(c for o in clean for c, sev in o.codes.items() if sev == "warning")
     rep.line(f"  error codes: {dict(codes) or 'none'}; warnings: {dict(warned) or 'none'}")
     for o in bad[:5]:
         rep.line(f"    {o.label['path']}: {'; '.join(o.messages)[:160]}")
+
+
+def _labelled(o: Outcome, code: str) -> bool:
+    """Whether finding ``code`` is what the clip's labels say it has (not a false error)."""
+    return code == "band_limited" and bool(o.label.get("band_limited"))
 
 
 def check_speed(rep: Report, outcomes: list[Outcome], args: argparse.Namespace) -> None:
@@ -467,6 +489,7 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> Report:
     rep.line(
         f"{len(outcomes)} clips ({sum(o.label['duration_s'] for o in outcomes) / 60:.1f} min), "
         f"{n_speech} with speech; profile thresholds: {args.profile}"
+        + (f"; speakers: {args.speakers}" if getattr(args, "speakers", None) else "")
     )
     crashed = [o for o in outcomes if "internal_error" in o.codes]
     if crashed:
@@ -537,6 +560,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval", default=EVAL_DIR, help="folder with labels.jsonl")
     parser.add_argument("--profile", default="tencent-vod-voice", help="whose analysis thresholds")
     parser.add_argument("--vad", default=None, help="vad backend for the main run (default: Vad's)")
+    parser.add_argument(
+        "--speakers",
+        choices=("default", "neural", "none"),
+        default=None,
+        help="speaker method of Analyze (default: Analyze's own); "
+        "tune on --eval benchmarks/_work/eval-dev, never on the test set",
+    )
     parser.add_argument("--limit", type=int, default=0, help="score only every k-th clip to get ~N")
     parser.add_argument(
         "--speed-clips", type=int, default=40, help="clips for the per-backend timing"
@@ -545,14 +575,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     labels_path = os.path.join(args.eval, "labels.jsonl")
     if not os.path.exists(labels_path):
-        print(f"{labels_path} not found: run `python benchmarks/make_eval_set.py` first")
+        dev = "eval-dev" in os.path.basename(os.path.normpath(args.eval))
+        split = " --split dev" if dev else ""
+        print(f"{labels_path} not found: run `python benchmarks/make_eval_set.py{split}` first")
         return 2
     with open(labels_path, encoding="utf-8") as fh:
         labels = [json.loads(line) for line in fh if line.strip()]
     if args.limit and args.limit < len(labels):
         labels = labels[:: math.ceil(len(labels) / args.limit)]
     pin_to_one_core()
-    chain = analysis_chain(args.profile, args.vad)
+    chain = analysis_chain(args.profile, args.vad, args.speakers)
     outcomes = analyse(labels, chain, args.eval)
     rep = report(outcomes, args)
     print("\n".join(rep.lines))

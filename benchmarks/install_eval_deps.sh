@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages that benchmarks/make_eval_set.py needs (Debian/Ubuntu, run as root).
 #
+# Test split (benchmarks/_work/eval):
 # - asterisk-core-sounds-{en,es,fr,it,ru}-g722: professional IVR prompts, one voice talent per
 #   language, 16 kHz G.722 (decoded with ffmpeg). Real human speech with speaker identity known
 #   by construction.
@@ -8,6 +9,15 @@
 #   narrow-band source).
 # - asterisk-moh-opsound-g722: instrumental music-on-hold tracks (real music, no speech).
 # - espeak-ng: extra synthetic speakers; ffmpeg: the G.722 decoder.
+# Dev split (benchmarks/_work/eval-dev, `make_eval_set.py --split dev`; other people entirely):
+# - asterisk-prompt-fr-armelle, asterisk-prompt-es-co: two more voice talents (French, Colombian
+#   Spanish), GSM at 8 kHz (narrow-band; ffmpeg decodes them).
+# - flite: the kal16, awb, rms and slt voices (CMU speakers), 16 kHz.
+# - festival + festvox-{kdlpc16k,italp16k,itapc16k,czech-dita,suopuhe-lj,suopuhe-mv}: diphone
+#   voices of six more real people (en m, it f, it m, cs f, fi f, fi m).
+# - sox: the GSM codec that wide-band voices go through when mixed with the GSM ones.
+# - klettres-data: KDE KLettres' letters and syllables, one volunteer per language (~20
+#   languages), 44.1 kHz mono Ogg: the dev split's real wide-band voices.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 $SUDO apt-get update -qq
@@ -15,4 +25,7 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
     ffmpeg espeak-ng \
     asterisk-core-sounds-en-g722 asterisk-core-sounds-es-g722 asterisk-core-sounds-fr-g722 \
     asterisk-core-sounds-it-g722 asterisk-core-sounds-ru-g722 \
-    asterisk-prompt-it-menardi-wav asterisk-moh-opsound-g722
+    asterisk-prompt-it-menardi-wav asterisk-moh-opsound-g722 \
+    asterisk-prompt-fr-armelle asterisk-prompt-es-co flite sox \
+    festival festvox-kdlpc16k festvox-italp16k festvox-itapc16k festvox-czech-dita \
+    festvox-suopuhe-lj festvox-suopuhe-mv klettres-data

@@ -3,6 +3,43 @@
     bash benchmarks/install_eval_deps.sh      # once: asterisk prompts, music on hold, espeak-ng
     python benchmarks/make_eval_set.py        # ~300 clips into benchmarks/_work/eval/ (< 3 min)
     python benchmarks/accuracy.py             # score voiceprep's analysis against labels.jsonl
+    python benchmarks/make_eval_set.py --split dev   # other people: benchmarks/_work/eval-dev/
+                                                     # (writes READY there when complete)
+
+Splits
+    ``test`` (default, seed 3) is the scored set: never tune or calibrate on it. ``dev`` (seed
+    17, 200 clips, ~20 s once its cache is built, ~1 min cold) shares no person with it; tune
+    on it. Its voices are mostly **real and wide-band**, like the test split's:
+
+    - KLettres (``klettres-data``): letters and syllables read by one volunteer per language,
+      44.1 kHz. 18 voices (``kl-ar`` … ``kl-uk``): each file is cut to its speech, level-matched,
+      and 1–3 s "phrases" of several syllables with 80–250 ms gaps stand in for prompts, so a
+      monologue reads like someone spelling aloud (normal 0.3–1.2 s pauses between phrases).
+      Each folder is one person, except: ``en`` and ``en_GB`` (and ``nb``/``nn``) may be one
+      person, so they share a person id and are never a pair; folders whose median F0 is within
+      3 % and whose noise floor matches (``same_voice``) are one recording set, only the first
+      is kept (``lt`` = ``fr``, ``nb`` = ``cs``); ``de`` and ``nl`` hold a second voice in their
+      letters, so only their syllables are used. Sex from median F0 (< 165 Hz m, > 180 Hz f,
+      else ``?``: ``kl-he``).
+    - two more Asterisk voice talents recorded in GSM at 8 kHz (``armelle``, French;
+      ``es-co``, Colombian Spanish; both women).
+    - synthetic: flite's ``kal16``, ``awb``, ``rms`` (men) and ``slt`` (woman), festival's
+      diphone voices of six more people (``fest-ked`` en m, ``fest-it-lp`` f, ``fest-it-pc`` m,
+      ``fest-cs-dita`` f, ``fest-fi-lj`` f, ``fest-fi-mv`` m), 8 espeak-ng variants the test
+      split does not use, and Kaldi-style speed perturbations (x0.9 / x1.1: pitch, formants
+      and tempo move together) of the GSM and flite voices, each its own person (``slt@1.1``).
+
+    Kinds: clean 45, noisy 40, hum 10, clipped 10, band_limited 10, two_alt 50, two_overlap 35.
+    ~60 % of the single-speaker clips have a KLettres voice (never through the GSM path); of
+    the pairs, ~18 % are a voice and its own perturbation (``self_perturbed_pair``), ~53 % two
+    KLettres voices, ~16 % one KLettres voice and one other. Labels add ``sexes`` and
+    ``klettres`` (how many of the clip's voices are KLettres ones). So that bandwidth never
+    tells one speaker from two, every clip with a GSM voice has all its speech *and* its noise
+    floor through one 8 kHz path (wide-band voices through the GSM codec too: ``codec: gsm``,
+    ``band_limited``, ``bandwidth_hz`` 3800), and so do some clean and hum clips with
+    synthetic voices. Noisy and clipped clips use wide-band voices only. ``snr_db`` counts the
+    added noise only: armelle's recordings, the noisier KLettres folders (cs, hu, ml: raw floors
+    −39 to −44 dBFS) and flite's awb/rms carry noise of their own.
 
 Everything is built from a seed, so two runs give the same files and labels. The audio is
 git-ignored and must never be committed; this script is the set.
@@ -61,7 +98,9 @@ Label definitions
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import hashlib
 import json
 import math
 import os
@@ -69,10 +108,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -100,6 +140,11 @@ class Speaker:
     rate_hz: int = RATE  # native rate (menardi: 8 kHz)
     speed_wpm: int = 160
     pitch: int = 50
+    sex: str = "?"  # "f", "m" or "?" (dev split labels only)
+    ext: str = ""  # prompt file extension when not the default (.g722; .wav at 8 kHz)
+    engine: str = "espeak"  # for synthetic voices: "espeak", "flite" or "festival"
+    base: str = ""  # the unperturbed voice this one derives from (speed perturbation), or ""
+    speed: float = 1.0  # speed-perturbation factor applied to ``base``
 
 
 REAL_SPEAKERS = (
@@ -301,6 +346,8 @@ def _decode_ffmpeg(path: str, rate: int, *, start_s: float = 0.0, dur_s: float =
     argv = [ffmpeg, "-hide_banner", "-loglevel", "error"]
     if path.endswith(".g722"):
         argv += ["-f", "g722"]
+    elif path.endswith(".gsm"):
+        argv += ["-f", "gsm"]  # raw GSM 06.10 at 8 kHz (the dev split's Asterisk prompts)
     if start_s:
         argv += ["-ss", f"{start_s:.3f}"]
     argv += ["-i", path]
@@ -328,7 +375,7 @@ def remove_mains(x: np.ndarray, rate: int) -> np.ndarray:
 
 def _prompt_files(speaker: Speaker) -> list[str]:
     folder = os.path.join(SOUNDS, speaker.source)
-    ext = ".wav" if speaker.rate_hz == 8000 else ".g722"
+    ext = speaker.ext or (".wav" if speaker.rate_hz == 8000 else ".g722")
     if not os.path.isdir(folder):
         raise SystemExit(
             f"{folder} is missing: run `bash benchmarks/install_eval_deps.sh` first (as root)"
@@ -465,6 +512,14 @@ class Generator:
         self.wide = [s for s in (*REAL_SPEAKERS, *ESPEAK_SPEAKERS) if s.id in banks]
         self._at_rate: dict[str, list[np.ndarray]] = {}
 
+    def pick_narrowband(self, rng: np.random.Generator) -> Speaker:
+        """The narrow-band (8 kHz) voice of a band-limited clip (the test split has one)."""
+        return NARROWBAND_SPEAKER
+
+    def babble_pool(self) -> list[Speaker]:
+        """Voices babble noise may be made of (the clip's own speaker is excluded later)."""
+        return [*self.wide, NARROWBAND_SPEAKER]
+
     def bank(self, speaker: Speaker) -> list[np.ndarray]:
         if speaker.id not in self._at_rate:
             self._at_rate[speaker.id] = speaker_bank(self.banks, speaker)
@@ -539,7 +594,7 @@ class Generator:
         if kind == "pink":
             return pink(rng, n)
         if kind == "babble":
-            pool = [s for s in (*self.wide, NARROWBAND_SPEAKER) if s.person not in exclude_person]
+            pool = [s for s in self.babble_pool() if s.person not in exclude_person]
             talkers = rng.choice(len(pool), size=int(rng.integers(4, 7)), replace=False)
             mix = np.zeros(n, np.float32)
             for t in talkers:
@@ -765,7 +820,7 @@ class Generator:
     def band_limited(
         self, rng: np.random.Generator, index: int
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        speaker = NARROWBAND_SPEAKER if index % 3 == 0 else self.pick_speaker(rng)
+        speaker = self.pick_narrowband(rng) if index % 3 == 0 else self.pick_speaker(rng)
         audio, labels = self.speech(rng, speaker)
         audio, level = self.set_level(rng, audio)
         narrow = resample(audio, RATE, 8000)
@@ -857,6 +912,690 @@ def synth_music(rng: np.random.Generator, seconds: float) -> np.ndarray:
     return (y / (np.max(np.abs(y)) + 1e-12)).astype(np.float32)
 
 
+# --- the dev split ------------------------------------------------------------------------------
+#
+# Voices disjoint from the test split's people, for tuning and calibrating detectors without
+# touching the test set. Real people: KLettres' volunteers (wide-band, letters and syllables
+# made into spelled phrases) and two Asterisk prompt packs recorded in GSM at 8 kHz
+# (narrow-band). Synthetic wide-band: flite and festival voices (CMU ARCTIC / diphone
+# recordings of real speakers) and espeak-ng variants the test split does not use. Speed
+# perturbation (Kaldi style: resample by 0.9 / 1.1, pitch and formants move together) of the GSM
+# and flite voices gives more "people", each labelled with its own id (``slt@1.1``).
+
+DEV_OUT_DIR = os.path.join(HERE, "_work", "eval-dev")
+DEV_CACHE_DIR = os.path.join(HERE, "_work", "eval-dev_cache")
+DEV_SEED = 17
+DEV_VERSION = 4
+FLITE = "/usr/bin/flite"
+TEXT2WAVE = "/usr/bin/text2wave"  # festival
+PHONE_BANDWIDTH_HZ = 3800
+DEV_NARROW_BASES = (
+    Speaker("armelle", "armelle", "fr-FR", True, "fr", 8_000, sex="f", ext=".gsm"),
+    Speaker("es-co", "es-co", "es-CO", True, "es", 8_000, sex="f", ext=".gsm"),
+)
+DEV_FLITE_BASES = (
+    Speaker("kal16", "kal16", "en-US", False, "kal16", sex="m", engine="flite"),
+    Speaker("awb", "awb", "en-GB", False, "awb", sex="m", engine="flite"),
+    Speaker("rms", "rms", "en-US", False, "rms", sex="m", engine="flite"),
+    Speaker("slt", "slt", "en-US", False, "slt", sex="f", engine="flite"),
+)
+DEV_ESPEAK = (
+    Speaker("tts-en-m4", "tts-en-m4", "en", False, "en+m4", speed_wpm=150, pitch=45, sex="m"),
+    Speaker(
+        "tts-en-us-f5", "tts-en-us-f5", "en-US", False, "en-us+f5", speed_wpm=170, pitch=62, sex="f"
+    ),
+    Speaker("tts-de-m5", "tts-de-m5", "de", False, "de+m5", speed_wpm=155, pitch=42, sex="m"),
+    Speaker("tts-it-m6", "tts-it-m6", "it", False, "it+m6", speed_wpm=160, pitch=50, sex="m"),
+    Speaker(
+        "tts-nl-annie", "tts-nl-annie", "nl", False, "nl+Annie", speed_wpm=150, pitch=55, sex="f"
+    ),
+    Speaker("tts-pl-m8", "tts-pl-m8", "pl", False, "pl+m8", speed_wpm=145, pitch=38, sex="m"),
+    Speaker(
+        "tts-es-steph", "tts-es-steph", "es", False, "es+steph", speed_wpm=165, pitch=58, sex="f"
+    ),
+    Speaker(
+        "tts-fr-belinda",
+        "tts-fr-belinda",
+        "fr-FR",
+        False,
+        "fr+belinda",
+        speed_wpm=160,
+        pitch=52,
+        sex="f",
+    ),
+)
+# Festival's diphone voices: each one a real person's recorded diphones (LPC resynthesis).
+DEV_FESTIVAL = (
+    Speaker(
+        "fest-ked", "fest-ked", "en-US", False, "voice_ked_diphone", sex="m", engine="festival"
+    ),
+    Speaker(
+        "fest-it-lp", "fest-it-lp", "it", False, "voice_lp_diphone", sex="f", engine="festival"
+    ),
+    Speaker(
+        "fest-it-pc", "fest-it-pc", "it", False, "voice_pc_diphone", sex="m", engine="festival"
+    ),
+    Speaker(
+        "fest-cs-dita", "fest-cs-dita", "cs", False, "voice_czech_dita", sex="f", engine="festival"
+    ),
+    Speaker(
+        "fest-fi-lj",
+        "fest-fi-lj",
+        "fi",
+        False,
+        "voice_suo_fi_lj_diphone",
+        sex="f",
+        engine="festival",
+    ),
+    Speaker(
+        "fest-fi-mv",
+        "fest-fi-mv",
+        "fi",
+        False,
+        "voice_hy_fi_mv_diphone",
+        sex="m",
+        engine="festival",
+    ),
+)
+FESTIVAL_ENCODING = {"cs": "iso-8859-2"}  # festival reads 8-bit text; Latin-1 for the others
+DEV_SPEEDS = (0.9, 1.1)
+
+
+def _perturbed(base: Speaker, speed: float) -> Speaker:
+    name = f"{base.id}@{speed:g}"
+    return Speaker(
+        name,
+        name,
+        base.language,
+        base.real,
+        base.source,
+        base.rate_hz,
+        sex=base.sex,
+        ext=base.ext,
+        engine=base.engine,
+        base=base.id,
+        speed=speed,
+    )
+
+
+DEV_PERTURBED = tuple(
+    _perturbed(b, f) for b in (*DEV_NARROW_BASES, *DEV_FLITE_BASES) for f in DEV_SPEEDS
+)
+
+# KLettres (Debian ``klettres-data``): letters and syllables read by one volunteer per language,
+# 44.1 kHz mono Ogg. Measured once (``klettres_voice_stats``, after cutting each file to its
+# speech): median F0 over voiced frames of all its files (Hz), and the median per-file noise
+# floor (10th percentile of 5 ms frame energies, dBFS; -140 = gated to digital silence).
+# ``de`` and ``nl`` hold two voices (de: letters ~222 Hz, syllables ~111 Hz; nl: letters spread
+# 79-226 Hz), so only their syllables are used. nn has no recordings.
+KLETTRES = "/usr/share/klettres"
+KLETTRES_STATS: dict[str, tuple[float, float]] = {
+    "ar": (277.7, -53.1),
+    "cs": (248.0, -41.9),
+    "da": (118.0, -140.0),
+    "de/syllab": (110.6, -140.0),
+    "en": (137.1, -64.5),
+    "en_GB": (238.5, -140.0),
+    "es": (181.4, -56.3),
+    "fr": (121.3, -66.1),
+    "he": (172.1, -53.6),
+    "hu": (117.3, -39.1),
+    "it": (221.8, -66.7),
+    "lt": (122.3, -68.3),
+    "ml": (114.8, -44.2),
+    "nb": (249.1, -45.2),
+    "nds": (105.9, -140.0),
+    "nl/syllab": (204.7, -72.2),
+    "pt_BR": (292.1, -102.5),
+    "ru": (216.4, -54.1),
+    "tn": (359.3, -65.4),
+    "uk": (228.7, -140.0),
+}
+#: folders that may be the same person whatever they sound like: one person id, never a pair
+KLETTRES_SAME_PERSON = {"en_GB": "en", "nn": "nb"}
+KLETTRES_SYLLABLE_S = (0.12, 1.8)  # shorter cuts are clicks; longer ones are words
+KLETTRES_FILES = 150  # at most this many files per voice (ml has 521)
+
+
+def same_voice(a: tuple[float, float], b: tuple[float, float], *, floor_db: float = 4.0) -> bool:
+    """Two folders' (median F0 Hz, noise floor dBFS) look like one recording: F0 within 3 %."""
+    return abs(a[0] - b[0]) <= 0.03 * min(a[0], b[0]) and abs(a[1] - b[1]) <= floor_db
+
+
+def sex_from_f0(f0_hz: float) -> str:
+    """ "m" below 165 Hz, "f" above 180 Hz, "?" in between (adult speaking pitch overlaps)."""
+    return "m" if f0_hz < 165.0 else "f" if f0_hz > 180.0 else "?"
+
+
+def klettres_voices(stats: dict[str, tuple[float, float]]) -> tuple[Speaker, ...]:
+    """One Speaker per KLettres folder, minus folders that duplicate an earlier one.
+
+    A folder whose recordings match an earlier folder's (`same_voice`) is dropped (lt matches
+    fr, nb matches cs). Folders that may be one person (`KLETTRES_SAME_PERSON`) share a person
+    id, so they are never made a pair and never babble behind each other.
+    """
+    kept: dict[str, tuple[float, float]] = {}
+    voices = []
+    for folder in sorted(stats):
+        lang = folder.split("/")[0]
+        if any(same_voice(stats[folder], other) for other in kept.values()):
+            continue
+        kept[folder] = stats[folder]
+        person = f"kl-{KLETTRES_SAME_PERSON.get(lang, lang)}"  # en_GB: en's person
+        voices.append(
+            Speaker(
+                f"kl-{lang}",
+                person,
+                lang.replace("_", "-"),
+                True,
+                folder,
+                sex=sex_from_f0(stats[folder][0]),
+                engine="klettres",
+            )
+        )
+    return tuple(voices)
+
+
+DEV_KLETTRES = klettres_voices(KLETTRES_STATS)
+DEV_SPEAKERS = (
+    *DEV_NARROW_BASES,
+    *DEV_FLITE_BASES,
+    *DEV_ESPEAK,
+    *DEV_FESTIVAL,
+    *DEV_PERTURBED,
+    *DEV_KLETTRES,
+)
+DEV_TEXTS = {
+    "en": TEXTS["en"]
+    + (
+        "Your call may be recorded for quality and training purposes.",
+        "If you know the extension of the person you are calling, dial it now.",
+        "Sorry, I did not understand your answer. Please say yes or no.",
+        "Your account balance is twelve dollars and forty cents.",
+        "Please hold while we transfer your call to the next available representative.",
+        "To repeat this menu, press the star key at any time.",
+        "Your appointment is confirmed for Thursday afternoon at half past three.",
+        "This line is reserved for emergencies. For all other questions, call our main number.",
+        "Please enter your account number, followed by the hash key.",
+        "Thank you for waiting. We will answer your call as soon as possible.",
+    ),
+    "de": TEXTS["de"],
+    "es": TEXTS["es"],
+    "fr": TEXTS["fr"],
+    "it": (
+        "Grazie per aver chiamato. Restate in linea, un operatore vi risponderà al più presto.",
+        "Per informazioni sulle fatture premete uno, per l'assistenza tecnica premete due.",
+        "I nostri uffici sono chiusi. Vi preghiamo di richiamare domani mattina.",
+        "Lasciate un messaggio dopo il segnale acustico.",
+        "Tutti gli operatori sono occupati. Il tempo di attesa è di circa cinque minuti.",
+        "Il vostro pacco è stato spedito e arriverà entro tre giorni lavorativi.",
+    ),
+    "nl": (
+        "Bedankt voor uw telefoontje. Blijf aan de lijn, u wordt zo geholpen.",
+        "Voor facturen kiest u een, voor technische ondersteuning kiest u twee.",
+        "Ons kantoor is op dit moment gesloten. Belt u morgen gerust terug.",
+        "Spreek uw bericht in na de pieptoon.",
+        "Al onze medewerkers zijn in gesprek. De wachttijd is ongeveer vijf minuten.",
+        "Uw pakket is verzonden en wordt binnen drie werkdagen bezorgd.",
+    ),
+    "cs": (
+        "Děkujeme za zavolání. Zůstaňte prosím na lince, hned vás spojíme.",
+        "Pro informace o fakturách stiskněte jedničku, pro technickou podporu dvojku.",
+        "Naše kancelář je nyní zavřená. Zavolejte nám prosím zítra ráno.",
+        "Zanechte prosím vzkaz po zaznění signálu.",
+        "Všichni operátoři jsou obsazeni. Doba čekání je asi pět minut.",
+        "Váš balík byl odeslán a dorazí do tří pracovních dnů.",
+    ),
+    "fi": (
+        "Kiitos soitostasi. Pysy linjalla, asiakaspalvelijamme vastaa pian.",
+        "Laskutusasioissa paina yksi, teknisessä tuessa paina kaksi.",
+        "Toimistomme on nyt suljettu. Soita uudelleen huomenna aamulla.",
+        "Jätä viesti äänimerkin jälkeen.",
+        "Kaikki asiakaspalvelijamme ovat tällä hetkellä varattuina.",
+        "Pakettisi on lähetetty ja se saapuu kolmen arkipäivän kuluessa.",
+    ),
+    "pl": (
+        "Dziękujemy za telefon. Prosimy pozostać na linii, konsultant zaraz odbierze.",
+        "W sprawie faktur naciśnij jeden, w sprawie pomocy technicznej naciśnij dwa.",
+        "Nasze biuro jest teraz zamknięte. Prosimy zadzwonić jutro rano.",
+        "Zostaw wiadomość po sygnale.",
+        "Wszyscy konsultanci są zajęci. Czas oczekiwania wynosi około pięciu minut.",
+        "Twoja paczka została wysłana i dotrze w ciągu trzech dni roboczych.",
+    ),
+}
+
+
+def _flite_prompt(speaker: Speaker, text: str, path: str) -> np.ndarray | None:
+    import soundfile as sf
+
+    if not os.path.exists(path):
+        tmp = path + ".part.wav"
+        subprocess.run(
+            [FLITE, "-voice", speaker.source, "-t", text, "-o", tmp],
+            check=True,
+            capture_output=True,
+        )
+        os.replace(tmp, path)
+    x, rate = sf.read(path, dtype="float32")
+    x = resample(x, rate, RATE)
+    bounds = speech_bounds(x, RATE)
+    return None if bounds is None else x[bounds[0] : bounds[1]]
+
+
+def _festival_prompt(speaker: Speaker, text: str, path: str) -> np.ndarray | None:
+    import soundfile as sf
+
+    if not os.path.exists(path):
+        encoding = FESTIVAL_ENCODING.get(speaker.language.split("-")[0], "latin-1")
+        text_path = path + ".txt"
+        with open(text_path, "w", encoding=encoding) as fh:
+            fh.write(text)
+        tmp = path + ".part.wav"
+        argv = [TEXT2WAVE, "-eval", f"({speaker.source})", text_path, "-o", tmp]
+        subprocess.run(argv, check=True, capture_output=True)
+        os.replace(tmp, path)
+        os.remove(text_path)
+    x, rate = sf.read(path, dtype="float32")
+    x = resample(x if x.ndim == 1 else x.mean(axis=1), rate, RATE)
+    bounds = speech_bounds(x, RATE)
+    return None if bounds is None else x[bounds[0] : bounds[1]]
+
+
+def speed_perturb(x: np.ndarray, rate: int, speed: float) -> np.ndarray:
+    """Kaldi-style speed perturbation: ``x`` ``speed`` times faster, pitch and formants with it."""
+    return resample(x, round(rate * speed), rate)
+
+
+def gsm_roundtrip(x: np.ndarray) -> np.ndarray:
+    """8 kHz audio through the GSM 06.10 full-rate codec and back (sox), same length as ``x``.
+
+    The dev split's real voices are GSM recordings: a wide-band voice mixed with them goes
+    through the same codec, so codec artefacts cannot tell the voices apart.
+    """
+    sox = shutil.which("sox") or "/usr/bin/sox"
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    gain = 0.5 / peak if peak > 0 else 1.0
+    pcm = np.clip(np.round(x * gain * 32767.0), -32768, 32767).astype("<i2").tobytes()
+    raw = ["-t", "raw", "-e", "signed-integer", "-b", "16", "-c", "1", "-r", "8000"]
+    gsm = ["-t", "gsm", "-r", "8000", "-c", "1"]
+    coded = subprocess.run([sox, *raw, "-", *gsm, "-"], input=pcm, check=True, capture_output=True)
+    back = subprocess.run(
+        [sox, *gsm, "-", *raw, "-"], input=coded.stdout, check=True, capture_output=True
+    ).stdout
+    y = np.frombuffer(back, dtype="<i2").astype(np.float32) / 32768.0 / np.float32(gain)
+    return y[: x.size] if y.size >= x.size else np.pad(y, (0, x.size - y.size))
+
+
+def _phone_prompt(x: np.ndarray) -> np.ndarray:
+    """A wide-band prompt (at `RATE`) as it would come out of a GSM phone line: 8 kHz, GSM."""
+    return gsm_roundtrip(resample(x, RATE, 8000))
+
+
+def _klettres_files(speaker: Speaker) -> list[str]:
+    folder = os.path.join(KLETTRES, speaker.source)
+    if not os.path.isdir(folder):
+        raise SystemExit(
+            f"{folder} is missing: run `bash benchmarks/install_eval_deps.sh` first (as root)"
+        )
+    return sorted(
+        os.path.join(root, f)
+        for root, _, names in os.walk(folder)
+        for f in names
+        if f.endswith(".ogg")
+    )
+
+
+def _klettres_syllable(path: str) -> np.ndarray | None:
+    """One KLettres letter or syllable at `RATE`, cut to its speech, faded and level-matched.
+
+    Each file is scaled so that its loudest 20 ms sits at -20 dBFS (files were recorded at
+    different gains; a person spelling aloud keeps a steady level). None when too short or long.
+    """
+    import soundfile as sf
+
+    x, rate = sf.read(path, dtype="float32")
+    x = resample(x if x.ndim == 1 else x.mean(axis=1), rate, RATE)
+    x = remove_mains(x, RATE)
+    bounds = speech_bounds(x, RATE)
+    if bounds is None:
+        return None
+    x = x[bounds[0] : bounds[1]].copy()
+    lo, hi = KLETTRES_SYLLABLE_S
+    if not lo <= x.size / RATE <= hi:
+        return None
+    fade = round(0.005 * RATE)
+    ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
+    x[:fade] *= ramp
+    x[-fade:] *= ramp[::-1]
+    step = round(0.02 * RATE)
+    n = x.size // step
+    loudest = float(np.max(np.mean(np.square(x[: n * step].reshape(n, step)), axis=1)))
+    return scale_to_db(x, -20.0 + _db(power(x)) - _db(loudest))
+
+
+def klettres_phrases(
+    rng: np.random.Generator, syllables: list[np.ndarray], count: int
+) -> list[np.ndarray]:
+    """``count`` spelled "phrases": 1-3 s of syllables with 80-250 ms gaps (+-2 dB each).
+
+    They stand in for prompts: `monologue` then puts normal pauses (0.3-1.2 s) between them.
+    """
+    phrases = []
+    order = rng.permutation(len(syllables))
+    cursor = 0
+    for _ in range(count):
+        target = rng.uniform(1.0, 3.0) * RATE
+        parts: list[np.ndarray] = []
+        total = 0
+        while total < target:
+            syllable = syllables[int(order[cursor % order.size])]
+            gap = round(rng.uniform(0.08, 0.25) * RATE) if parts else 0
+            if len(parts) >= 3 and total + gap + syllable.size > 3.0 * RATE:
+                break  # two syllables or more, and the next would make it longer than 3 s
+            cursor += 1
+            if gap:
+                parts.append(np.zeros(gap, np.float32))
+            parts.append(syllable * np.float32(10 ** (rng.uniform(-2.0, 2.0) / 20)))
+            total += gap + syllable.size
+        phrases.append(np.concatenate(parts).astype(np.float32))
+    return phrases
+
+
+def load_dev_banks(seed: int) -> dict[str, list[np.ndarray]]:
+    """Dev-split prompts per speaker id at native rate, plus ``<id>|phone`` banks (8 kHz GSM)."""
+    os.makedirs(DEV_CACHE_DIR, exist_ok=True)
+    cache = os.path.join(DEV_CACHE_DIR, f"banks-dev-v{DEV_VERSION}-s{seed}.npz")
+    if os.path.exists(cache):
+        with np.load(cache) as saved:
+            banks: dict[str, list[np.ndarray]] = {}
+            for key in sorted(
+                saved.files, key=lambda k: (k.rsplit("#", 1)[0], int(k.split("#")[-1]))
+            ):
+                banks.setdefault(key.rsplit("#", 1)[0], []).append(saved[key])
+            return banks
+    missing = [p for p in (ESPEAK, FLITE, TEXT2WAVE) if not os.access(p, os.X_OK)]
+    missing += [t for t in ("ffmpeg", "sox") if shutil.which(t) is None]
+    if missing:
+        raise SystemExit(
+            f"{', '.join(missing)} missing: run `bash benchmarks/install_eval_deps.sh`"
+        )
+    rng = np.random.default_rng([seed, 1000])
+    jobs: list[tuple[str, Callable[[], np.ndarray | None]]] = []
+    for speaker in DEV_NARROW_BASES:
+        files = _prompt_files(speaker)
+        picked = rng.permutation(len(files))[: PROMPTS_PER_SPEAKER * 2]
+        for i in sorted(int(p) for p in picked):
+            jobs.append((speaker.id, functools.partial(_load_prompt, speaker, files[i])))
+    makers = {"flite": _flite_prompt, "espeak": _espeak_prompt, "festival": _festival_prompt}
+    for speaker in (*DEV_FLITE_BASES, *DEV_ESPEAK, *DEV_FESTIVAL):
+        folder = os.path.join(DEV_CACHE_DIR, speaker.engine)
+        os.makedirs(folder, exist_ok=True)
+        make = makers[speaker.engine]
+        for k, text in enumerate(DEV_TEXTS[speaker.language.split("-")[0]]):
+            recipe = f"{speaker.source} {speaker.speed_wpm} {speaker.pitch} {text}".encode()
+            tag = hashlib.sha1(recipe).hexdigest()[:8]  # a changed voice or text: a new file
+            path = os.path.join(folder, f"{speaker.id}_{k:02d}_{tag}.wav")
+            jobs.append((speaker.id, functools.partial(make, speaker, text, path)))
+    syllable_jobs: list[tuple[str, str]] = []
+    for speaker in DEV_KLETTRES:
+        files = _klettres_files(speaker)
+        picked = rng.permutation(len(files))[:KLETTRES_FILES]
+        syllable_jobs += [(speaker.id, files[int(i)]) for i in sorted(picked)]
+    workers = (os.cpu_count() or 2) * 2
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        decoded = list(pool.map(lambda job: job[1](), jobs))
+        syllables = list(pool.map(lambda job: _klettres_syllable(job[1]), syllable_jobs))
+    banks = {}
+    for (speaker_id, _), x in zip(jobs, decoded, strict=True):
+        if x is not None and len(banks.get(speaker_id, [])) < PROMPTS_PER_SPEAKER:
+            banks.setdefault(speaker_id, []).append(x)
+    cut: dict[str, list[np.ndarray]] = {}
+    for (speaker_id, _), x in zip(syllable_jobs, syllables, strict=True):
+        if x is not None:
+            cut.setdefault(speaker_id, []).append(x)
+    for speaker in DEV_KLETTRES:
+        phrase_rng = np.random.default_rng([seed, 2000, DEV_KLETTRES.index(speaker)])
+        banks[speaker.id] = klettres_phrases(phrase_rng, cut[speaker.id], PROMPTS_PER_SPEAKER)
+    for speaker in DEV_PERTURBED:
+        banks[speaker.id] = [
+            speed_perturb(x, speaker.rate_hz, speaker.speed) for x in banks[speaker.base]
+        ]
+    wide = [s for s in DEV_SPEAKERS if s.rate_hz == RATE]
+    phone_jobs = [(s.id, x) for s in wide for x in banks[s.id]]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        phoned = list(pool.map(lambda job: _phone_prompt(job[1]), phone_jobs))
+    for (speaker_id, _), y in zip(phone_jobs, phoned, strict=True):
+        banks.setdefault(f"{speaker_id}|phone", []).append(y)
+    arrays: dict[str, Any] = {
+        f"{sid}#{i}": x for sid, xs in banks.items() for i, x in enumerate(xs)
+    }
+    tmp = cache + ".part.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, cache)
+    return banks
+
+
+class DevGenerator(Generator):
+    """The dev split's clips: same kinds and label definitions, other voices and a phone path.
+
+    Bandwidth must never give a two-speaker clip away, so every clip with a narrow-band (8 kHz
+    GSM) voice has *all* its speech through the same 8 kHz GSM path (label ``band_limited``,
+    ``codec: gsm``), and some wide-band-only clips (one or two speakers) go through it too.
+    """
+
+    #: share of pairs that are a voice and its own speed perturbation (the brief caps it at 1/4)
+    SELF_PAIR_SHARE = 0.18
+    #: share of the other pairs (and of clean clips) whose first voice is a narrow-band one
+    NARROW_SHARE: ClassVar[dict[str, float]] = {"pair": 0.2, "clean": 0.5, "hum": 0.4}
+    #: chance that a clip with wide-band voices only goes through the phone path anyway
+    WIDE_PHONE: ClassVar[dict[str, float]] = {"pair": 0.0, "clean": 0.3, "hum": 0.3}
+    #: share of single-speaker clips whose voice is a KLettres one (wide-band, no phone path)
+    KLETTRES_SHARE: ClassVar[dict[str, float]] = {
+        "clean": 0.6,
+        "noisy": 0.6,
+        "hum": 0.6,
+        "clipped": 0.6,
+        "band_limited": 0.6,
+    }
+    #: of the pairs that are not self-perturbed: both voices KLettres, or one KLettres voice
+    #: and one other (flite, festival, espeak-ng or GSM)
+    KLETTRES_PAIR: ClassVar[dict[str, float]] = {"both": 0.65, "one": 0.2}
+
+    def __init__(self, banks: dict[str, list[np.ndarray]], seed: int) -> None:
+        self.banks = banks
+        self.seed = seed
+        self.speakers = {s.id: s for s in DEV_SPEAKERS}
+        present = [s for s in DEV_SPEAKERS if s.id in banks]
+        self.klettres = [s for s in present if s.engine == "klettres"]
+        self.wide = [s for s in present if s.rate_hz == RATE and s.engine != "klettres"]
+        self.narrow = [s for s in present if s.rate_hz != RATE]
+        self._at_rate = {}
+        self._reset("")
+
+    def _reset(self, context: str) -> None:
+        self._context = context
+        self._phone = False
+        self._picked: list[Speaker] = []
+
+    @staticmethod
+    def family(speaker: Speaker) -> str:
+        """Voices of one family are one person or derived from one: never two sides of a pair."""
+        return speaker.base or speaker.person
+
+    def bank(self, speaker: Speaker) -> list[np.ndarray]:
+        key = f"{speaker.id}|phone" if self._phone else speaker.id
+        if key not in self._at_rate:
+            if self._phone and speaker.rate_hz == RATE:
+                bank = [resample(x, 8000, RATE) for x in self.banks[key]]
+            else:
+                bank = speaker_bank(self.banks, speaker)  # narrow-band voices: GSM at 8 kHz
+            self._at_rate[key] = bank
+        return self._at_rate[key]
+
+    def pick_speaker(self, rng: np.random.Generator, *, real_share: float = 0.0) -> Speaker:
+        share = self.KLETTRES_SHARE.get(self._context, 0.0)
+        if self.klettres and rng.random() < share:
+            speaker = self.klettres[int(rng.integers(len(self.klettres)))]
+            self._phone = False
+            self._picked = [speaker]
+            return speaker
+        narrow = bool(self.narrow) and rng.random() < self.NARROW_SHARE.get(self._context, 0.0)
+        pool = self.narrow if narrow else self.wide
+        speaker = pool[int(rng.integers(len(pool)))]
+        self._phone = narrow or rng.random() < self.WIDE_PHONE.get(self._context, 0.0)
+        self._picked = [speaker]
+        return speaker
+
+    def pick_narrowband(self, rng: np.random.Generator) -> Speaker:
+        speaker = self.narrow[int(rng.integers(len(self.narrow)))]
+        self._picked = [speaker]
+        return speaker
+
+    def pick_pair(self, rng: np.random.Generator) -> tuple[Speaker, Speaker]:
+        everyone = [*self.wide, *self.narrow]
+        if rng.random() < self.SELF_PAIR_SHARE:
+            families = sorted({s.base for s in everyone if s.base})
+            fam = families[int(rng.integers(len(families)))]
+            members = [s for s in everyone if self.family(s) == fam]
+            i, j = rng.choice(len(members), size=2, replace=False)
+            a, b = members[int(i)], members[int(j)]
+        else:
+            self._context = "pair"
+            which = rng.random()
+            both, one = self.KLETTRES_PAIR["both"], self.KLETTRES_PAIR["one"]
+            if self.klettres and which < both + one:
+                a = self.klettres[int(rng.integers(len(self.klettres)))]
+                b = self._partner(rng, a, self.klettres if which < both else everyone)
+            else:
+                a = self.pick_speaker(rng)
+                b = self._partner(rng, a, everyone)
+            if rng.random() < 0.5:
+                a, b = b, a
+        narrow = a.rate_hz != RATE or b.rate_hz != RATE
+        self._phone = narrow or rng.random() < self.WIDE_PHONE["pair"]
+        self._picked = [a, b]
+        return a, b
+
+    def set_level(
+        self,
+        rng: np.random.Generator,
+        audio: np.ndarray,
+        lo_db: float = -36.0,
+        hi_db: float = -14.0,
+    ) -> tuple[np.ndarray, float]:
+        """As `Generator.set_level`, with the sample peak at most −4.5 dBFS.
+
+        Some KLettres phrases overshoot by up to ~2 dB between samples once a clip is written
+        at 48 kHz; the extra headroom keeps every written clip below full scale.
+        """
+        audio, level = super().set_level(rng, audio, lo_db, hi_db)
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        ceiling = 10 ** (-4.5 / 20)
+        if peak > ceiling:
+            gain = ceiling / peak
+            audio = (audio * np.float32(gain)).astype(np.float32)
+            level += 20 * math.log10(gain)
+        return audio, level
+
+    def _partner(self, rng: np.random.Generator, a: Speaker, pool: Sequence[Speaker]) -> Speaker:
+        """Someone from ``pool`` of another family than ``a``; same sex 45 % of the time."""
+        others = [s for s in pool if self.family(s) != self.family(a)]
+        same_sex = rng.random() < 0.45
+        wanted = [s for s in others if (s.sex == a.sex) == same_sex]
+        others = wanted or others
+        return others[int(rng.integers(len(others)))]
+
+    def noise(
+        self, rng: np.random.Generator, kind: str, n: int, exclude_person: set[str]
+    ) -> np.ndarray:
+        """As `Generator.noise`; on a phone-path clip the noise is on the far side of the line.
+
+        So a clip labelled band-limited has nothing above ~4 kHz, noise floor included.
+        """
+        y = super().noise(rng, kind, n, exclude_person)
+        if not self._phone:
+            return y
+        y = resample(resample(y, RATE, 8000), 8000, RATE)
+        y = y[:n] if y.size >= n else np.pad(y, (0, n - y.size))
+        return scale_to_db(y, 0.0)
+
+    def babble_pool(self) -> list[Speaker]:
+        own = {self.family(s) for s in self._picked}
+        pool = (*self.wide, *self.narrow, *self.klettres)
+        return [s for s in pool if self.family(s) not in own]
+
+    def _finish(
+        self, audio: np.ndarray, labels: dict[str, Any]
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        ids = labels.get("speakers", [])
+        labels["sexes"] = [self.speakers[i].sex for i in ids]
+        if len(ids) == 2:
+            a, b = (self.speakers[i] for i in ids)
+            labels["self_perturbed_pair"] = self.family(a) == self.family(b)
+        if self._phone:
+            labels.update(band_limited=True, bandwidth_hz=PHONE_BANDWIDTH_HZ, codec="gsm")
+        elif labels.get("bandwidth_hz") is None and ids:
+            labels["bandwidth_hz"] = 8000  # every dev voice is wide-band at 16 kHz: all of it
+        labels["klettres"] = sum(self.speakers[i].engine == "klettres" for i in ids)
+        return audio, labels
+
+    def clean(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        self._reset("clean")
+        return self._finish(*super().clean(rng))
+
+    def noisy(
+        self, rng: np.random.Generator, kind: str, snr_db: float
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        self._reset("noisy")  # wide-band voices only: wide-band noise on a phone path is ambiguous
+        return self._finish(*super().noisy(rng, kind, snr_db))
+
+    def hum(
+        self, rng: np.random.Generator, hz: float, snr_db: float
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        self._reset("hum")
+        return self._finish(*super().hum(rng, hz, snr_db))
+
+    def clipped(self, rng: np.random.Generator, hidden: bool) -> tuple[np.ndarray, dict[str, Any]]:
+        self._reset("clipped")  # wide-band only: clipping a narrow-band voice widens its band
+        return self._finish(*super().clipped(rng, hidden))
+
+    def band_limited(
+        self, rng: np.random.Generator, index: int
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        self._reset("band_limited")  # its own 8 kHz path (optionally µ-law), as in the test split
+        return self._finish(*super().band_limited(rng, index))
+
+    def two_alt(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        self._reset("pair")
+        return self._finish(*super().two_alt(rng))
+
+    def two_overlap(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        self._reset("pair")
+        return self._finish(*super().two_overlap(rng))
+
+
+def plan_dev(scale: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, arguments) for every dev clip: weighted toward what speaker detectors need."""
+    items: list[tuple[str, dict[str, Any]]] = []
+
+    def count(n: int) -> int:
+        return max(1, round(n * scale))
+
+    items += [("clean", {}) for _ in range(count(45))]
+    for noise, n in (("white", 3), ("pink", 3), ("babble", 2)):
+        for snr in (0.0, 5.0, 10.0, 20.0, 30.0):
+            items += [("noisy", {"kind": noise, "snr_db": snr}) for _ in range(count(n))]
+    for snr in (10.0, 15.0, 20.0, 25.0, 30.0):
+        items += [
+            ("hum", {"hz": hz, "snr_db": snr}) for hz in (50.0, 60.0) for _ in range(count(1))
+        ]
+    items += [("clipped", {"hidden": False}) for _ in range(count(10))]
+    items += [("band_limited", {"index": k}) for k in range(count(10))]
+    items += [("two_alt", {}) for _ in range(count(50))]
+    items += [("two_overlap", {}) for _ in range(count(35))]
+    return items
+
+
 # --- the set ------------------------------------------------------------------------------------
 
 
@@ -886,16 +1625,20 @@ def plan(scale: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
     return items
 
 
-def build(seed: int, scale: float, out_dir: str) -> list[dict[str, Any]]:
-    """Write every clip and labels.jsonl into ``out_dir``; return the labels."""
+def build(seed: int, scale: float, out_dir: str, split: str = "test") -> list[dict[str, Any]]:
+    """Write every clip of ``split`` and labels.jsonl into ``out_dir``; return the labels."""
     import soundfile as sf
 
-    banks = load_banks(seed)
-    gen = Generator(banks, seed)
+    if split == "dev":
+        gen: Generator = DevGenerator(load_dev_banks(seed), seed)
+        items = plan_dev(scale)
+    else:
+        gen = Generator(load_banks(seed), seed)
+        items = plan(scale)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
     labels_all = []
-    for number, (kind, args) in enumerate(plan(scale)):
+    for number, (kind, args) in enumerate(items):
         rng = np.random.default_rng([seed, number])  # each clip reproducible on its own
         method = {"hidden_clipping": "clipped", "noisy": "noisy"}.get(kind, kind)
         audio, labels = getattr(gen, method)(rng, **args)
@@ -944,16 +1687,65 @@ def _content_bandwidth(record: dict[str, Any]) -> int:
     return 7000 if record.get("real_speech") else 8000
 
 
+def _dev_summary(labels: list[dict[str, Any]]) -> str:
+    """What a dev set holds, for its READY file: people, kinds, and how its pairs are made."""
+    people = sorted({s for r in labels for s in r.get("speakers", [])})
+    kinds = Counter(r["kind"] for r in labels)
+    pairs = [r for r in labels if r["n_speakers"] == 2]
+    singles = [r for r in labels if r["n_speakers"] == 1]
+    return (
+        f"kinds: {dict(kinds)}\n"
+        f"people ({len(people)}): {', '.join(people)}\n"
+        f"pairs: {len(pairs)}; a voice with its own perturbation "
+        f"{sum(bool(r.get('self_perturbed_pair')) for r in pairs)}; mixed-sex "
+        f"{sum(len(set(r.get('sexes', []))) == 2 for r in pairs)}; band-limited (GSM path) "
+        f"{sum(bool(r['band_limited']) for r in pairs)} (single-speaker clips: "
+        f"{sum(bool(r['band_limited']) for r in singles)} of {len(singles)})\n"
+        f"KLettres (real wide-band) voices: single-speaker clips "
+        f"{sum(bool(r.get('klettres')) for r in singles)} of {len(singles)}; pairs with two "
+        f"{sum(r.get('klettres', 0) == 2 for r in pairs)}, with one "
+        f"{sum(r.get('klettres', 0) == 1 for r in pairs)}, of {len(pairs)}; real-speech "
+        f"single-speaker clips (hard negatives) {sum(bool(r.get('real_speech')) for r in singles)}"
+        f", real-only pairs {sum(bool(r.get('real_speech')) for r in pairs)}\n"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--split",
+        choices=("test", "dev"),
+        default="test",
+        help="test: the scored set (benchmarks/_work/eval); dev: other voices, for tuning "
+        "(benchmarks/_work/eval-dev)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="default: 3 (test), 17 (dev)")
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiply every count (0.1: smoke)"
     )
-    parser.add_argument("--out", default=OUT_DIR)
+    parser.add_argument("--out", default=None, help="default: the split's folder")
     args = parser.parse_args(argv)
+    dev = args.split == "dev"
+    if args.seed is None:
+        args.seed = DEV_SEED if dev else 3
+    if args.out is None:
+        args.out = DEV_OUT_DIR if dev else OUT_DIR
     start = time.perf_counter()
-    labels = build(args.seed, args.scale, args.out)
+    if dev:  # build aside and swap, so readers of the old set never see a half-written one
+        tmp = args.out.rstrip("/") + ".part"
+        with contextlib.suppress(FileNotFoundError):  # readers: the set is being rebuilt
+            os.remove(os.path.join(args.out, "READY"))
+        labels = build(args.seed, args.scale, tmp, "dev")
+        with open(os.path.join(tmp, "READY"), "w", encoding="utf-8") as fh:
+            fh.write(
+                f"labels.jsonl complete: {len(labels)} clips, split dev, seed {args.seed}, "
+                f"scale {args.scale}, built {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+                + _dev_summary(labels)
+            )
+        shutil.rmtree(args.out, ignore_errors=True)
+        os.replace(tmp, args.out)
+    else:
+        labels = build(args.seed, args.scale, args.out)
     counts: dict[str, int] = {}
     for record in labels:
         counts[record["kind"]] = counts.get(record["kind"], 0) + 1

@@ -80,13 +80,26 @@ def _floor_star(job: tuple[str, str]) -> str:
     return floor_one(*job)
 
 
+def timed_cpu(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (this process plus the pool workers it reaped) of ``fn()``."""
+
+    def cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    start_cpu, start = cpu(), time.perf_counter()
+    fn()
+    return time.perf_counter() - start, cpu() - start_cpu
+
+
 def run_decode(paths: Sequence[str]) -> None:
     for path in paths:
         decode_one(path)
 
 
 def run_hash(paths: Sequence[str]) -> None:
-    """What the runner's journal adds per input: a SHA-256 of the whole file."""
+    """What the runner's journal adds per input: a hash (XXH3-128) of the whole file."""
     from pipeline.journal import content_hash
 
     for path in paths:
@@ -295,7 +308,7 @@ def import_profile(path: str, top: int = 8) -> dict[str, Any]:
 def stage_profile(paths: Sequence[str], *, repeat: int = 3, top: int = 15) -> dict[str, Any]:
     """Wall time per stage over ``paths`` (one worker, warm), and cProfile's busiest functions."""
     from pipeline.clip import Clip
-    from pipeline.runner import Pipeline
+    from pipeline.runner import Pipeline, single_threaded_blas
 
     out = fresh_dir("profile-")
     pipeline = Pipeline.for_profile(PROFILE).with_encoder(out)
@@ -304,28 +317,36 @@ def stage_profile(paths: Sequence[str], *, repeat: int = 3, top: int = 15) -> di
     os.makedirs(out)
     # Wall time per stage without a profiler attached (median of `repeat` passes), then one
     # pass under cProfile for the function-level view.
+    # BLAS limited as `Pipeline.process` limits it: OpenBLAS threads left spinning after a
+    # matrix product would otherwise be billed to whichever stage runs next.
     passes: list[dict[str, float]] = []
+    cpu_passes: list[dict[str, float]] = []
     for _ in range(repeat):
         seconds: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         for path in paths:
             clip = Clip(source=path)
-            for stage in pipeline.stages:
-                start = time.perf_counter()
-                clip = stage(clip)
-                seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - start
-                if clip.failed:
-                    break
+            with single_threaded_blas():
+                for stage in pipeline.stages:
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    clip = stage(clip)
+                    cpu[stage.name] = cpu.get(stage.name, 0.0) + time.process_time() - start_cpu
+                    seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - start
+                    if clip.failed:
+                        break
         passes.append(seconds)
+        cpu_passes.append(cpu)
     profiles = {stage.name: cProfile.Profile() for stage in pipeline.stages}
     for path in paths:
         clip = Clip(source=path)
-        for stage in pipeline.stages:
-            prof = profiles[stage.name]
-            prof.enable()
-            clip = stage(clip)
-            prof.disable()
-            if clip.failed:
-                break
+        with single_threaded_blas():
+            for stage in pipeline.stages:
+                prof = profiles[stage.name]
+                prof.enable()
+                clip = stage(clip)
+                prof.disable()
+                if clip.failed:
+                    break
     shutil.rmtree(out, ignore_errors=True)
     per_stage_top = {}
     combined: pstats.Stats | None = None
@@ -335,6 +356,9 @@ def stage_profile(paths: Sequence[str], *, repeat: int = 3, top: int = 15) -> di
     assert combined is not None
     return {
         "stage_s": {name: median([p.get(name, 0.0) for p in passes]) for name in passes[0]},
+        "stage_cpu_s": {
+            name: median([p.get(name, 0.0) for p in cpu_passes]) for name in cpu_passes[0]
+        },
         "per_stage_top": per_stage_top,
         "top": _top_functions(combined, top),
     }
@@ -462,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Main table: every method once per repeat, round-robin.
     methods: dict[str, Callable[[], Any]] = {
         "decode only (sf.read)": lambda: run_decode(paths),
-        "journal hash only (sha256)": lambda: run_hash(paths),
+        "journal hash only (xxh3)": lambda: run_hash(paths),
         "floor, 1 worker": lambda: shutil.rmtree(run_floor(paths)),
         f"floor, {cores} workers": lambda: shutil.rmtree(run_floor(paths, workers=cores)),
     }
@@ -473,12 +497,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_chain(paths, workers=cores)
         )
     walls: dict[str, list[float]] = {name: [] for name in methods}
+    cpus: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(repeat):
         for name, fn in methods.items():
-            walls[name].append(timed(fn))
+            wall, cpu = timed_cpu(fn)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
     med = {name: median(w) for name, w in walls.items()}
+    med_cpu = {name: median(c) for name, c in cpus.items()}
     report["wall_s"] = walls
+    report["cpu_s"] = cpus
     floor_1 = med["floor, 1 worker"]
+    floor_cpu = med_cpu["floor, 1 worker"]
     rows = []
     for name, wall in med.items():
         rows.append(
@@ -488,18 +518,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{wall:.2f}",
                 f"{wall / floor_1:.2f}",
                 f"{min(walls[name]):.2f}–{max(walls[name]):.2f}",
+                f"{med_cpu[name]:.2f}",
+                f"{audio_s / med_cpu[name]:.0f}x",
+                f"{med_cpu[name] / floor_cpu:.2f}",
             ]
         )
     print(f"\n## Throughput over the whole batch ({audio_s:.0f} s of audio, median of {repeat})\n")
-    print(_table(["method", "x real time", "wall s", "÷ floor (1 worker)", "range s"], rows))
+    print(
+        "CPU = this process and its (finished) pool workers: on a shared machine the CPU\n"
+        "ratios are steadier than the wall ones; x real time per CPU s is 'per core'.\n"
+    )
+    print(
+        _table(
+            [
+                "method",
+                "x real time",
+                "wall s",
+                "÷ floor (1 worker)",
+                "range s",
+                "CPU s",
+                "x real time per CPU s",
+                "CPU ÷ floor",
+            ],
+            rows,
+        )
+    )
     if not missing_chain:
         one, many = med["chain, 1 worker"], med[f"chain, {cores} workers"]
         floor_n = med[f"floor, {cores} workers"]
         report["chain_vs_floor"] = one / floor_1
+        report["chain_cpu_vs_floor"] = med_cpu["chain, 1 worker"] / floor_cpu
         report["chain_speedup"] = one / many
         print(
-            f"\nchain ÷ floor on 1 worker: {one / floor_1:.2f} (goal ≤ 1.3); speed-up with "
-            f"{cores} workers: {one / many:.2f}x (floor: {floor_1 / floor_n:.2f}x)"
+            f"\nchain ÷ floor on 1 worker: {one / floor_1:.2f} wall, "
+            f"{med_cpu['chain, 1 worker'] / floor_cpu:.2f} CPU (goal ≤ 1.3); "
+            f"{audio_s / med_cpu['chain, 1 worker']:.0f}x real time per core (goal ≥ 900x); "
+            f"speed-up with {cores} workers: {one / many:.2f}x (floor: {floor_1 / floor_n:.2f}x)"
         )
 
     # External tools on a subset (ffmpeg's loudnorm is slow), against the floor on the same files.
@@ -666,15 +720,23 @@ def _profile(subset: Sequence[BatchFile], report: dict[str, Any], repeat: int) -
     prof = stage_profile(paths, repeat=repeat)
     report["profile"] = prof
     total = sum(prof["stage_s"].values())
+    total_cpu = sum(prof["stage_cpu_s"].values())
     print(
         f"\n## Where one worker spends its time ({len(paths)} files, {audio_s:.0f} s of audio, "
-        f"{audio_s / total:.0f}x real time inside the stages; median of the passes)\n"
+        f"{audio_s / total:.0f}x real time inside the stages, {audio_s / total_cpu:.0f}x per "
+        "CPU second; median of the passes)\n"
     )
     print(
         _table(
-            ["stage", "s", "share", "x real time"],
+            ["stage", "wall s", "CPU s", "CPU share", "x real time per CPU s"],
             [
-                [name, f"{s:.3f}", f"{s / total:.0%}", f"{audio_s / s:.0f}x"]
+                [
+                    name,
+                    f"{s:.3f}",
+                    f"{prof['stage_cpu_s'][name]:.3f}",
+                    f"{prof['stage_cpu_s'][name] / total_cpu:.0%}",
+                    f"{audio_s / max(prof['stage_cpu_s'][name], 1e-9):.0f}x",
+                ]
                 for name, s in sorted(prof["stage_s"].items(), key=lambda kv: -kv[1])
             ],
         )

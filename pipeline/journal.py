@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import xxhash
+
 JOURNAL_NAME = "journal.sqlite"
 
 _SCHEMA = """
@@ -32,14 +34,15 @@ CREATE TABLE IF NOT EXISTS clips (
 """
 
 
-# SHA-256, not BLAKE2b: OpenSSL runs it on the CPU's SHA instructions, 1.6x faster here, and
-# every input is hashed once per run. (A journal written with another algorithm just
-# redoes the files whose stamps changed.) `pipeline.remote` hashes with the same one.
-CONTENT_HASH = "sha256"
+# XXH3-128: every input is hashed whole once per run, and a change detector needs no
+# cryptographic hash; it is ~4x cheaper than SHA-256 even on the CPU's SHA instructions (18 vs
+# 70 ms for 87 MB here). `pipeline.remote` hashes objects behind URLs with the same algorithm
+# (`new_content_digest`), so a file and its upload have the same digest. A journal written
+# with another algorithm just redoes the files whose stamps changed.
 
 
 def content_hash(path: str) -> str:
-    """SHA-256 of the file's bytes (hex, 32 digits); "" for a file that cannot be read."""
+    """Digest of the file's bytes (hex, 32 digits); "" for a file that cannot be read."""
     if "://" in path:
         from pipeline.remote import is_url, url_digest
 
@@ -47,9 +50,14 @@ def content_hash(path: str) -> str:
             return url_digest(path)
     try:
         with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, CONTENT_HASH).hexdigest()[:32]
+            return hashlib.file_digest(fh, xxhash.xxh3_128).hexdigest()[:32]
     except OSError:
         return ""
+
+
+def new_content_digest() -> xxhash.xxh3_128:
+    """A fresh hasher (``update``, ``hexdigest``) of the algorithm `content_hash` uses."""
+    return xxhash.xxh3_128()
 
 
 @dataclass(frozen=True)

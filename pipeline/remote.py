@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline.errors import ConfigurationError
-from pipeline.journal import CONTENT_HASH
+from pipeline.journal import new_content_digest
 
 __all__ = [
     "expand_url",
@@ -128,7 +128,7 @@ def url_digest(url: str) -> str:
         return known
     try:
         fs, path = filesystem(url)
-        digest = hashlib.new(CONTENT_HASH)
+        digest = new_content_digest()
         with fs.open(path, "rb") as fh:
             while chunk := fh.read(_CHUNK_BYTES):
                 digest.update(chunk)
@@ -149,7 +149,7 @@ def fetch(url: str) -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="voiceprep-in-")
     local = os.path.join(folder, os.path.basename(path.rstrip("/")) or "input")
     try:
-        digest = hashlib.new(CONTENT_HASH)
+        digest = new_content_digest()
         with fs.open(path, "rb") as src, open(local, "wb") as dst:
             while chunk := src.read(_CHUNK_BYTES):
                 digest.update(chunk)

@@ -1,7 +1,7 @@
 """`Encode`: write the vendor-ready file atomically, then read it back and check it.
 
 The file is written under a temporary name in the output folder (``.{name}.{pid}.tmp``, which
-the runner sweeps away after a killed run), fsynced, and renamed over the final name: no
+the runner sweeps away after a killed run) and renamed over the final name: no
 partial file ever carries the final name. The written file is then checked with the same
 rules `validate` predicted with (`stages.validate.verify_file`).
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import struct
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from pipeline.profiles import Profile
 from pipeline.stage import Stage
 from stages.validate import encoding_rate, verify_file
 
-__all__ = ["Encode", "output_stem", "safe_stem"]
+__all__ = ["Encode", "output_stem", "safe_stem", "wav_pcm16_bytes"]
 
 FALLBACK_STEM = "clip"
 # Room for the extension and the temporary-name decoration within a 255-byte file name.
@@ -211,20 +212,59 @@ def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputForma
     time): an output lost or cut short by a power failure is caught on resume, where the
     journal redoes any finished clip whose output is missing or has the wrong size.
     """
-    import soundfile as sf
-
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     try:
-        # A path, not a Python file object: libsndfile then writes directly, without a
-        # callback per block.
-        sf.write(tmp, samples, rate, format=fmt.sf_format, subtype=fmt.sf_subtype)
+        if fmt.name == "wav-pcm16" and samples.ndim == 1:
+            with open(tmp, "wb") as fh:
+                fh.write(wav_pcm16_bytes(samples, rate))
+        else:
+            import soundfile as sf
+
+            # A path, not a Python file object: libsndfile then writes directly, without a
+            # callback per block.
+            sf.write(tmp, samples, rate, format=fmt.sf_format, subtype=fmt.sf_subtype)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def wav_pcm16_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """A mono 16-bit PCM WAV file of ``samples`` (float in [-1, 1)), byte for byte as libsndfile.
+
+    The most common output, written without libsndfile: its float-to-int16 loop and its
+    8 KB writes, followed by the ``fsync`` its ``sf_close`` always does, cost ~2 ms of CPU
+    per 20 s file; this is one vectorised conversion and one write. Same header (44 bytes,
+    ``WAVE_FORMAT_PCM``) and same rounding (libsndfile 1.2's); a test
+    compares the bytes with ``soundfile.write``'s.
+    """
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono samples of shape (frames,), got {x.shape}")
+    # libsndfile's route: round to 32 bits, then an arithmetic shift by 16 (a floor). In
+    # float32 this is exact: scaling by powers of two only moves the exponent.
+    scaled = np.multiply(x, np.float32(2.0**31))
+    np.rint(scaled, out=scaled)
+    scaled *= np.float32(2.0**-16)
+    np.floor(scaled, out=scaled)
+    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+    data = scaled.astype("<i2").tobytes()
+    fmt_chunk = struct.pack("<HHIIHH", 1, 1, rate, 2 * rate, 2, 16)  # PCM, mono, 16-bit
+    header = b"".join(
+        (
+            b"RIFF",
+            struct.pack("<I", 4 + 8 + len(fmt_chunk) + 8 + len(data)),
+            b"WAVEfmt ",
+            struct.pack("<I", len(fmt_chunk)),
+            fmt_chunk,
+            b"data",
+            struct.pack("<I", len(data)),
+        )
+    )
+    return header + data
 
 
 def _mono(samples: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["integrated_loudness", "k_weighting", "peak_dbfs", "rms_dbfs"]
+__all__ = ["channel_reduce", "integrated_loudness", "k_weighting", "peak_dbfs", "rms_dbfs"]
 
 BLOCK_S = 0.400  # gating block length (BS.1770-4 §2.8)
 STEP_S = 0.100  # 75 % overlap
@@ -169,6 +169,41 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     return -0.691 + 10.0 * math.log10(float(weighted[gated].mean()))
 
 
+# Interleaved audio is processed as rows of about ROW_VALUES samples (whole frames), and
+# BLOCK_ROWS rows (~512 KB of float32) at a time when several passes share a block in cache.
+ROW_VALUES = 8192
+BLOCK_ROWS = 16
+
+
+def channel_reduce(
+    samples: np.ndarray, ufunc: np.ufunc, *, dtype: type | None = None
+) -> np.ndarray:
+    """``ufunc.reduce`` over the frames of each channel: ``(ch,)`` for ``(frames, ch)`` audio.
+
+    Why not ``x.max(axis=0)`` or ``x[:, c].max()``: numpy reduces an interleaved
+    ``(frames, 2)`` array over axis 0 through an inner loop of length 2, and a column
+    is a strided pass over all the data. Viewing the samples as rows of ``ROW_VALUES``
+    values (a whole number of frames) makes it one contiguous, vectorised pass; the few
+    thousand per-row results are folded per channel at the end. For sums, the fold runs
+    in ``dtype`` (e.g. float64). Mono ``(frames,)`` gives shape ``(1,)``.
+    """
+    x = np.asarray(samples)
+    if x.ndim == 1:
+        return np.asarray([ufunc.reduce(x, dtype=dtype)])
+    frames, n_ch = x.shape
+    if frames == 0 or n_ch == 0 or not x.flags.c_contiguous:
+        return np.asarray([ufunc.reduce(x[:, c], dtype=dtype) for c in range(n_ch)])
+    per_row = max(1, ROW_VALUES // n_ch)
+    rows = frames // per_row
+    parts = []
+    if rows:
+        body = x[: rows * per_row].reshape(rows, per_row * n_ch)
+        parts.append(ufunc.reduce(body, axis=0).reshape(per_row, n_ch))
+    if rows * per_row < frames:
+        parts.append(x[rows * per_row :])
+    return ufunc.reduce(np.concatenate(parts), axis=0, dtype=dtype)
+
+
 def peak_dbfs(samples: np.ndarray) -> float:
     """Sample peak in dBFS over all channels (1.0 = 0 dBFS); ``-inf`` for silence or no samples."""
     x = np.asarray(samples)
@@ -183,7 +218,8 @@ def rms_dbfs(samples: np.ndarray) -> float:
     x = np.asarray(samples)
     if x.size == 0:
         return float("-inf")
-    flat = x.reshape(-1).astype(np.float64, copy=False)
-    # einsum, not np.dot: a BLAS dot product may spin up threads that fight the worker pool.
-    mean_square = float(np.einsum("i,i->", flat, flat)) / flat.size
+    flat = x.reshape(-1)
+    # einsum, not np.dot: a BLAS dot product may spin up threads that fight the worker pool;
+    # it sums the squares in float64 straight from float32 samples, without a float64 copy.
+    mean_square = float(np.einsum("i,i->", flat, flat, dtype=np.float64)) / flat.size
     return 10.0 * math.log10(mean_square) if mean_square > 0 else float("-inf")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.analysis._spectra import frames, mono
+from stages.analysis._spectra import frames, hann, mono
 
 __all__ = ["HumResult", "detect_hum"]
 
@@ -47,11 +47,21 @@ def _median_spectrum(x: np.ndarray, rate: int) -> np.ndarray:
         block[0, : x.shape[0]] = x
     else:
         block = frames(x, n, n)
-    window = np.hanning(n).astype(np.float32)
+    window = hann(n)
     top = min(n // 2 + 1, round(HARMONICS * max(MAINS_HZ) * n / rate) + 2 * NEIGHBOURHOOD_HZ)
     spec = np.fft.rfft(block * window, axis=1)[:, :top]
-    power = (spec.real**2 + spec.imag**2) * (2.0 / (float(np.sum(window**2)) * n))
-    return np.median(power, axis=0) if power.shape[0] > 2 else power.mean(axis=0)
+    power = (spec.real**2 + spec.imag**2) * (2.0 / (float(np.sum(np.square(window))) * n))
+    if power.shape[0] <= 2:
+        return power.mean(axis=0)
+    return _row_medians(power.T)  # each bin's row of the transposed copy is contiguous
+
+
+def _row_medians(rows: np.ndarray) -> np.ndarray:
+    """``np.median(rows, axis=1)`` for NaN-free data: one sort, then the middle (or two)."""
+    ordered = np.sort(rows, axis=1)
+    m = ordered.shape[1]
+    middle = ordered[:, m // 2]
+    return middle if m % 2 else (ordered[:, m // 2 - 1] + middle) / 2.0
 
 
 MIN_PAUSE_S = 0.3  # enough pause to confirm a hum where no voice is
@@ -97,7 +107,7 @@ def _find_hum(x: np.ndarray, rate: int) -> HumResult:
         offsets = np.arange(-NEIGHBOURHOOD_HZ, NEIGHBOURHOOD_HZ + 1)
         around = spectrum[centre[:, None] + offsets[None, :]]  # (harmonics, 2·12+1)
         core = np.abs(offsets) <= 1
-        floor = np.median(around[:, np.abs(offsets) > 2], axis=1)
+        floor = _row_medians(around[:, np.abs(offsets) > 2])
         peak = around[:, core].max(axis=1)
         prominence = 10.0 * np.log10(np.maximum(peak, 1e-30) / np.maximum(floor, 1e-30))
         found = prominence >= MIN_PROMINENCE_DB

@@ -71,10 +71,25 @@ def _db(power: float) -> float:
 
 
 def _bands(power: np.ndarray) -> np.ndarray:
-    """Sum consecutive bins into bands of ``BAND_BINS`` (the last band takes the remainder)."""
-    n_bins = power.shape[1]
-    edges = np.arange(0, n_bins, BAND_BINS)
-    return np.add.reduceat(power, edges, axis=1)
+    """Sum consecutive bins into bands of ``BAND_BINS`` (the last band takes the remainder).
+
+    The bins of each band are added in order, one strided slice at a time (a few passes
+    over the spectrogram instead of `np.add.reduceat`'s slow per-row loop).
+    """
+    n_frames, n_bins = power.shape
+    full, rest = divmod(n_bins, BAND_BINS)
+    bands = np.empty((n_frames, full + (rest > 0)), dtype=power.dtype)
+    head = bands[:, :full]
+    stop = full * BAND_BINS
+    np.copyto(head, power[:, 0:stop:BAND_BINS])
+    for offset in range(1, BAND_BINS):  # BAND_BINS passes, each over all frames and bands
+        head += power[:, offset:stop:BAND_BINS]
+    if rest:
+        tail = bands[:, full]
+        np.copyto(tail, power[:, stop])
+        for offset in range(stop + 1, n_bins):
+            tail += power[:, offset]
+    return bands
 
 
 def _pause_mask(spec: Spectrogram, segments: list[tuple[float, float]]) -> np.ndarray:
@@ -88,17 +103,38 @@ def _pause_mask(spec: Spectrogram, segments: list[tuple[float, float]]) -> np.nd
     return pause
 
 
+def _percentiles_db(ordered: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """``np.percentile(10·log10(rows), q, axis=1)`` (linear method) of rows sorted ascending.
+
+    The logarithm is monotone, so only the order statistics needed are converted to dB and
+    interpolated, as numpy does. Returns shape ``(len(q), rows)``.
+    """
+    n = ordered.shape[1]
+    virtual = (np.asarray(q, dtype=np.float64) / 100.0) * (n - 1)
+    lo = np.floor(virtual).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    a = 10.0 * np.log10(np.maximum(ordered[:, lo], _TINY))
+    b = 10.0 * np.log10(np.maximum(ordered[:, hi], _TINY))
+    t = virtual - lo
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t).T
+
+
+def _floor_spread_sorted_db(ordered: np.ndarray) -> float:
+    """`floor_spread_db` of smoothed band power laid out ``(bands, frames)``, rows sorted."""
+    if ordered.shape[1] < 20:
+        return 0.0
+    q5, q15 = _percentiles_db(ordered, (5.0, 15.0))
+    return float(np.median(q15 - q5))
+
+
 def floor_spread_db(smooth: np.ndarray) -> float:
     """How much the quiet part of each band fluctuates: median over bands of q15 − q5 (dB).
 
     Steady noise (Gaussian of any colour, hum) gives ≈ 1–3 dB at this smoothing; speech-like
-    noise (babble) several times more.
+    noise (babble) several times more. ``smooth`` is ``(frames, bands)``.
     """
-    if smooth.shape[0] < 20:
-        return 0.0
-    level_db = 10.0 * np.log10(np.maximum(smooth, _TINY))
-    q5, q15 = np.percentile(level_db, [5.0, 15.0], axis=0)
-    return float(np.median(q15 - q5))
+    return _floor_spread_sorted_db(np.sort(np.asarray(smooth).T, axis=1))
 
 
 def _quiet_class_spectrum(band_power: np.ndarray, smooth_frames: int) -> np.ndarray:
@@ -144,22 +180,34 @@ def noise_spectrum(
     the babble sounds, and its mean spectrum is unbiased for babble of any fluctuation. It
     raises the estimate by at most ``MAX_SPLIT_RAISE``. Steady noise never takes this path,
     so white, pink and hum estimates are unchanged.
+
+    ``band_power`` is ``(frames, bands)``; the work runs on a ``(bands, frames)`` copy so
+    every per-band pass reads contiguous memory.
     """
-    n = band_power.shape[0]
-    padded = np.concatenate((band_power[:1], band_power, band_power[-1:]))
-    smooth = (padded[:-2] + padded[1:-1] + padded[2:]) / 3.0
+    bands_t = np.ascontiguousarray(np.asarray(band_power, dtype=np.float64).T)
+    n = bands_t.shape[1]
+    smooth = np.empty_like(bands_t)
+    smooth[:, 1:-1] = bands_t[:, :-2] + bands_t[:, 1:-1]
+    smooth[:, 1:-1] += bands_t[:, 2:]
+    if n > 1:  # the edges repeat their own frame once (edge padding)
+        smooth[:, 0] = bands_t[:, 0] + bands_t[:, 0] + bands_t[:, 1]
+        smooth[:, -1] = bands_t[:, -2] + bands_t[:, -1] + bands_t[:, -1]
+    else:
+        smooth[:, 0] = bands_t[:, 0] * 3.0
+    smooth /= 3.0
+    ordered = np.sort(smooth, axis=1)  # serves the quiet quarter and the spread's percentiles
     k = max(1, round(QUIET_FRACTION * n))
-    estimate = np.partition(smooth, k - 1, axis=0)[:k].mean(axis=0)
+    estimate = ordered[:, :k].mean(axis=1)
     for _ in range(NOISE_ROUNDS):  # a few rounds, each vectorised over frames and bands
-        noise_frames = smooth <= NOISE_FRAME_FACTOR * estimate[None, :]
-        count = noise_frames.sum(axis=0)
-        total = np.where(noise_frames, band_power, 0.0).sum(axis=0)
+        noise_frames = smooth <= NOISE_FRAME_FACTOR * estimate[:, None]
+        count = np.count_nonzero(noise_frames, axis=1)
+        total = np.einsum("ij,ij->i", noise_frames, bands_t)
         estimate = np.where(count > 0, total / np.maximum(count, 1), estimate)
     if pause is not None and pause.any():
-        from_pauses = band_power[pause].mean(axis=0)
+        from_pauses = bands_t[:, pause].mean(axis=1)
         estimate = np.maximum(estimate, np.minimum(from_pauses, MAX_PAUSE_RAISE * estimate))
-    if floor_spread_db(smooth) > MAX_STEADY_SPREAD_DB:
-        from_split = _quiet_class_spectrum(band_power, smooth_frames)
+    if _floor_spread_sorted_db(ordered) > MAX_STEADY_SPREAD_DB:
+        from_split = _quiet_class_spectrum(np.asarray(band_power), smooth_frames)
         estimate = np.maximum(estimate, np.minimum(from_split, MAX_SPLIT_RAISE * estimate))
     return np.maximum(estimate, _TINY)
 
@@ -169,19 +217,24 @@ def _active_level(frame_power: np.ndarray, detect: np.ndarray, hangover: int) ->
 
     Thresholds step down in 1 dB from the loudest frame; the answer is where the active level
     first sits ``ACTIVE_MARGIN_DB`` above the threshold (interpolated), as in P.56.
+
+    With hangover, a frame is active at a threshold when ``detect`` exceeded it at that frame
+    or within the ``hangover`` frames before: i.e. when the running maximum of ``detect``
+    over that window does. Sorting the frames by that maximum once gives every threshold's
+    active count and summed power by a search and a cumulative sum.
     """
     top = float(detect.max(initial=0.0))
     if top <= 0:
         return None
     offsets_db = np.arange(0.0, 80.0, 1.0)
     thresholds = top * 10.0 ** (-offsets_db / 10.0)
-    above = detect[None, :] > thresholds[:, None]  # (thresholds, frames)
-    # Hangover: a frame stays active for `hangover` frames after the last one above threshold.
-    active = above.copy()
-    for lag in range(1, hangover + 1):  # a handful of shifts, each over all thresholds
-        active[:, lag:] |= above[:, :-lag]
-    count = active.sum(axis=1)
-    levels = (active * frame_power[None, :]).sum(axis=1) / np.maximum(count, 1)
+    padded = np.concatenate((np.zeros(hangover), detect))
+    reach = np.lib.stride_tricks.sliding_window_view(padded, hangover + 1).max(axis=1)
+    order = np.argsort(reach)[::-1]  # loudest reach first
+    descending = reach[order]
+    count = np.searchsorted(-descending, -thresholds, side="left")  # frames with reach > t
+    summed = np.concatenate(([0.0], np.cumsum(frame_power[order])))[count]
+    levels = summed / np.maximum(count, 1)
     margin = np.where(count > 0, 10.0 * np.log10(np.maximum(levels, _TINY) / thresholds), -np.inf)
     idx = np.flatnonzero(margin >= ACTIVE_MARGIN_DB)
     if idx.size == 0:
@@ -227,7 +280,9 @@ def detect_noise(
     noise = noise_spectrum(bands, pause, smooth_frames=max(1, round(SPLIT_SMOOTH_S / spec.frame_s)))
     noise_power = float(noise.sum())
     frame_power = bands.sum(axis=1)
-    detect = np.clip(bands - OVERSUBTRACT * noise[None, :], 0.0, None).sum(axis=1)
+    excess = bands - OVERSUBTRACT * noise[None, :]
+    np.maximum(excess, 0.0, out=excess)
+    detect = excess.sum(axis=1)
     hangover = round(HANGOVER_S / spec.frame_s)
     level = _active_level(frame_power, detect, hangover)
     if level is None:
@@ -443,12 +498,21 @@ def wada_snr_db(samples: np.ndarray) -> float | None:
 
     None for silence or too few samples; clamped to the table's −20…60 dB range.
     """
-    x = np.abs(np.asarray(samples, dtype=np.float64))
-    x = x[x > 0]
+    x = np.asarray(samples).reshape(-1)
+    x = np.abs(x if x.dtype in (np.float32, np.float64) else x.astype(np.float64))
     if x.size < 1000:
         return None
-    x /= float(x.max())
-    g = math.log(float(x.mean())) - float(np.log(x).mean())
+    if not float(x.min()) > 0.0:  # rare after resampling: leave exact zeros (and NaN) out
+        x = x[x > 0]
+        if x.size < 1000:
+            return None
+    # G = log mean|x| − mean log|x| does not depend on the scale, so no normalised copy;
+    # the logs run at the samples' own precision and are summed in float64.
+    log_top = math.log(float(x.max()))
+    mean_abs = float(np.einsum("i->", x, dtype=np.float64)) / x.size
+    np.log(x, out=x)  # x is this function's own copy (np.abs made it)
+    mean_log = float(np.einsum("i->", x, dtype=np.float64)) / x.size - log_top
+    g = math.log(mean_abs) - log_top - mean_log
     table = _wada_table()
     # G rises with SNR; clamp outside the table.
     return float(np.interp(g, table, _WADA_SNRS))

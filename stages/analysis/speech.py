@@ -75,14 +75,38 @@ class SpeechResult:
 
 
 def _fine_structure(power: np.ndarray, bin_hz: float) -> np.ndarray:
-    """Log spectrum minus its moving average over ``SMOOTH_BINS`` bins, peaks only, < 4 kHz."""
-    top = max(SMOOTH_BINS + 1, round(TOP_HZ / bin_hz))
-    log_power = 10.0 * np.log10(power[:, :top] + 1e-12)
+    """Log spectrum minus its moving average over ``SMOOTH_BINS`` bins, peaks only, < 4 kHz.
+
+    The log spectrum is written into the middle of one edge-padded buffer; the moving sum
+    is built from shifted copies by doubling (1, 2, 4, 8 bins, then the ninth), four adds
+    instead of a cumulative sum along each row.
+    """
+    top = min(max(SMOOTH_BINS + 1, round(TOP_HZ / bin_hz)), power.shape[1])
     half = SMOOTH_BINS // 2
-    padded = np.pad(log_power, ((0, 0), (half + 1, half)), mode="edge")
-    csum = np.cumsum(padded, axis=1)
-    envelope = (csum[:, SMOOTH_BINS:] - csum[:, :-SMOOTH_BINS]) / SMOOTH_BINS
-    return np.clip(log_power - envelope, 0.0, None)
+    padded = np.empty((power.shape[0], top + SMOOTH_BINS - 1), dtype=np.float64)
+    log_power = padded[:, half : half + top]
+    np.add(power[:, :top], 1e-12, out=log_power)
+    np.log10(log_power, out=log_power)
+    log_power *= 10.0
+    padded[:, :half] = log_power[:, :1]
+    padded[:, half + top :] = log_power[:, -1:]
+    total, width = padded, 1
+    while 2 * width <= SMOOTH_BINS:  # sums over 2, 4, 8 neighbouring bins
+        total = total[:, :-width] + total[:, width:]
+        width *= 2
+    if width < SMOOTH_BINS:  # the remaining bins (SMOOTH_BINS - width), summed the same way
+        total = total[:, :top] + _moving_sum(padded[:, width:], SMOOTH_BINS - width, top)
+    total /= SMOOTH_BINS
+    np.subtract(log_power, total, out=total)
+    return np.maximum(total, 0.0, out=total)
+
+
+def _moving_sum(rows: np.ndarray, width: int, count: int) -> np.ndarray:
+    """Sums of ``width`` neighbouring columns of ``rows``, the first ``count`` of them."""
+    total = rows[:, :count].copy()
+    for shift in range(1, width):  # width - 1 shifted adds (one for the default 9 bins)
+        total += rows[:, shift : shift + count]
+    return total
 
 
 def syllabic_modulation_db(spec: Spectrogram, inside: np.ndarray) -> float | None:
@@ -100,7 +124,8 @@ def syllabic_modulation_db(spec: Spectrogram, inside: np.ndarray) -> float | Non
     hi = min(hi, 0.95 * spec.rate / 2)
     bins = np.round(np.geomspace(lo, hi, MODULATION_BANDS + 1) / spec.bin_hz)
     edges = np.unique(bins.astype(np.intp))
-    bands = np.add.reduceat(spec.power[inside], edges[:-1], axis=1)[:, : edges.size - 1]
+    # Band sums over all frames, then the inside rows: no copy of the whole spectrogram.
+    bands = np.add.reduceat(spec.power, edges[:-1], axis=1)[:, : edges.size - 1][inside]
     envelope = np.sqrt(bands)
     mean = envelope.mean(axis=0)
     envelope = envelope / np.where(mean > 0, mean, 1.0) - (mean > 0)
@@ -115,17 +140,25 @@ def syllabic_modulation_db(spec: Spectrogram, inside: np.ndarray) -> float | Non
 def _persistence(
     power: np.ndarray, loud: np.ndarray, lag: int, bin_hz: float
 ) -> tuple[float | None, int]:
-    """Median fine-structure correlation of loud frame pairs ``lag`` apart, and the pair count."""
+    """Median fine-structure correlation of loud frame pairs ``lag`` apart, and the pair count.
+
+    Each frame's fine structure and its norm are computed once, however many pairs it is in.
+    """
     pair = loud[:-lag] & loud[lag:]
     count = int(pair.sum())
     if count < MIN_FRAMES:
         return None, count
+    needed = np.zeros(loud.shape[0], dtype=bool)
+    needed[:-lag] = pair
+    needed[lag:] |= pair
+    row = np.cumsum(needed) - 1  # frame index -> row of `fine` (valid where needed)
+    top = max(SMOOTH_BINS + 1, round(TOP_HZ / bin_hz))  # gather only the bins it reads
+    fine = _fine_structure(power[needed, :top], bin_hz)
+    norm = np.einsum("ij,ij->i", fine, fine)
     idx = np.flatnonzero(pair)
-    fine = _fine_structure(power[np.concatenate((idx, idx + lag))], bin_hz)
-    a, b = fine[: idx.size], fine[idx.size :]
-    cos = np.einsum("ij,ij->i", a, b) / np.sqrt(
-        np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b) + 1e-12
-    )
+    first, second = row[idx], row[idx + lag]
+    dot = np.einsum("ij,ij->i", fine[first], fine[second])
+    cos = dot / np.sqrt(norm[first] * norm[second] + 1e-12)
     return float(np.median(cos)), count
 
 
@@ -151,7 +184,7 @@ def detect_speech(
         inside[:] = False
         for start, end in segments:  # one step per segment
             inside |= (t >= start) & (t < end)
-    energy = power.sum(axis=1)
+    energy = spec.energy
     judged = energy[inside]
     if judged.size == 0 or float(judged.max()) <= 0:
         return SpeechResult(False, None, 0, None, "silent")

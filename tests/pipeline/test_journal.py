@@ -67,9 +67,21 @@ def test_finished_clip_whose_output_was_cut_short_is_redone(tmp_path):
     assert journal.finished(str(src), "cfg") is None
 
 
-def test_content_hash_is_sha256_of_the_bytes(tmp_path):
-    import hashlib
+def test_content_hash_is_xxh3_128_of_the_bytes(tmp_path):
+    import xxhash
 
     src = tmp_path / "a.wav"
     src.write_bytes(b"abc")
-    assert content_hash(str(src)) == hashlib.sha256(b"abc").hexdigest()[:32]
+    assert content_hash(str(src)) == xxhash.xxh3_128(b"abc").hexdigest()
+
+
+def test_content_hash_changes_with_any_byte_and_reads_past_one_buffer(tmp_path):
+    data = bytearray(os.urandom(3 << 20))  # several of file_digest's read buffers
+    src = tmp_path / "a.wav"
+    src.write_bytes(bytes(data))
+    first = content_hash(str(src))
+    assert len(first) == 32 and first == content_hash(str(src))
+    data[-1] ^= 1  # the last byte, in the last buffer
+    src.write_bytes(bytes(data))
+    assert content_hash(str(src)) != first
+    assert content_hash(str(tmp_path / "missing.wav")) == ""

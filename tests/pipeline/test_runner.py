@@ -159,3 +159,31 @@ def test_config_hash_follows_stage_configuration(tmp_path):
     b = Pipeline([Count(log="y")])
     assert a.config_hash != b.config_hash
     assert a.config_hash == Pipeline([Count(log="x")]).config_hash
+
+
+@dataclass
+class BlasThreads(Stage):
+    name: ClassVar[str] = "blas_threads"
+
+    def process(self, clip: Clip) -> Clip:
+        from threadpoolctl import threadpool_info
+
+        blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+        clip.metrics["blas_threads"] = float(max(blas))
+        return clip
+
+
+def test_stages_run_with_single_threaded_blas_in_every_worker(tmp_path):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    folder = _inputs(tmp_path, n=3)
+    pipeline = Pipeline([ReadBytes(), BlasThreads()])
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a 2-core machine, at least
+        for workers in (1, 2):
+            results = pipeline.run(
+                [str(folder / "take0.wav"), str(folder / "take1.wav")], workers=workers
+            )
+            assert [r["metrics"]["blas_threads"] for r in results] == [1.0, 1.0]
+        # ... and the caller's own setting is back after each clip.
+        after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+        assert max(after) == 2

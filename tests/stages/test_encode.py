@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pipeline.clip import Clip, Severity
 from pipeline.formats import FORMATS
 from pipeline.profiles import available_profiles, load_profile
-from stages.encode import Encode, safe_stem, sanitize_stem
+from stages.encode import Encode, safe_stem, sanitize_stem, wav_pcm16_bytes
 from stages.validate import Validate, read_properties
 from tests.conftest import speechlike
 
@@ -75,16 +75,28 @@ def test_nan_becomes_silence(tmp_path: Path) -> None:
     assert np.all(back == 0)
 
 
-def test_write_failure_leaves_no_final_file_and_no_temporary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def half_write(file: Any, data: Any, samplerate: int, **kw: Any) -> None:
+def _break_writers(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    """Make both writers fail part-way: libsndfile's, and encode's own for 16-bit WAV."""
+
+    def half_write(file: Any, *args: Any, **kw: Any) -> None:
         _scribble(file, b"RIFF partial")
-        raise OSError(28, "No space left on device")
+        raise exc
+
+    def no_bytes(*args: Any, **kw: Any) -> bytes:
+        raise exc  # the temporary file is already open (and empty) at this point
 
     monkeypatch.setattr(sf, "write", half_write)
+    monkeypatch.setattr("stages.encode.wav_pcm16_bytes", no_bytes)
+
+
+@pytest.mark.parametrize("fmt_name", ["wav-pcm16", "wav-alaw"])
+def test_write_failure_leaves_no_final_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt_name: str
+) -> None:
+    _break_writers(monkeypatch, OSError(28, "No space left on device"))
     out = tmp_path / "out"
-    clip = Encode(out_dir=str(out), profile=load_profile("aliyun-voice"))(clip_of(1.0, 8000))
+    stage = Encode(out_dir=str(out), profile=load_profile("aliyun-voice"), format=fmt_name)
+    clip = stage(clip_of(1.0, 8000))
     assert clip.codes() == ["encode_failed"] and clip.failed
     assert "No space left" in clip.findings[0].message and "disk space" in clip.findings[0].message
     assert "audio" not in clip.outputs
@@ -100,16 +112,14 @@ def _scribble(file: Any, data: bytes) -> None:
         file.write(data)
 
 
+@pytest.mark.parametrize("fmt_name", ["wav-pcm16", "wav-alaw"])
 def test_interrupt_mid_write_removes_temporary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt_name: str
 ) -> None:
-    def interrupted(file: Any, *args: Any, **kw: Any) -> None:
-        _scribble(file, b"RIFF")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(sf, "write", interrupted)
+    _break_writers(monkeypatch, KeyboardInterrupt())
+    stage = Encode(out_dir=str(tmp_path), profile=load_profile("aliyun-voice"), format=fmt_name)
     with pytest.raises(KeyboardInterrupt):
-        Encode(out_dir=str(tmp_path), profile=load_profile("aliyun-voice"))(clip_of(1.0, 8000))
+        stage(clip_of(1.0, 8000))
     assert os.listdir(tmp_path) == []
 
 
@@ -210,3 +220,48 @@ def test_dataclass_config_is_picklable(tmp_path: Path) -> None:
     stage = Encode(out_dir=str(tmp_path), profile=load_profile("huawei-ivr"), format="wav-ulaw")
     again = pickle.loads(pickle.dumps(stage))
     assert again == stage and again(clip_of(1.0, 8000)).outputs["audio"].endswith(".wav")
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000])
+@pytest.mark.parametrize("frames", [1, 2, 7, 16001])
+def test_own_pcm16_writer_matches_libsndfile_byte_for_byte(
+    tmp_path: Path, rate: int, frames: int
+) -> None:
+    rng = np.random.default_rng(frames)
+    x = np.clip(rng.standard_normal(frames).astype(np.float32) * 0.4, -1.0, 32767 / 32768)
+    x[0] = -1.0
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, x, rate, format="WAV", subtype="PCM_16")
+    assert wav_pcm16_bytes(x, rate) == reference.read_bytes()
+
+
+def test_own_pcm16_writer_rounds_like_libsndfile_on_exact_half_steps(tmp_path: Path) -> None:
+    # Every multiple of 1/65536 in [-1, 1): integers, half steps and both rails.
+    x = (np.arange(-65536, 65536) / 65536).astype(np.float32)
+    # ... and values a hair either side of a step, where a plain floor(x * 32768) differs.
+    steps = x[::97]
+    x = np.concatenate((x, steps - np.float32(1e-9), steps + np.float32(1e-9), [-3.6e-34]))
+    x = np.clip(x, -1.0, 32767 / 32768).astype(np.float32)
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, x, 8000, format="WAV", subtype="PCM_16")
+    assert wav_pcm16_bytes(x, 8000) == reference.read_bytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1.0, 32767 / 32768, width=32), min_size=1, max_size=300))
+def test_own_pcm16_writer_matches_libsndfile_for_any_samples(values: list[float]) -> None:
+    import io
+
+    x = np.array(values, dtype=np.float32)
+    buffer = io.BytesIO()
+    sf.write(buffer, x, 16000, format="WAV", subtype="PCM_16")
+    assert wav_pcm16_bytes(x, 16000) == buffer.getvalue()
+
+
+def test_wav_pcm16_output_is_the_writer_s_bytes(tmp_path: Path) -> None:
+    stage = Encode(out_dir=str(tmp_path), profile=load_profile("yeastar-prompt"))
+    clip = stage(clip_of(1.5, 8000))
+    path = Path(clip.outputs["audio"])
+    assert path.read_bytes()[:4] == b"RIFF"
+    assert clip.metrics["output_bytes"] == path.stat().st_size == 44 + 2 * 12000
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages.loudness import integrated_loudness, k_weighting, peak_dbfs, rms_dbfs
+from stages.loudness import channel_reduce, integrated_loudness, k_weighting, peak_dbfs, rms_dbfs
 
 RATES = [8000, 16000, 44100, 48000]
 
@@ -129,3 +129,22 @@ def test_peak_and_rms_helpers() -> None:
     assert peak_dbfs(np.zeros(10)) == -math.inf
     assert rms_dbfs(np.zeros(0)) == -math.inf
     assert peak_dbfs(np.array([[0.1, -0.5], [0.2, 0.0]])) == pytest.approx(20 * math.log10(0.5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    frames=st.integers(1, 20_000),
+    channels=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_channel_reduce_matches_numpy_per_channel(frames: int, channels: int, seed: int) -> None:
+    x = np.random.default_rng(seed).standard_normal((frames, channels)).astype(np.float32)
+    assert np.array_equal(channel_reduce(x, np.maximum), x.max(axis=0))
+    assert np.array_equal(channel_reduce(x, np.fmin), x.min(axis=0))
+    sums = channel_reduce(x, np.add, dtype=np.float64)
+    assert sums.dtype == np.float64
+    np.testing.assert_allclose(sums, x.astype(np.float64).sum(axis=0), rtol=1e-4, atol=1e-3)
+    # A strided (non-contiguous) view takes the per-column path and agrees.
+    view = np.asfortranarray(x)
+    assert np.array_equal(channel_reduce(view, np.maximum), x.max(axis=0))
+    assert channel_reduce(x[:, 0], np.maximum).tolist() == [x[:, 0].max()]

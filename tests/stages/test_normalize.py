@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pipeline.clip import Clip, Severity
 from stages.loudness import integrated_loudness, peak_dbfs
-from stages.normalize import Normalize, clipping_ratio, dc_offset, downmix
+from stages.normalize import Normalize, clipping_ratio, dc_offset, downmix, scan_source
 
 
 def noise(n: int, *, rms: float = 0.05, seed: int = 0) -> np.ndarray:
@@ -140,3 +140,34 @@ def test_peak_never_exceeds_ceiling(
     assert clip.samples is not None
     assert float(np.max(np.abs(clip.samples))) <= 10 ** (ceiling / 20)
     assert clip.metrics["peak_dbfs"] <= ceiling
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    frames=st.integers(1, 70_000),
+    channels=st.integers(2, 5),
+    offset=st.floats(-0.5, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_scan_source_equals_the_separate_measurements(
+    frames: int, channels: int, offset: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((frames, channels)) * 0.3 + offset).astype(np.float32)
+    scan = scan_source(x)
+    assert np.array_equal(scan.mono, downmix(x))  # bit for bit: the output audio depends on it
+    assert np.array_equal(scan.highs, x.max(axis=0))
+    assert np.array_equal(scan.lows, x.min(axis=0))
+    assert scan.peak_dbfs == peak_dbfs(x)
+    exact = np.abs(x.astype(np.float64).sum(axis=0)).max() / frames
+    assert scan.dc_offset(frames) == pytest.approx(exact, rel=1e-5, abs=1e-9)
+    assert dc_offset(x) == pytest.approx(exact, rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(0, 2), (1000,), (3000, 1)])
+def test_scan_source_handles_mono_and_empty_sources(shape: tuple[int, ...]) -> None:
+    x = np.full(shape, 0.25, dtype=np.float32)
+    scan = scan_source(x)
+    assert np.array_equal(scan.mono, downmix(x))
+    assert scan.peak_dbfs == peak_dbfs(x)
+    assert scan.dc_offset(x.shape[0]) == pytest.approx(0.25 if x.size else 0.0)

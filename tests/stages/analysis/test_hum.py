@@ -73,3 +73,21 @@ def test_hum_that_goes_on_in_the_pauses_is_hum():
 
     x, segments = _steady_voice(16000, f0=150.0, hum_db=-30.0)
     assert detect_hum(x, 16000, segments).hum_hz == 50.0
+
+
+@pytest.mark.parametrize("seconds", [0.5, 2.0, 5.0, 6.0])
+def test_median_spectrum_is_the_per_bin_median_of_one_second_spectra(seconds: float) -> None:
+    from stages.analysis.hum import _median_spectrum
+
+    x = mix(voice(seconds, seed=2), white(round(seconds * RATE), seed=3), 10.0)
+    n = RATE
+    if x.size < n:
+        block = np.zeros((1, n), dtype=np.float32)
+        block[0, : x.size] = x
+    else:
+        block = x[: x.size // n * n].reshape(-1, n)
+    window = np.hanning(n).astype(np.float32)
+    spec = np.fft.rfft(block * window, axis=1)[:, : _median_spectrum(x, RATE).size]
+    power = (spec.real**2 + spec.imag**2) * (2.0 / (float(np.sum(window**2)) * n))
+    want = np.median(power, axis=0) if power.shape[0] > 2 else power.mean(axis=0)
+    assert np.array_equal(_median_spectrum(x, RATE), want)

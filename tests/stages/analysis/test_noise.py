@@ -145,3 +145,122 @@ def test_split_corrects_a_fluctuating_floor(seed: int, monkeypatch: pytest.Monke
     assert with_split is not None and without is not None
     assert without - 20.0 > 3.0  # the bias this path exists for
     assert abs(with_split - 20.0) < abs(without - 20.0) - 2.0
+
+
+# --- the vectorised internals against their plain definitions --------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_frames=st.integers(1, 60), n_bins=st.integers(1, 40), seed=st.integers(0, 2**16))
+def test_bands_equal_reduceat(n_frames: int, n_bins: int, seed: int) -> None:
+    power = np.random.default_rng(seed).random((n_frames, n_bins))
+    edges = np.arange(0, n_bins, noise_module.BAND_BINS)
+    want = np.add.reduceat(power, edges, axis=1)
+    assert np.allclose(noise_module._bands(power), want, rtol=1e-14, atol=0.0)  # order of adds
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_frames=st.integers(20, 300), seed=st.integers(0, 2**16))
+def test_floor_spread_equals_percentiles_of_the_db_levels(n_frames: int, seed: int) -> None:
+    smooth = np.random.default_rng(seed).random((n_frames, 7)) ** 6
+    smooth[0, 0] = 0.0  # below the silence floor: clamped the same way
+    level_db = 10.0 * np.log10(np.maximum(smooth, noise_module._TINY))
+    q5, q15 = np.percentile(level_db, [5.0, 15.0], axis=0)
+    assert floor_spread_db(smooth) == pytest.approx(float(np.median(q15 - q5)), abs=1e-9)
+
+
+def _reference_active_level(
+    frame_power: np.ndarray, detect: np.ndarray, hangover: int
+) -> float | None:
+    """P.56 activity as first written: one boolean row per threshold, hangover by shifts."""
+    top = float(detect.max(initial=0.0))
+    if top <= 0:
+        return None
+    thresholds = top * 10.0 ** (-np.arange(0.0, 80.0, 1.0) / 10.0)
+    above = detect[None, :] > thresholds[:, None]
+    active = above.copy()
+    for lag in range(1, hangover + 1):
+        active[:, lag:] |= above[:, :-lag]
+    count = active.sum(axis=1)
+    levels = (active * frame_power[None, :]).sum(axis=1) / np.maximum(count, 1)
+    margin = np.where(
+        count > 0, 10.0 * np.log10(np.maximum(levels, noise_module._TINY) / thresholds), -np.inf
+    )
+    idx = np.flatnonzero(margin >= noise_module.ACTIVE_MARGIN_DB)
+    if idx.size == 0:
+        return float(levels[-1]) if count[-1] > 0 else None
+    i = int(idx[0])
+    if i == 0 or count[i - 1] == 0:
+        return float(levels[i])
+    m0, m1 = float(margin[i - 1]), float(margin[i])
+    w = (noise_module.ACTIVE_MARGIN_DB - m0) / (m1 - m0) if m1 != m0 else 1.0
+    db0, db1 = noise_module._db(float(levels[i - 1])), noise_module._db(float(levels[i]))
+    return 10.0 ** (((1 - w) * db0 + w * db1) / 10.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_frames=st.integers(1, 400),
+    hangover=st.integers(0, 15),
+    silent_share=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**16),
+)
+def test_active_level_equals_the_threshold_by_threshold_definition(
+    n_frames: int, hangover: int, silent_share: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    frame_power = rng.random(n_frames) ** 4
+    detect = np.where(rng.random(n_frames) < silent_share, 0.0, frame_power * rng.random(n_frames))
+    got = noise_module._active_level(frame_power, detect, hangover)
+    want = _reference_active_level(frame_power, detect, hangover)
+    if want is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_wada_is_scale_free_and_leaves_exact_zeros_out() -> None:
+    x = mix(VOICE, white(VOICE.size, seed=8), 15.0)
+    base = wada_snr_db(x)
+    assert base is not None
+    assert wada_snr_db(x * np.float32(0.01)) == pytest.approx(base, abs=1e-4)
+    padded = np.concatenate((np.zeros(5000, dtype=np.float32), x))
+    assert wada_snr_db(padded) == pytest.approx(base, abs=1e-4)
+    # The plain definition: G from |x| / max|x| in float64.
+    a = np.abs(x.astype(np.float64))
+    a = a[a > 0] / np.abs(x).max()
+    g = np.log(a.mean()) - np.log(a).mean()
+    assert base == pytest.approx(
+        float(np.interp(g, _wada_table(), noise_module._WADA_SNRS)), abs=1e-4
+    )
+    assert wada_snr_db(np.zeros(5000, dtype=np.float32)) is None
+
+
+def _reference_noise_spectrum(band_power: np.ndarray, pause: np.ndarray | None) -> np.ndarray:
+    """Minimum statistics and refinement rounds as first written, on ``(frames, bands)``."""
+    padded = np.concatenate((band_power[:1], band_power, band_power[-1:]))
+    smooth = (padded[:-2] + padded[1:-1] + padded[2:]) / 3.0
+    k = max(1, round(noise_module.QUIET_FRACTION * band_power.shape[0]))
+    estimate = np.partition(smooth, k - 1, axis=0)[:k].mean(axis=0)
+    for _ in range(noise_module.NOISE_ROUNDS):
+        noise_frames = smooth <= noise_module.NOISE_FRAME_FACTOR * estimate[None, :]
+        count = noise_frames.sum(axis=0)
+        total = np.where(noise_frames, band_power, 0.0).sum(axis=0)
+        estimate = np.where(count > 0, total / np.maximum(count, 1), estimate)
+    if pause is not None and pause.any():
+        from_pauses = band_power[pause].mean(axis=0)
+        raised = np.minimum(from_pauses, noise_module.MAX_PAUSE_RAISE * estimate)
+        estimate = np.maximum(estimate, raised)
+    return np.maximum(estimate, noise_module._TINY)
+
+
+@pytest.mark.parametrize("with_pauses", [False, True])
+def test_noise_spectrum_equals_the_plain_rounds(with_pauses: bool) -> None:
+    from stages.analysis._spectra import power_spectrogram
+
+    x = mix(VOICE, pink(VOICE.size, seed=4), 10.0)
+    bands = noise_module._bands(power_spectrogram(x, RATE).power)
+    pause = np.arange(bands.shape[0]) % 5 == 0 if with_pauses else None
+    assert np.allclose(
+        noise_spectrum(bands, pause), _reference_noise_spectrum(bands, pause), rtol=1e-9
+    )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import stages.analysis.speech as speech_module
 from stages.analysis.speech import detect_speech
 from tests.conftest import tone
 from tests.stages.analysis._signals import RATE, hum, mix, pink, voice, white
@@ -123,3 +126,53 @@ def test_steady_vowels_with_a_syllable_rhythm_are_still_speech():
     assert "no_speech" not in clip.codes()
     assert clip.metrics["speech_persistence"] > 0.65
     assert clip.metrics["speech_modulation_db"] >= 8.0
+
+
+# --- the vectorised internals against their plain definitions --------------------------------
+
+
+def _reference_fine_structure(power: np.ndarray, bin_hz: float) -> np.ndarray:
+    """Log spectrum minus its 9-bin moving average (edge-padded cumulative sum), peaks only."""
+    top = max(speech_module.SMOOTH_BINS + 1, round(speech_module.TOP_HZ / bin_hz))
+    log_power = 10.0 * np.log10(power[:, :top] + 1e-12)
+    half = speech_module.SMOOTH_BINS // 2
+    padded = np.pad(log_power, ((0, 0), (half + 1, half)), mode="edge")
+    csum = np.cumsum(padded, axis=1)
+    width = speech_module.SMOOTH_BINS
+    return np.clip(log_power - (csum[:, width:] - csum[:, :-width]) / width, 0.0, None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_frames=st.integers(1, 40),
+    n_bins=st.integers(11, 600),
+    bin_hz=st.sampled_from([7.8125, 15.625, 23.4375, 31.25, 125.0, 400.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_fine_structure_equals_the_moving_average_definition(
+    n_frames: int, n_bins: int, bin_hz: float, seed: int
+) -> None:
+    power = np.random.default_rng(seed).random((n_frames, n_bins)) ** 6
+    got = speech_module._fine_structure(power, bin_hz)
+    want = _reference_fine_structure(power, bin_hz)
+    assert got.shape == want.shape
+    assert np.allclose(got, want, rtol=0.0, atol=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(lag=st.integers(1, 8), loud_share=st.floats(0.2, 1.0), seed=st.integers(0, 2**16))
+def test_persistence_equals_pairwise_correlation(lag: int, loud_share: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    power = rng.random((200, 129)) ** 4
+    loud = rng.random(200) < loud_share
+    got, pairs = speech_module._persistence(power, loud, lag, 31.25)
+    pair = loud[:-lag] & loud[lag:]
+    assert pairs == int(pair.sum())
+    if pairs < speech_module.MIN_FRAMES:
+        assert got is None
+        return
+    idx = np.flatnonzero(pair)
+    a = _reference_fine_structure(power[idx], 31.25)
+    b = _reference_fine_structure(power[idx + lag], 31.25)
+    cos = (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1) + 1e-12)
+    assert got == pytest.approx(float(np.median(cos)), abs=1e-9)
