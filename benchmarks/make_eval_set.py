@@ -413,18 +413,22 @@ def _espeak_prompt(speaker: Speaker, text: str, path: str) -> np.ndarray | None:
     return None if bounds is None else x[bounds[0] : bounds[1]]
 
 
+def _read_banks(cache: str) -> dict[str, list[np.ndarray]]:
+    """Banks saved by `load_banks` / `load_dev_banks` (keys ``<speaker id>#<index>``)."""
+    banks: dict[str, list[np.ndarray]] = {}
+    with np.load(cache) as saved:
+        order = sorted(saved.files, key=lambda k: (k.rsplit("#", 1)[0], int(k.rsplit("#")[-1])))
+        for key in order:
+            banks.setdefault(key.rsplit("#", 1)[0], []).append(saved[key])
+    return banks
+
+
 def load_banks(seed: int) -> dict[str, list[np.ndarray]]:
     """Speech prompts per speaker id, cut to their speech, at the speaker's native rate."""
     os.makedirs(CACHE_DIR, exist_ok=True)
     cache = os.path.join(CACHE_DIR, f"banks-v{VERSION}-s{seed}.npz")
     if os.path.exists(cache):
-        with np.load(cache) as saved:
-            banks: dict[str, list[np.ndarray]] = {}
-            for key in sorted(
-                saved.files, key=lambda k: (k.rsplit("#", 1)[0], int(k.split("#")[1]))
-            ):
-                banks.setdefault(key.rsplit("#", 1)[0], []).append(saved[key])
-            return banks
+        return _read_banks(cache)
     if not os.access(ESPEAK, os.X_OK) or shutil.which("ffmpeg") is None:
         raise SystemExit(
             "espeak-ng or ffmpeg is missing: run `bash benchmarks/install_eval_deps.sh`"
@@ -444,7 +448,7 @@ def load_banks(seed: int) -> dict[str, list[np.ndarray]]:
             jobs.append((speaker.id, functools.partial(_espeak_prompt, speaker, text, path)))
     with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) * 2) as pool:
         decoded = list(pool.map(lambda job: job[1](), jobs))
-    banks = {}
+    banks: dict[str, list[np.ndarray]] = {}
     for (speaker_id, _), x in zip(jobs, decoded, strict=True):
         if x is not None and len(banks.get(speaker_id, [])) < PROMPTS_PER_SPEAKER:
             banks.setdefault(speaker_id, []).append(x)
@@ -1306,13 +1310,7 @@ def load_dev_banks(seed: int) -> dict[str, list[np.ndarray]]:
     os.makedirs(DEV_CACHE_DIR, exist_ok=True)
     cache = os.path.join(DEV_CACHE_DIR, f"banks-dev-v{DEV_VERSION}-s{seed}.npz")
     if os.path.exists(cache):
-        with np.load(cache) as saved:
-            banks: dict[str, list[np.ndarray]] = {}
-            for key in sorted(
-                saved.files, key=lambda k: (k.rsplit("#", 1)[0], int(k.split("#")[-1]))
-            ):
-                banks.setdefault(key.rsplit("#", 1)[0], []).append(saved[key])
-            return banks
+        return _read_banks(cache)
     missing = [p for p in (ESPEAK, FLITE, TEXT2WAVE) if not os.access(p, os.X_OK)]
     missing += [t for t in ("ffmpeg", "sox") if shutil.which(t) is None]
     if missing:
@@ -1345,7 +1343,7 @@ def load_dev_banks(seed: int) -> dict[str, list[np.ndarray]]:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         decoded = list(pool.map(lambda job: job[1](), jobs))
         syllables = list(pool.map(lambda job: _klettres_syllable(job[1]), syllable_jobs))
-    banks = {}
+    banks: dict[str, list[np.ndarray]] = {}
     for (speaker_id, _), x in zip(jobs, decoded, strict=True):
         if x is not None and len(banks.get(speaker_id, [])) < PROMPTS_PER_SPEAKER:
             banks.setdefault(speaker_id, []).append(x)
