@@ -67,6 +67,13 @@ def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
     return basis
 
 
+@cache
+def _hamming(n: int) -> np.ndarray:
+    window = np.hamming(n)
+    window.setflags(write=False)
+    return window
+
+
 @dataclass(frozen=True)
 class Cepstra:
     """Per-frame features of one clip; frame ``t`` is centred at ``(t * hop + win / 2) / rate``.
@@ -124,23 +131,24 @@ def cepstra(
             empty, np.zeros((0, n_mels)), np.zeros(0), np.zeros(0), hop / rate, win / rate
         )
     block = np.lib.stride_tricks.sliding_window_view(x, win)[::hop]
-    window = np.hamming(win).astype(np.float32)
-    padded = np.zeros((block.shape[0], n_fft), dtype=np.float32)
+    window = _hamming(win)
+    # float64 on purpose: numpy's pocketfft is several times slower on float32 rows.
+    padded = np.zeros((block.shape[0], n_fft))
     padded[:, :win] = block * window  # numpy's own zero padding is several times slower
     spec = np.fft.rfft(padded, axis=1)
-    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    power = spec.real**2 + spec.imag**2
     energy = power.sum(axis=1) / (n_fft * float(np.sum(window**2)) / 2.0)
     energy_db = 10.0 * np.log10(np.maximum(energy, 1e-12))
 
     bank = mel_filterbank(
         rate=rate, n_fft=n_fft, n_mels=n_mels, fmin_hz=fmin_hz, fmax_hz=min(fmax_hz, 0.475 * rate)
-    ).astype(np.float32)
+    )
     mel = power @ bank.T + 1e-10
     if noise_mask is not None and noise_mask.shape[0] == mel.shape[0] and noise_mask.any():
         noise = mel[noise_mask].mean(axis=0)
         mel = np.maximum(mel - noise, mel / 20.0)
     log_mel = np.log(mel)
-    mfcc = log_mel @ dct_matrix(n_mels, n_mfcc).astype(np.float32)
+    mfcc = log_mel @ dct_matrix(n_mels, n_mfcc)
 
     # Pitch: the autocorrelation is the inverse FFT of the power spectrum (circular, but the
     # zero padding and the window's taper keep the wrap-around small at pitch lags).
