@@ -109,6 +109,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--target-lufs", type=float, help="integrated loudness target (LUFS)")
     p.add_argument("--ceiling-dbfs", type=float, help="sample-peak ceiling (dBFS)")
+    p.add_argument(
+        "--limiter",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="turn loud peaks down (look-ahead limiter) so the loudness target is reached "
+        "under the ceiling; default: the profile's `limiter` (off in the built-in profiles)",
+    )
     p.add_argument("--pad-ms", type=float, help="silence kept around speech (ms)")
     p.add_argument("--vad-aggressiveness", type=int, choices=range(4), default=2)
     p.add_argument(
@@ -155,6 +162,7 @@ def _pipeline(args: argparse.Namespace) -> Any:
         args.profile,
         target_lufs=args.target_lufs,
         ceiling_dbfs=args.ceiling_dbfs,
+        limiter=getattr(args, "limiter", None),
         pad_ms=args.pad_ms,
         vad_aggressiveness=args.vad_aggressiveness,
         vad=getattr(args, "vad", "webrtc"),
@@ -256,6 +264,7 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
         print(
             f"  emits: {p.output.name} at {p.sample_rate} Hz mono; loudness "
             f"{p.loudness.target_lufs:g} LUFS, peak ≤ {p.loudness.ceiling_dbfs:g} dBFS"
+            + (f", limiter up to {p.loudness.max_limiting_db:g} dB" if p.loudness.limiter else "")
         )
         if p.trim.min_s or p.trim.max_s:
             print(f"  duration window: {p.trim.min_s or 0:g}–{p.trim.max_s or float('inf'):g} s")

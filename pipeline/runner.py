@@ -29,6 +29,7 @@ class RunOptions:
 
     target_lufs: float | None = None  # None: the profile's
     ceiling_dbfs: float | None = None
+    limiter: bool | None = None  # look-ahead peak limiter to reach the target; None: the profile's
     pad_ms: float | None = None
     vad_aggressiveness: int = 2
     vad: str = "webrtc"  # speech detector: webrtc, energy (fast) or silero (extra)
@@ -72,6 +73,8 @@ class Pipeline:
                 sample_rate=prof.sample_rate,
                 target_lufs=_pick(opts.target_lufs, prof.loudness.target_lufs),
                 ceiling_dbfs=_pick(opts.ceiling_dbfs, prof.loudness.ceiling_dbfs),
+                limiter=prof.loudness.limiter if opts.limiter is None else opts.limiter,
+                max_limiting_db=prof.loudness.max_limiting_db,
             ),
             Vad(backend=opts.vad, aggressiveness=opts.vad_aggressiveness),
             Trim(

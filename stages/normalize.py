@@ -3,7 +3,8 @@
 Measure first, change second (as ffmpeg-normalize does): DC offset, clipping and peak are
 read from the decoded source before anything touches it, so `analyze` can report on the
 recording rather than on our processing. Then one linear gain sets the loudness, held
-back if needed so the sample peak never passes the ceiling.
+back if needed so the sample peak never passes the ceiling, or, with ``limiter=True``, kept
+and followed by a look-ahead peak limiter (`stages.limiter`) so the target is reached.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ __all__ = ["Normalize", "SourceScan", "clipping_ratio", "dc_offset", "downmix", 
 FULL_SCALE = 0.999  # |x| at or above this counts as sitting on the rails
 MIN_CLIP_RUN = 3  # consecutive full-scale samples that make a clipped run
 _CEILING_MARGIN = 1e-6  # relative: keeps float32 rounding from nudging a peak over the ceiling
+TARGET_TOLERANCE_LU = 0.5  # with the limiter: a loudness this close to the target reaches it
+_AIM_LU = 0.2  # the limiter's gain search stops this close to the target
+_MAX_STEPS = 4  # gain corrections after the first limiting pass (1-2 suffice for speech)
 
 
 def _columns(samples: np.ndarray) -> list[np.ndarray]:
@@ -165,6 +169,14 @@ class Normalize(Stage):
     Metrics after: ``gain_db``, ``lufs`` (loudness reached; ``-inf`` for silence),
     ``peak_dbfs``. Finding: ``loudness_ceiling`` (warning) when the peak ceiling holds the
     loudness below the target.
+
+    With ``limiter=True``, a clip whose peaks would pass the ceiling at the target gain gets
+    that gain anyway, then `limit_peaks` turns the peaks down; the gain is re-measured and
+    corrected until the loudness is within ±0.5 LU of the target (it aims for ±0.2), using at
+    most ``max_limiting_db`` of gain reduction on the loudest peak. Past that, the limiting
+    stops at ``max_limiting_db`` and ``loudness_ceiling`` reports the loudness reached. Metric
+    ``limiter_gain_db``: the deepest gain reduction applied (≤ 0 dB; 0.0 when the limiter had
+    nothing to do); absent when the limiter is off.
     """
 
     name: ClassVar[str] = "normalize"
@@ -173,6 +185,8 @@ class Normalize(Stage):
     target_lufs: float = -16.0
     ceiling_dbfs: float = -1.0
     remove_dc: bool = True
+    limiter: bool = False  # off by default: voice cloning wants the natural dynamics
+    max_limiting_db: float = 6.0
 
     def process(self, clip: Clip) -> Clip:
         if clip.samples is None or clip.rate <= 0:
@@ -210,25 +224,81 @@ class Normalize(Stage):
         measured = integrated_loudness(mono, self.sample_rate) if mono.size else -math.inf
         gain_db = 0.0 if not math.isfinite(measured) else self.target_lufs - measured
         peak_before = peak_dbfs(mono)
+        reached = measured + gain_db if math.isfinite(measured) else -math.inf
+        if self.limiter:
+            clip.metrics["limiter_gain_db"] = 0.0
         if math.isfinite(peak_before) and peak_before + gain_db > self.ceiling_dbfs:
-            gain_db = self.ceiling_dbfs - peak_before
-            mono = self._scale_under_ceiling(mono, gain_db)
-            reached = measured + gain_db
-            self.warn(
-                clip,
-                "loudness_ceiling",
-                f"target {self.target_lufs:g} LUFS unreachable under the "
-                f"{self.ceiling_dbfs:g} dBFS ceiling; loudness reached {reached:.1f} LUFS; "
-                "lower the target or allow a limiter",
-            )
+            if self.limiter:
+                mono, gain_db, reached, depth_db = self._limit_to_target(mono, gain_db, peak_before)
+                clip.metrics["limiter_gain_db"] = -depth_db if depth_db > 0 else 0.0
+                if reached < self.target_lufs - TARGET_TOLERANCE_LU:
+                    self.warn(
+                        clip,
+                        "loudness_ceiling",
+                        f"target {self.target_lufs:g} LUFS unreachable under the "
+                        f"{self.ceiling_dbfs:g} dBFS ceiling with at most "
+                        f"{self.max_limiting_db:g} dB of limiting; loudness reached "
+                        f"{reached:.1f} LUFS; raise `max_limiting_db` under [loudness] in the "
+                        "profile (deeper limiting may be audible on the loudest syllables), "
+                        "or lower --target-lufs",
+                    )
+            else:
+                gain_db = self.ceiling_dbfs - peak_before
+                mono = self._scale_under_ceiling(mono, gain_db)
+                reached = measured + gain_db
+                self.warn(
+                    clip,
+                    "loudness_ceiling",
+                    f"target {self.target_lufs:g} LUFS unreachable under the "
+                    f"{self.ceiling_dbfs:g} dBFS ceiling; loudness reached {reached:.1f} LUFS; "
+                    "pass --limiter (or set `limiter = true` under [loudness] in the profile) "
+                    "to reach it, or lower --target-lufs",
+                )
         elif gain_db != 0.0:
             mono *= np.float32(10.0 ** (gain_db / 20.0))
 
         clip.samples = mono
         clip.metrics["gain_db"] = gain_db
-        clip.metrics["lufs"] = measured + gain_db if math.isfinite(measured) else -math.inf
+        clip.metrics["lufs"] = reached
         clip.metrics["peak_dbfs"] = peak_dbfs(mono)
         return clip
+
+    def _limit_to_target(
+        self, mono: np.ndarray, gain_db: float, peak_db: float
+    ) -> tuple[np.ndarray, float, float, float]:
+        """Gain then limit ``mono`` towards the target: ``(audio, gain_db, lufs, depth_db)``.
+
+        Limiting takes some loudness off, so the loudness is measured after each pass and the
+        gain corrected by the shortfall (2-3 passes land within ±0.2 LU for speech). The gain
+        never goes past the one that puts the peak ``max_limiting_db`` over the ceiling: that
+        bounds the deepest reduction, ``depth_db``.
+        """
+        from stages.limiter import limiter_gain
+
+        max_gain_db = self.ceiling_dbfs - peak_db + self.max_limiting_db
+        gain_db = min(gain_db, max_gain_db)
+        tried: list[tuple[float, float]] = []  # (gain_db, loudness reached)
+        while True:
+            scaled = mono * np.float32(10.0 ** (gain_db / 20.0))
+            gain = limiter_gain(scaled, self.sample_rate, ceiling_dbfs=self.ceiling_dbfs)
+            limited = np.multiply(scaled, gain, out=scaled)
+            reached = integrated_loudness(limited, self.sample_rate)
+            tried.append((gain_db, reached))
+            short_lu = self.target_lufs - reached
+            done = abs(short_lu) <= _AIM_LU or (short_lu > 0 and gain_db >= max_gain_db)
+            if done or len(tried) > _MAX_STEPS:
+                break
+            # Loudness grows with the gain, but less than 1 LU per dB once peaks are limited:
+            # step by the secant slope of the last two passes (the first step guesses 0.75,
+            # typical of speech under ~3-6 dB of limiting).
+            slope = 0.75
+            if len(tried) > 1:
+                (g0, l0), (g1, l1) = tried[-2], tried[-1]
+                if g1 != g0:
+                    slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+            gain_db = min(gain_db + short_lu / slope, max_gain_db)
+        depth_db = -20.0 * math.log10(float(gain.min()))
+        return limited, gain_db, reached, depth_db
 
     def _scale_under_ceiling(self, mono: np.ndarray, gain_db: float) -> np.ndarray:
         """Apply ``gain_db`` (peak onto the ceiling), a hair less so rounding can't pass it."""

@@ -50,10 +50,28 @@ class Rule:
 
 @dataclass(frozen=True)
 class LoudnessTarget:
-    """Integrated loudness to aim for, and the sample peak never to exceed."""
+    """Integrated loudness to aim for, and the sample peak never to exceed.
+
+    With ``limiter = true``, peaks that would pass the ceiling at the target gain are turned
+    down by a look-ahead limiter, by at most ``max_limiting_db``, so the target is reached;
+    off, the ceiling holds the loudness back (and `normalize` warns ``loudness_ceiling``).
+    """
 
     target_lufs: float = -16.0
     ceiling_dbfs: float = -1.0
+    limiter: bool = False  # off in the built-in profiles: voice cloning wants natural dynamics
+    max_limiting_db: float = 6.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.limiter, bool):
+            raise ConfigurationError(
+                f"[loudness] limiter must be true or false, got {self.limiter!r}"
+            )
+        if not 0.0 <= self.max_limiting_db <= 24.0:
+            raise ConfigurationError(
+                f"[loudness] max_limiting_db must be between 0 and 24 dB, got "
+                f"{self.max_limiting_db!r}; 6 is a safe start for speech"
+            )
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,53 @@ def test_truncated_input_fails_unless_allowed(capsys):
     assert [f["severity"] for f in record["findings"] if f["code"] == "truncated_input"] == [
         "warning"
     ]
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_limiter_flags_reach_normalize(command):
+    from pipeline.cli import _pipeline
+    from stages.normalize import Normalize
+
+    base = [command, "a.wav", "--profile", "tencent-vod-voice"]
+    if command == "run":
+        base += ["--out", "o"]
+
+    def normalize(*flags):
+        args = build_parser().parse_args([*base, *flags])
+        [stage] = [s for s in _pipeline(args).stages if isinstance(s, Normalize)]
+        return args.limiter, stage.limiter
+
+    assert normalize() == (None, False)  # the profile's: off in every built-in profile
+    assert normalize("--limiter") == (True, True)
+    assert normalize("--limiter", "--no-limiter") == (False, False)
+
+
+def test_no_limiter_overrides_a_profile_that_turns_it_on(tmp_path):
+    from pipeline.cli import _pipeline
+    from stages.normalize import Normalize
+
+    profile = tmp_path / "loud.toml"
+    profile.write_text(
+        'name = "loud"\nvendor = "Me"\napi = "none"\nsummary = "s"\n'
+        '[output]\nformat = "wav-pcm16"\nsample_rate = 8000\n'
+        "[loudness]\nlimiter = true\nmax_limiting_db = 4.5\n"
+    )
+    for flags, expected in (([], True), (["--no-limiter"], False)):
+        args = build_parser().parse_args(["check", "a.wav", "--profile", str(profile), *flags])
+        [stage] = [s for s in _pipeline(args).stages if isinstance(s, Normalize)]
+        assert stage.limiter is expected and stage.max_limiting_db == 4.5
+
+
+def test_limiter_turns_the_ceiling_warning_into_the_target(capsys):
+    path = f"{SESSION}/greeting_en-us_16k.wav"
+    args = ["check", path, "--profile", "tencent-vod-voice", "--json", "--workers", "1"]
+    main(args)
+    off = json.loads(capsys.readouterr().out.splitlines()[0])
+    [warning] = [f for f in off["findings"] if f["code"] == "loudness_ceiling"]
+    assert "--limiter" in warning["message"]
+    assert "limiter_gain_db" not in off["metrics"]
+    main([*args, "--limiter"])
+    on = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert "loudness_ceiling" not in [f["code"] for f in on["findings"]]
+    assert on["metrics"]["lufs"] > off["metrics"]["lufs"] + 2.0
+    assert -6.0 - 1e-3 <= on["metrics"]["limiter_gain_db"] < 0.0

@@ -27,7 +27,8 @@ def test_profile_default_output_obeys_its_own_rules(name):
 
 def test_documented_limits_from_vendors_md():
     assert load_profile("tencent-ccc-ivr").rules["file_size"].maximum == 5_000_000
-    assert load_profile("aliyun-voice").rules["file_size"].maximum < 2_000_000
+    aliyun_max = load_profile("aliyun-voice").rules["file_size"].maximum
+    assert aliyun_max is not None and aliyun_max < 2_000_000
     assert load_profile("yeastar-prompt").rules["file_size"].maximum == 8_000_000
     vod = load_profile("tencent-vod-voice")
     assert (vod.rules["duration"].minimum, vod.rules["duration"].maximum) == (5.0, 30.0)
@@ -85,3 +86,39 @@ def test_malformed_profile_is_a_configuration_error():
 def test_missing_profile_file_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_profile(str(tmp_path / "nope.toml"))
+
+
+def _with_loudness(tmp_path, loudness):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'name = "mine"\nvendor = "Me"\napi = "none"\nsummary = "s"\n'
+        '[output]\nformat = "wav-pcm16"\nsample_rate = 8000\n'
+        f"[loudness]\n{loudness}\n"
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_limiter_is_off_in_every_builtin_profile(name):
+    loudness = load_profile(name).loudness
+    assert loudness.limiter is False and loudness.max_limiting_db == 6.0
+
+
+def test_loudness_limiter_keys_are_read(tmp_path):
+    mine = load_profile(_with_loudness(tmp_path, "limiter = true\nmax_limiting_db = 4.5"))
+    assert mine.loudness.limiter is True and mine.loudness.max_limiting_db == 4.5
+    assert mine.loudness.target_lufs == -16.0  # the others keep their defaults
+
+
+@pytest.mark.parametrize(
+    ("loudness", "match"),
+    [
+        ('limiter = "yes"', "limiter must be true or false"),
+        ("max_limiting_db = -1.0", "max_limiting_db must be between 0 and 24"),
+        ('max_limiting_db = "6"', "malformed"),
+        ("limiter_db = 6.0", "malformed"),
+    ],
+)
+def test_bad_limiter_keys_are_configuration_errors(tmp_path, loudness, match):
+    with pytest.raises(ConfigurationError, match=match):
+        load_profile(_with_loudness(tmp_path, loudness))

@@ -171,3 +171,115 @@ def test_scan_source_handles_mono_and_empty_sources(shape: tuple[int, ...]) -> N
     assert np.array_equal(scan.mono, downmix(x))
     assert scan.peak_dbfs == peak_dbfs(x)
     assert scan.dc_offset(x.shape[0]) == pytest.approx(0.25 if x.size else 0.0)
+
+
+def sparse_clicks(rate: int = 16000, seconds: float = 4.0) -> np.ndarray:
+    """Two clicks in steady noise: peaks ~33 dB over the noise, which carries the loudness."""
+    x = noise(int(rate * seconds), rms=0.02)
+    x[[rate, 3 * rate]] = 0.9
+    return x
+
+
+def speechlike(rate: int = 16000, seconds: float = 6.0) -> np.ndarray:
+    """Syllables of harmonics and noise; crest factor ~18 dB (see tests/stages/test_limiter.py)."""
+    from tests.stages.test_limiter import speech_like
+
+    return speech_like(rate, seconds)
+
+
+def test_limiter_off_is_the_default_and_changes_nothing() -> None:
+    x = speechlike()
+    default = run(x.copy(), 16000)
+    off = run(x.copy(), 16000, limiter=False)
+    assert default.samples is not None and off.samples is not None
+    assert np.array_equal(default.samples, off.samples)
+    assert default.metrics == off.metrics
+    assert "limiter_gain_db" not in off.metrics
+    # The ceiling wins exactly as before: the peak lands on it, one linear gain.
+    assert off.metrics["peak_dbfs"] == pytest.approx(-1.0, abs=1e-4)
+    [finding] = [f for f in off.findings if f.code == "loudness_ceiling"]
+    assert "--limiter" in finding.message and "limiter = true" in finding.message
+    assert "--target-lufs" in finding.message
+
+
+def test_limiter_on_reaches_the_target_under_the_ceiling() -> None:
+    off = run(speechlike(), 16000)
+    assert off.metrics["lufs"] < -17.0  # the ceiling alone holds it well below the target
+    clip = run(speechlike(), 16000, limiter=True)
+    assert clip.samples is not None
+    reached = integrated_loudness(clip.samples, 16000)
+    assert reached == pytest.approx(-16.0, abs=0.5)
+    assert clip.metrics["lufs"] == pytest.approx(reached, abs=1e-9)  # measured, not estimated
+    assert peak_dbfs(clip.samples) <= -1.0
+    assert clip.metrics["peak_dbfs"] == pytest.approx(peak_dbfs(clip.samples))
+    assert -6.0 - 1e-3 <= clip.metrics["limiter_gain_db"] < 0.0
+    # The extra gain over the ceiling-bound one is exactly what the limiter took off the peak.
+    extra_db = clip.metrics["gain_db"] - off.metrics["gain_db"]
+    assert extra_db == pytest.approx(-clip.metrics["limiter_gain_db"], abs=1e-3)
+    assert "loudness_ceiling" not in clip.codes()
+
+
+def test_limiter_on_but_not_needed_changes_nothing() -> None:
+    x = noise(16000 * 4, rms=0.01)  # Gaussian noise: crest ~13 dB, fits under the ceiling
+    on = run(x.copy(), 16000, limiter=True)
+    off = run(x.copy(), 16000)
+    assert on.samples is not None and off.samples is not None
+    assert np.array_equal(on.samples, off.samples)
+    assert on.metrics["limiter_gain_db"] == 0.0
+    assert (
+        run(np.zeros(1600, dtype=np.float32), 16000, limiter=True).metrics["limiter_gain_db"] == 0.0
+    )
+
+
+@pytest.mark.parametrize("max_db", [0.0, 3.0, 6.0])
+def test_limiting_stops_at_max_limiting_db_and_warns(max_db: float) -> None:
+    x = sparse_clicks()
+    off = run(x.copy(), 16000)
+    clip = run(x.copy(), 16000, limiter=True, max_limiting_db=max_db)
+    assert clip.samples is not None
+    assert peak_dbfs(clip.samples) <= -1.0
+    assert clip.metrics["limiter_gain_db"] == pytest.approx(-max_db, abs=1e-3)
+    reached = integrated_loudness(clip.samples, 16000)
+    assert clip.metrics["lufs"] == pytest.approx(reached, abs=1e-9)
+    # The limiter touches little but the clicks: each dB of limiting buys nearly a dB of
+    # loudness (a little less: the noise around each click is turned down for ~100 ms too).
+    gained = reached - off.metrics["lufs"]
+    assert 0.85 * max_db - 0.05 <= gained <= max_db + 0.05
+    [finding] = [f for f in clip.findings if f.code == "loudness_ceiling"]
+    assert finding.severity is Severity.WARNING
+    assert f"at most {max_db:g} dB of limiting" in finding.message
+    assert f"{reached:.1f} LUFS" in finding.message
+    assert "max_limiting_db" in finding.message and "--target-lufs" in finding.message
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    target=st.floats(-30.0, -6.0),
+    ceiling=st.floats(-6.0, 0.0),
+    max_db=st.floats(0.0, 12.0),
+    spikes=st.integers(0, 20),
+    seed=st.integers(0, 10_000),
+)
+def test_limiter_keeps_the_ceiling_and_its_depth_bound(
+    target: float, ceiling: float, max_db: float, spikes: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(16000) * 0.05).astype(np.float32)
+    x[rng.integers(0, x.size, spikes)] = np.float32(0.9)
+    clip = run(
+        x,
+        16000,
+        sample_rate=8000,
+        target_lufs=target,
+        ceiling_dbfs=ceiling,
+        limiter=True,
+        max_limiting_db=max_db,
+    )
+    assert clip.samples is not None
+    assert float(np.max(np.abs(clip.samples))) <= 10 ** (ceiling / 20)
+    assert -max_db - 1e-3 <= clip.metrics["limiter_gain_db"] <= 0.0
+    reached = clip.metrics["lufs"]
+    if "loudness_ceiling" not in clip.codes():
+        assert reached == pytest.approx(target, abs=0.5)
+    else:
+        assert reached < target - 0.5
