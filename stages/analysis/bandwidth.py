@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.analysis._spectra import mono
+from stages.analysis._spectra import hann, mono
 
 __all__ = ["BandwidthResult", "detect_bandwidth"]
 
@@ -40,6 +40,28 @@ class BandwidthResult:
     cliff: bool  # True when a steep filter edge set the bandwidth
 
 
+def _band_sums(power: np.ndarray, per_band: int) -> np.ndarray:
+    """Sums of ``per_band`` neighbouring bins per row (the last band may be narrower).
+
+    ``np.add.reduceat`` takes one short inner loop per band; adding the bins of all bands
+    column by column is a few strided passes, ~4x cheaper here. (It sums left to right where
+    reduceat sums pairwise: the sums differ in the last bit of float32, the bandwidth not.)
+    """
+    n_rows, n_bins = power.shape
+    whole = n_bins // per_band
+    groups = power[:, : whole * per_band].reshape(n_rows, whole, per_band)
+    sums = groups[:, :, 0].copy()
+    for k in range(1, per_band):  # one step per bin of a band (~10), not per sample
+        sums += groups[:, :, k]
+    if whole * per_band < n_bins:
+        rest = power[:, whole * per_band :]
+        last = rest[:, 0].copy()
+        for k in range(1, rest.shape[1]):
+            last += rest[:, k]
+        sums = np.concatenate([sums, last[:, None]], axis=1)
+    return sums
+
+
 def detect_bandwidth(samples: np.ndarray, rate: int) -> BandwidthResult:
     """Estimate where the signal's spectrum ends (see the module docstring for how)."""
     x = np.asarray(samples)
@@ -57,15 +79,17 @@ def detect_bandwidth(samples: np.ndarray, rate: int) -> BandwidthResult:
     block = np.asarray(block, dtype=np.float32)
     if block.shape[0] == 0:
         return BandwidthResult(nyquist, nyquist, False)
-    energy = np.einsum("ij,ij->i", block, block)
-    block = block[energy > 0]
+    sounding = np.einsum("ij,ij->i", block, block) > 0
+    if not sounding.all():  # most takes: no digital silence among the frames, no copy
+        block = block[sounding]
     if block.shape[0] == 0:
         return BandwidthResult(nyquist, nyquist, False)
-    spec = np.fft.rfft(block * np.hanning(n_fft).astype(np.float32), axis=1)
+    own = block.flags.owndata and block.flags.writeable  # a copy already: window it in place
+    spec = np.fft.rfft(np.multiply(block, hann(n_fft), out=block if own else None), axis=1)
     power = spec.real**2 + spec.imag**2
     bin_hz = rate / n_fft
     per_band = max(1, round(BAND_HZ / bin_hz))
-    band_power = np.add.reduceat(power, np.arange(0, power.shape[1], per_band), axis=1)
+    band_power = _band_sums(power, per_band)
     level = 10.0 * np.log10(np.maximum(np.percentile(band_power, LEVEL_PERCENTILE, axis=0), 1e-30))
     n_bands = level.shape[0]
     tops = np.minimum((np.arange(n_bands) + 1) * per_band * bin_hz, nyquist)

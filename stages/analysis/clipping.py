@@ -83,16 +83,36 @@ def _candidates(
     cut = n_rows * width
     body = flat[:cut].reshape(n_rows, width)
     hi_row, lo_row = np.tile(hi_thr, per_row), np.tile(lo_thr, per_row)
+    hi_any, lo_any = hi_thr.min(), lo_thr.max()  # a row can only hold a hit past these
     highs: list[np.ndarray] = []
     lows: list[np.ndarray] = []
     for first in range(0, n_rows, BLOCK_ROWS):
         block = body[first : first + BLOCK_ROWS]
-        highs.append(first * width + np.flatnonzero(block >= hi_row))
-        lows.append(first * width + np.flatnonzero(block <= lo_row))
+        # Row extremes first (contiguous SIMD reductions): hits are rare, so only the few
+        # rows that reach a threshold are compared value by value.
+        hit_rows = np.flatnonzero(np.fmax.reduce(block, axis=1) >= hi_any)
+        highs.append(_row_hits(block, hit_rows, first, width, hi_row, np.greater_equal))
+        hit_rows = np.flatnonzero(np.fmin.reduce(block, axis=1) <= lo_any)
+        lows.append(_row_hits(block, hit_rows, first, width, lo_row, np.less_equal))
     tail = flat[cut:]  # under one row, starting on a frame: the tiled pattern lines up
     highs.append(cut + np.flatnonzero(tail >= hi_row[: tail.size]))
     lows.append(cut + np.flatnonzero(tail <= lo_row[: tail.size]))
     return _per_channel(np.concatenate(highs), n_ch), _per_channel(np.concatenate(lows), n_ch)
+
+
+def _row_hits(
+    block: np.ndarray,
+    rows: np.ndarray,
+    first: int,
+    width: int,
+    threshold: np.ndarray,
+    test: np.ufunc,
+) -> np.ndarray:
+    """Flat indices (into the whole clip) of the values of ``block[rows]`` passing ``test``."""
+    if rows.size == 0:
+        return np.empty(0, dtype=np.intp)
+    hits = np.flatnonzero(test(block[rows], threshold))
+    return (first + rows[hits // width]) * width + hits % width
 
 
 def _per_channel(hits: np.ndarray, n_ch: int) -> list[np.ndarray]:

@@ -147,10 +147,11 @@ def _two_means(points: np.ndarray, *, iterations: int = 20) -> np.ndarray:
         for _ in range(iterations):
             dist = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2)
             new = dist.argmin(axis=1)
-            if new.min() == new.max():
+            second = new.astype(bool)
+            if not second.any() or second.all():
                 break
-            centres = np.stack([points[new == k].mean(axis=0) for k in (0, 1)])
-            if np.array_equal(new, labels):
+            centres = np.stack([points[~second].mean(axis=0), points[second].mean(axis=0)])
+            if (new == labels).all():
                 break
             labels = new
         cost = float(dist[np.arange(points.shape[0]), labels].sum())
@@ -162,19 +163,28 @@ def _two_means(points: np.ndarray, *, iterations: int = 20) -> np.ndarray:
 def _viterbi_two(cost: np.ndarray, switch: float) -> np.ndarray:
     """Cheapest 0/1 label path through per-window ``cost`` (n, 2) with a ``switch`` penalty.
 
-    One step per window (a clip has at most a few hundred), not per sample.
+    One step per window (a clip has at most a few hundred), not per sample; on Python floats,
+    which for two states cost a tenth of numpy's per-call overhead (same IEEE arithmetic).
     """
-    n = cost.shape[0]
-    back = np.zeros((n, 2), dtype=np.int64)
-    total = cost[0].copy()
+    rows = np.asarray(cost, dtype=np.float64).tolist()
+    n = len(rows)
+    back0 = [0] * n  # best predecessor of state 0 (resp. 1) at each window
+    back1 = [1] * n
+    total0, total1 = rows[0]
     for i in range(1, n):
-        swap = total[::-1] + switch
-        back[i] = np.where(total <= swap, [0, 1], [1, 0])
-        total = np.minimum(total, swap) + cost[i]
+        stay0, stay1 = total0, total1
+        swap0, swap1 = stay1 + switch, stay0 + switch
+        back0[i] = 0 if stay0 <= swap0 else 1
+        back1[i] = 1 if stay1 <= swap1 else 0
+        step0, step1 = rows[i]
+        total0 = (stay0 if stay0 <= swap0 else swap0) + step0
+        total1 = (stay1 if stay1 <= swap1 else swap1) + step1
     labels = np.zeros(n, dtype=np.int64)
-    labels[-1] = int(total.argmin())
+    state = 0 if total0 <= total1 else 1
+    labels[-1] = state
     for i in range(n - 1, 0, -1):
-        labels[i - 1] = back[i, labels[i]]
+        state = back0[i] if state == 0 else back1[i]
+        labels[i - 1] = state
     return labels
 
 
@@ -271,14 +281,14 @@ def detect_speakers(
         )
     if method != "default":
         raise ValueError(f"speaker method must be 'default' or 'neural', got {method!r}")
-    from stages.analysis.mfcc import cepstra
+    from stages.analysis.mfcc import frame_grid, grid_cepstra
 
     limit = DEFAULT_THRESHOLD if threshold is None else threshold
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 2:
         x = x.mean(axis=1)
-    probe = cepstra(x[: int(0.1 * rate)], rate)  # frame geometry only: cheap
-    hop, win = probe.hop_s, probe.win_s
+    grid = frame_grid(x, rate)  # resampled to 16 kHz above that
+    hop, win = grid.hop_s, grid.win_s
     n_frames = max(0, (x.shape[0] - round(win * rate)) // round(hop * rate) + 1)
     times = np.arange(n_frames) * hop + win / 2.0
     speech = _frame_mask(segments, times)
@@ -286,10 +296,12 @@ def detect_speakers(
     if quiet.any():  # speech the VAD missed must not be taken for noise
         level_all = probe_levels(x, rate, hop, win, n_frames)
         quiet &= level_all <= np.percentile(level_all, 10) + NOISE_WITHIN_DB
-    feats = cepstra(x, rate, n_mfcc=N_CEPSTRA, noise_mask=quiet if quiet.sum() >= 10 else None)
-    n = min(feats.mfcc.shape[0], n_frames)
+    # Levels of every frame first (no FFT); the spectra are then taken only of the frames
+    # the verdict uses (loud speech) and of the noise frames whose mean is subtracted.
+    energy_db = grid.energy_db()
+    n = min(energy_db.shape[0], n_frames)
     speech, times = speech[:n], times[:n]
-    level = feats.energy_db[:n]
+    level = energy_db[:n]
     if speech.sum() < 10:
         return SpeakerResult(1, 0.0, threshold=limit)
     floor = max(
@@ -297,6 +309,15 @@ def detect_speakers(
         np.percentile(level, 10) + ABOVE_NOISE_DB,
     )
     loud = speech & (level > floor)
+    wanted = np.zeros(energy_db.shape[0], dtype=bool)
+    wanted[:n] = loud
+    feats = grid_cepstra(
+        grid,
+        n_mfcc=N_CEPSTRA,
+        noise_mask=quiet if quiet.sum() >= 10 else None,
+        frames=wanted,
+        energy_db=energy_db,
+    )
     voiced = loud & (feats.pitch_hz[:n] > 0)
     if voiced.sum() * hop >= 2 * min_voice_s:  # vowels carry the voice; fricatives the words
         loud = voiced

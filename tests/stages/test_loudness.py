@@ -148,3 +148,22 @@ def test_channel_reduce_matches_numpy_per_channel(frames: int, channels: int, se
     view = np.asfortranarray(x)
     assert np.array_equal(channel_reduce(view, np.maximum), x.max(axis=0))
     assert channel_reduce(x[:, 0], np.maximum).tolist() == [x[:, 0].max()]
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+@pytest.mark.parametrize("chunks", [0.3, 1.0, 1.0001, 2.0, 3.5])
+def test_k_filter_chunks_join_like_one_recursive_filter(rate: int, chunks: float) -> None:
+    # Lengths around whole chunks: the last partial chunk and the overlap-add must line up.
+    from scipy.signal import lfilter
+
+    from stages.loudness import _k_filter
+
+    tail = 1 << max(6, math.ceil(math.log2(0.1 * rate)))
+    n = max(1, round(chunks * 7 * tail))
+    x = np.random.default_rng(n).standard_normal((2, n)).astype(np.float32) * 0.1
+    expected = x.astype(np.float64)
+    for b, a in k_weighting(rate):
+        expected = lfilter(b, a, expected, axis=1)
+    got = _k_filter(x, rate)
+    assert got.shape == x.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5)

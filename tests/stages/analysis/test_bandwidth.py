@@ -53,3 +53,20 @@ def test_stereo_reads_as_its_downmix() -> None:
     stereo = np.stack([left, right], axis=1).astype(np.float32)
     mono = (stereo[:, 0] + stereo[:, 1]) * np.float32(0.5)
     assert detect_bandwidth(stereo, RATE) == detect_bandwidth(mono, RATE)
+
+
+@pytest.mark.parametrize("per_band", [1, 3, 11, 16])
+def test_band_sums_equal_reduceat(per_band: int) -> None:
+    from stages.analysis.bandwidth import _band_sums
+
+    power = np.random.default_rng(per_band).random((7, 1025)).astype(np.float32) ** 4
+    expected = np.add.reduceat(power, np.arange(0, power.shape[1], per_band), axis=1)
+    np.testing.assert_allclose(_band_sums(power, per_band), expected, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("seconds", [2.0, 30.0])  # under and over MAX_FRAMES frames
+def test_the_callers_samples_are_left_untouched(seconds: float) -> None:
+    x = (0.1 * white(int(seconds * 48000), seed=3)).astype(np.float32)
+    before = x.copy()
+    detect_bandwidth(x, 48000)
+    np.testing.assert_array_equal(x, before)

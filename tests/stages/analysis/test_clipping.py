@@ -94,3 +94,29 @@ def test_interleaved_scan_agrees_with_the_per_channel_definition(
     ratio, hard = _reference(x)
     assert result.ratio == pytest.approx(ratio)
     assert result.hard_ratio == pytest.approx(hard)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    frames=st.integers(1, 40_000),
+    channels=st.integers(1, 3),
+    seed=st.integers(0, 1000),
+    rail=st.floats(0.05, 0.99),
+)
+def test_candidates_equal_a_plain_comparison(
+    frames: int, channels: int, seed: int, rail: float
+) -> None:
+    from stages.analysis.clipping import _candidates
+
+    rng = np.random.default_rng(seed)
+    x = np.clip(rng.standard_normal((frames, channels)) * 0.3, -rail, rail).astype(np.float32)
+    if channels == 1:
+        x = x[:, 0].copy()
+    hi = np.full(channels, rail * 0.999, dtype=np.float32)
+    hi[-1] = np.inf if channels > 1 and seed % 2 else hi[-1]  # a silent channel's threshold
+    lo = -np.full(channels, rail * 0.998, dtype=np.float32)
+    highs, lows = _candidates(x, hi, lo)
+    grid = x.reshape(frames, channels)
+    for c in range(channels):
+        np.testing.assert_array_equal(highs[c], np.flatnonzero(grid[:, c] >= hi[c]))
+        np.testing.assert_array_equal(lows[c], np.flatnonzero(grid[:, c] <= lo[c]))

@@ -200,3 +200,32 @@ def test_loud_segments_drop_quiet_background_talk() -> None:
     assert kept[1][0] == pytest.approx(3.0, abs=0.03) and kept[1][1] == pytest.approx(5.0, abs=0.03)
     # A gap shorter than bridge_s is bridged, and nothing outside the segments is added.
     assert loud_segments(x, RATE, [(0.5, 1.5)], within_db=18.0) == [(0.5, 1.5)]
+
+
+def _viterbi_reference(cost: np.ndarray, switch: float) -> tuple[float, np.ndarray]:
+    """Cheapest path cost by brute force over all 0/1 label sequences (short inputs only)."""
+    n = cost.shape[0]
+    best_cost, best = np.inf, np.zeros(n, dtype=np.int64)
+    for code in range(1 << n):
+        labels = (code >> np.arange(n)) & 1
+        total = cost[np.arange(n), labels].sum() + switch * np.count_nonzero(np.diff(labels))
+        if total < best_cost - 1e-12:
+            best_cost, best = total, labels
+    return best_cost, best
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 9),
+    seed=st.integers(0, 10_000),
+    switch=st.sampled_from([0.0, 0.3, 2.0]),
+)
+def test_viterbi_finds_the_cheapest_labelling(n: int, seed: int, switch: float) -> None:
+    from stages.analysis.speakers import _viterbi_two
+
+    cost = np.random.default_rng(seed).random((n, 2)) * 3.0
+    labels = _viterbi_two(cost, switch)
+    got = cost[np.arange(n), labels].sum() + switch * np.count_nonzero(np.diff(labels))
+    best_cost, _ = _viterbi_reference(cost, switch)
+    assert labels.dtype == np.int64 and labels.shape == (n,)
+    assert got == pytest.approx(best_cost, abs=1e-9)
