@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stages.analysis.bandwidth import detect_bandwidth
-from tests.stages.analysis._signals import RATE, voice, white
+from tests.stages.analysis._signals import RATE, mix, pink, voice, white
 
 
 @pytest.mark.parametrize("rate", [16000, 24000, 48000])
@@ -40,6 +40,31 @@ def test_noise_filled_top_after_a_cliff_is_still_band_limited() -> None:
     up = soxr.resample(narrow, 8000, RATE) + 1e-3 * white(narrow.size * 2)  # −60 dBFS
     result = detect_bandwidth(up.astype(np.float32), RATE)
     assert result.bandwidth_hz <= 4250.0 and result.cliff
+
+
+@pytest.mark.parametrize(("noise", "snr_db"), [("white", 30.0), ("white", 40.0), ("pink", 30.0)])
+def test_upsampled_voice_under_a_later_wideband_floor_is_still_band_limited(
+    noise: str, snr_db: float
+) -> None:
+    # Noise added after the upsampling fills 4-8 kHz well within FLOOR_DB and leaves no
+    # cliff; the voice's own edge over that floor gives the bandwidth away.
+    import soxr
+
+    narrow = soxr.resample(voice(6.0, seed=3), RATE, 8000)
+    up = soxr.resample(narrow, 8000, RATE)
+    floor = white(up.size, seed=4) if noise == "white" else pink(up.size, seed=4)
+    result = detect_bandwidth(mix(up, floor, snr_db), RATE)
+    assert result.bandwidth_hz <= 4250.0 and result.cliff
+
+
+@pytest.mark.parametrize(("noise", "snr_db"), [("white", 5.0), ("white", 10.0), ("pink", 10.0)])
+def test_wideband_voice_in_strong_noise_is_not_called_band_limited(
+    noise: str, snr_db: float
+) -> None:
+    # The voice sinks into the floor gradually above a few kHz: no sharp edge, no cut.
+    x = voice(6.0, seed=3)
+    floor = white(x.size, seed=4) if noise == "white" else pink(x.size, seed=4)
+    assert detect_bandwidth(mix(x, floor, snr_db), RATE).bandwidth_hz >= 6000.0
 
 
 def test_silence_reports_the_nyquist() -> None:
