@@ -180,6 +180,29 @@ def auc(truth: Sequence[bool], score: Sequence[float]) -> float:
     return float(greater / (pos.size * neg.size))
 
 
+def best_recall(
+    truth: Sequence[bool], score: Sequence[float], *, min_precision: float
+) -> tuple[float, float]:
+    """Highest recall of ``score >= threshold`` over all thresholds keeping ``min_precision``.
+
+    An oracle figure: it says how separable the scores are, not what a shipped threshold
+    gives. Choosing the threshold this way on the test split would be tuning on it.
+    Returns ``(recall, threshold)``; ``(0.0, inf)`` when no threshold reaches the precision.
+    """
+    t = np.asarray(truth, bool)
+    s = np.asarray(score, float)
+    best, at = 0.0, math.inf
+    if not t.any():
+        return best, at
+    for threshold in np.unique(s):
+        said = s >= threshold
+        precision = (said & t).sum() / said.sum()
+        recall = (said & t).sum() / t.sum()
+        if precision >= min_precision and recall > best:
+            best, at = float(recall), float(threshold)
+    return best, at
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -337,9 +360,29 @@ def check_speakers(rep: Report, outcomes: list[Outcome]) -> None:
         o.label["kind"] for o, p, t in zip(speech, pred, truth, strict=True) if p and not t
     )
     rep.line(f"  false alarms by kind: {dict(false) or 'none'}")
-    scores = [o.metric("speaker_score") for o in speech]
-    if all(s is not None for s in scores):
+    if produced(speech, "speaker_score"):
+        # A clip the speaker check skipped (too little speech) was called one voice: score 0.
+        scores = [o.metric("speaker_score") or 0.0 for o in speech]
         rep.bar("speaker_auc", "AUC of speaker_score", auc(truth, scores), None, "")
+        real = [t or bool(o.label.get("real_speech")) for o, t in zip(speech, truth, strict=True)]
+        rep.bar(
+            "speaker_auc_real",
+            "  AUC against real-voice negatives only",
+            auc(
+                [t for t, k in zip(truth, real, strict=True) if k],
+                [s for s, k in zip(scores, real, strict=True) if k],
+            ),
+            None,
+            "",
+        )
+        best, at = best_recall(truth, scores, min_precision=0.9)
+        rep.bar(
+            "speaker_best_recall_p90",
+            f"  best recall at P ≥ 0.9 (oracle: at {at:.3g})",
+            best,
+            None,
+            "",
+        )
     else:
         rep.na("speaker_score (AUC)")
     changes = []

@@ -1,0 +1,41 @@
+"""The scoring helpers of benchmarks/accuracy.py: known answers on small hand-made cases."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
+
+
+@pytest.fixture(scope="module")
+def acc() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("accuracy", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["accuracy"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_auc_of_perfect_random_and_reversed_scores(acc: ModuleType) -> None:
+    truth = [False, False, True, True]
+    assert acc.auc(truth, [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert acc.auc(truth, [0.5, 0.5, 0.5, 0.5]) == 0.5
+    assert acc.auc(truth, [0.9, 0.8, 0.2, 0.1]) == 0.0
+    assert math.isnan(acc.auc([True, True], [0.1, 0.2]))
+
+
+def test_best_recall_keeps_the_precision(acc: ModuleType) -> None:
+    # Positives 0.9, 0.7, 0.4; negatives 0.8, 0.3. At 0.4: all 3 caught, 1 false (P 0.75);
+    # at 0.7 and 0.8 the precision is lower (2/3, 1/2); at 0.9: 1 caught, none false.
+    truth = [True, True, True, False, False]
+    score = [0.9, 0.7, 0.4, 0.8, 0.3]
+    assert acc.best_recall(truth, score, min_precision=0.75) == (1.0, 0.4)
+    assert acc.best_recall(truth, score, min_precision=0.8) == (pytest.approx(1 / 3), 0.9)
+    assert acc.best_recall([False, False], [0.1, 0.2], min_precision=0.9) == (0.0, math.inf)
