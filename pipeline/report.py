@@ -44,6 +44,7 @@ import numpy as np
 
 from pipeline.errors import ConfigurationError
 from pipeline.results import RESULTS_NAME
+from stages.normalize import downmix
 
 __all__ = [
     "REPORT_NAME",
@@ -144,7 +145,7 @@ def waveform_image(
     image[:] = _BG
     if n == 0 or rate <= 0:
         return image
-    mono = channels.mean(axis=1)
+    mono = downmix(channels)
     starts = (np.arange(width_px) * n) // width_px
     low = np.minimum.reduceat(mono, starts)
     high = np.maximum.reduceat(mono, starts)
@@ -198,7 +199,7 @@ def spectrogram_image(
     Band-limited audio (an 8 kHz call resampled up, a low-bitrate MP3) shows as a dark band
     across the top.
     """
-    mono = _as_columns(samples).mean(axis=1)
+    mono = downmix(_as_columns(samples))
     image = np.zeros((height_px, width_px, 3), np.uint8)
     image[:] = _CMAP_RGB[0].astype(np.uint8)
     if rate <= 0 or mono.size == 0:
@@ -354,7 +355,7 @@ def _preview(samples: np.ndarray, rate: int, max_s: float) -> tuple[bytes, str]:
     import soundfile as sf
     import soxr
 
-    mono = _as_columns(samples)[: int(max_s * rate)].mean(axis=1)
+    mono = downmix(_as_columns(samples)[: int(max_s * rate)])
     peak = float(np.max(np.abs(mono))) if mono.size else 0.0
     if peak > 1.0:
         mono = mono / peak

@@ -18,6 +18,7 @@ from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
 from pipeline.profiles import AnalysisThresholds
 from pipeline.stage import Stage
+from stages.normalize import mono
 
 __all__ = ["NO_SPEECH_RATIO", "Analyze", "estimate_snr_db", "speech_ratio"]
 
@@ -44,7 +45,7 @@ def estimate_snr_db(
 
     None when there is no speech or less than ``min_noise_s`` of non-speech to measure noise on.
     """
-    x = np.asarray(samples, dtype=np.float64).reshape(samples.shape[0], -1).mean(axis=1)
+    x = mono(samples).astype(np.float64)
     mask = np.zeros(x.shape[0], dtype=bool)
     for start_s, end_s in segments:  # one step per segment
         mask[max(0, round(start_s * rate)) : max(0, round(end_s * rate))] = True
@@ -61,7 +62,7 @@ def estimate_snr_db(
 
 def _energy_segments(samples: np.ndarray, rate: int) -> list[tuple[float, float]]:
     """Crude speech segments from frame energy, for clips that no `vad` stage has seen."""
-    x = np.asarray(samples, dtype=np.float64).reshape(samples.shape[0], -1).mean(axis=1)
+    x = mono(samples).astype(np.float64)
     step = max(1, round(_FRAME_S * rate))
     n = x.shape[0] // step
     if n == 0:
@@ -223,7 +224,7 @@ class Analyze(Stage):
         measured it at the source rate (None when no earlier stage did: at the current rate it
         would say nothing about the source).
         """
-        from stages.analysis._spectra import mono, power_spectrogram
+        from stages.analysis._spectra import power_spectrogram
         from stages.analysis.hum import detect_hum
         from stages.analysis.noise import detect_noise
         from stages.analysis.speech import detect_speech

@@ -27,6 +27,7 @@ from pipeline.clip import Clip, Severity
 from pipeline.formats import OutputFormat, output_format
 from pipeline.profiles import Profile
 from pipeline.stage import Stage
+from stages.normalize import mono
 from stages.validate import encoding_rate, verify_file
 
 __all__ = ["Encode", "output_stem", "safe_stem", "wav_pcm16_bytes"]
@@ -129,7 +130,7 @@ class Encode(Stage):
                 clip, "encode_failed", "there is no audio to write; run decode and trim first"
             )
         fmt = self._fmt
-        samples = _mono(clip.samples)
+        samples = mono(clip.samples)
         rate = encoding_rate(fmt, clip.rate)
         if rate != clip.rate:
             import soxr
@@ -265,10 +266,3 @@ def wav_pcm16_bytes(samples: np.ndarray, rate: int) -> bytes:
         )
     )
     return header + data
-
-
-def _mono(samples: np.ndarray) -> np.ndarray:
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1, dtype=np.float32)
-    return x

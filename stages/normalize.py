@@ -19,7 +19,15 @@ from pipeline.clip import Clip
 from pipeline.stage import Stage
 from stages.loudness import BLOCK_ROWS, ROW_VALUES, channel_reduce, integrated_loudness, peak_dbfs
 
-__all__ = ["Normalize", "SourceScan", "clipping_ratio", "dc_offset", "downmix", "scan_source"]
+__all__ = [
+    "Normalize",
+    "SourceScan",
+    "clipping_ratio",
+    "dc_offset",
+    "downmix",
+    "mono",
+    "scan_source",
+]
 
 FULL_SCALE = 0.999  # |x| at or above this counts as sitting on the rails
 MIN_CLIP_RUN = 3  # consecutive full-scale samples that make a clipped run
@@ -140,6 +148,20 @@ def _peak_db(highs: np.ndarray, lows: np.ndarray) -> float:
         return float("-inf")
     peak = float(max(highs.max(), -lows.min()))
     return 20.0 * math.log10(peak) if peak > 0 else float("-inf")
+
+
+def mono(samples: np.ndarray) -> np.ndarray:
+    """Mono float32 of ``(frames,)`` or ``(frames, ch)`` audio, for measuring rather than editing.
+
+    Audio that is already mono comes back as itself (no copy when it is float32); several
+    channels go through `downmix`.
+    """
+    x = np.asarray(samples)
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim == 1:
+        return np.asarray(x, dtype=np.float32)
+    return downmix(x)
 
 
 def downmix(samples: np.ndarray) -> np.ndarray:

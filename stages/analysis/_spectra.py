@@ -7,24 +7,9 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-__all__ = ["Spectrogram", "hann", "mono", "power_spectrogram"]
+from stages.normalize import mono
 
-
-def mono(samples: np.ndarray) -> np.ndarray:
-    """Mono float32 view/copy of ``(frames,)`` or ``(frames, ch)`` audio (channel mean).
-
-    Adds the channel columns: ``mean(axis=1)`` on interleaved audio is 30–50× slower.
-    """
-    x = np.asarray(samples)
-    if x.ndim == 2:
-        if x.shape[1] == 1:
-            x = x[:, 0]
-        else:
-            total = x[:, 0].astype(np.float32)
-            for channel in range(1, x.shape[1]):
-                total += x[:, channel]
-            x = total * np.float32(1.0 / x.shape[1])
-    return np.asarray(x, dtype=np.float32)
+__all__ = ["Spectrogram", "hann", "power_spectrogram"]
 
 
 @lru_cache(maxsize=32)

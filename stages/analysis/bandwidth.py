@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.analysis._spectra import hann, mono
+from stages.analysis._spectra import hann
+from stages.normalize import mono
 
 __all__ = ["BandwidthResult", "detect_bandwidth"]
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.analysis._spectra import frames, hann, mono
+from stages.analysis._spectra import frames, hann
+from stages.normalize import mono
 
 __all__ = ["HumResult", "detect_hum"]
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.errors import ConfigurationError
 from stages.analysis.speakers import SpeakerResult, detect_speakers, loud_segments, split_two
+from stages.normalize import mono
 
 __all__ = ["detect_speakers_neural", "encoder", "speech_embeddings"]
 
@@ -53,7 +54,7 @@ def speech_embeddings(
     """
     import soxr
 
-    x = np.asarray(samples, dtype=np.float32).reshape(samples.shape[0], -1).mean(axis=1)
+    x = mono(samples)
     if rate != EMBED_RATE:
         x = soxr.resample(x, rate, EMBED_RATE).astype(np.float32)
     pieces, clock = [], []

@@ -26,7 +26,8 @@ from functools import cache
 
 import numpy as np
 
-from stages.analysis._spectra import Spectrogram, mono, power_spectrogram
+from stages.analysis._spectra import Spectrogram, power_spectrogram
+from stages.normalize import mono
 
 __all__ = ["NoiseResult", "detect_noise", "wada_snr_db"]
 

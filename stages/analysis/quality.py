@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ConfigurationError
+from stages.normalize import mono
 
 __all__ = ["MODEL_RATE", "WINDOW_S", "QualityResult", "detect_quality", "dnsmos_model_path"]
 
@@ -119,9 +120,7 @@ def detect_quality(
     Raises `ConfigurationError` when the extra is not installed.
     """
     path = require_dnsmos(personalized=personalized)
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
+    x = mono(samples)
     if x.shape[0] == 0:
         raise ValueError("no audio to score")
     if rate != MODEL_RATE:

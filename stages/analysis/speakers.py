@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stages.normalize import mono
+
 __all__ = [
     "DEFAULT_THRESHOLD",
     "NEURAL_THRESHOLD",
@@ -113,7 +115,7 @@ def loud_segments(
     Quiet stretches the VAD kept (breaths, tails, background talk in pauses) carry the
     noise's voice more than the speaker's. Gaps up to ``bridge_s`` are bridged.
     """
-    x = np.asarray(samples, dtype=np.float32).reshape(samples.shape[0], -1).mean(axis=1)
+    x = mono(samples)
     hop = max(1, round(frame_s * rate))
     n = x.shape[0] // hop
     if n == 0 or not segments:
@@ -284,9 +286,7 @@ def detect_speakers(
     from stages.analysis.mfcc import frame_grid, grid_cepstra
 
     limit = DEFAULT_THRESHOLD if threshold is None else threshold
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
+    x = mono(samples)
     grid = frame_grid(x, rate)  # resampled to 16 kHz above that
     hop, win = grid.hop_s, grid.win_s
     n_frames = max(0, (x.shape[0] - round(win * rate)) // round(hop * rate) + 1)

@@ -283,3 +283,13 @@ def test_limiter_keeps_the_ceiling_and_its_depth_bound(
         assert reached == pytest.approx(target, abs=0.5)
     else:
         assert reached < target - 0.5
+
+
+def test_mono_adds_the_channels_and_passes_mono_through() -> None:
+    from stages.normalize import mono
+
+    stereo = np.array([[0.2, 0.4], [-0.2, 0.0]], dtype=np.float32)
+    assert np.allclose(mono(stereo), [0.3, -0.1])
+    assert mono(stereo[:, :1]).shape == (2,)
+    already = np.zeros(8, dtype=np.float32)
+    assert mono(already) is already  # measuring needs no copy

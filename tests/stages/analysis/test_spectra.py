@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.analysis._spectra import hann, mono, power_spectrogram
+from stages.analysis._spectra import hann, power_spectrogram
 
 
 def _reference_power(x: np.ndarray, rate: int) -> np.ndarray:
@@ -57,9 +57,3 @@ def test_hann_is_cached_and_read_only() -> None:
     assert np.array_equal(hann(256, periodic=True), np.hanning(257)[:-1].astype(np.float32))
     with pytest.raises(ValueError):
         hann(64)[0] = 1.0
-
-
-def test_mono_adds_the_channels() -> None:
-    stereo = np.array([[0.2, 0.4], [-0.2, 0.0]], dtype=np.float32)
-    assert np.allclose(mono(stereo), [0.3, -0.1])
-    assert mono(stereo[:, :1]).shape == (2,)
