@@ -21,7 +21,7 @@ import re
 from itertools import pairwise
 
 from stages.templates.model import Literal, Template, Variable, parse_template
-from stages.templates.violations import Verdict, Violation, short_label, utf8_len
+from stages.templates.violations import Verdict, Violation, empty_text, short_label, utf8_len
 
 MAX_TEXT_CHARS = 1000
 FORBIDDEN = "#/:-%¥￥【】"
@@ -44,16 +44,7 @@ def check_aliyun_text(text: str, *, shared: bool = False) -> list[Violation]:
     template = parse_template(text, vendor="aliyun")
     found = list(template.problems)
     if not text.strip():
-        found.append(
-            Violation.at(
-                text,
-                "empty_text",
-                "the template is empty; write the text to speak",
-                start=0,
-                end=len(text),
-            )
-        )
-        return found
+        return [*found, empty_text(text)]
     if len(text) > MAX_TEXT_CHARS:
         found.append(
             Violation.at(

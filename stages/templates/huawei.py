@@ -17,7 +17,7 @@ from itertools import accumulate
 from typing import Any
 
 from stages.templates.model import Literal, Template, Variable, VarType, parse_template
-from stages.templates.violations import Verdict, Violation, short_label, utf8_len
+from stages.templates.violations import Verdict, Violation, empty_text, short_label, utf8_len
 
 MAX_TEXT_BYTES = 500
 MAX_VARIABLE_BYTES = 32
@@ -42,16 +42,7 @@ def check_huawei_text(text: str) -> list[Violation]:
     template = parse_template(text, vendor="huawei")
     found = list(template.problems)
     if not text.strip():
-        found.append(
-            Violation.at(
-                text,
-                "empty_text",
-                "the template is empty; write the text to speak",
-                start=0,
-                end=len(text),
-            )
-        )
-        return found
+        return [*found, empty_text(text)]
     found.extend(_length(text))
     found.extend(_start(template))
     found.extend(_variable_sizes(template))

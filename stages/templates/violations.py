@@ -110,6 +110,17 @@ class Violation:
         return asdict(self)
 
 
+def empty_text(text: str) -> Violation:
+    """``empty_text``: the template (blank or whitespace only) has nothing to speak."""
+    return Violation.at(
+        text,
+        "empty_text",
+        "the template is empty; write the text to speak",
+        start=0,
+        end=len(text),
+    )
+
+
 def caret_lines(text: str, start: int, end: int, *, indent: str = "    ") -> str:
     """Two lines: the line of ``text`` holding ``start``, and ``^`` under ``text[start:end]``.
 
