@@ -20,7 +20,7 @@ from pipeline.profiles import AnalysisThresholds
 from pipeline.stage import Stage
 from stages.normalize import mono
 
-__all__ = ["NO_SPEECH_RATIO", "Analyze", "estimate_snr_db", "speech_ratio"]
+__all__ = ["NO_SPEECH_RATIO", "Analyze", "speech_ratio"]
 
 # Below this share of speech a clip holds no usable speech at all.
 NO_SPEECH_RATIO = 0.02
@@ -36,28 +36,6 @@ def speech_ratio(segments: list[tuple[float, float]], duration_s: float) -> floa
         return 0.0
     bounds = np.clip(np.asarray(segments, dtype=np.float64).reshape(-1, 2), 0.0, duration_s)
     return float(np.clip((bounds[:, 1] - bounds[:, 0]).clip(min=0).sum() / duration_s, 0.0, 1.0))
-
-
-def estimate_snr_db(
-    samples: np.ndarray, rate: int, segments: list[tuple[float, float]], *, min_noise_s: float = 0.1
-) -> float | None:
-    """SNR in dB from the power inside ``segments`` against the power outside them.
-
-    None when there is no speech or less than ``min_noise_s`` of non-speech to measure noise on.
-    """
-    x = mono(samples).astype(np.float64)
-    mask = np.zeros(x.shape[0], dtype=bool)
-    for start_s, end_s in segments:  # one step per segment
-        mask[max(0, round(start_s * rate)) : max(0, round(end_s * rate))] = True
-    n_speech, n_noise = int(mask.sum()), int((~mask).sum())
-    if n_speech == 0 or n_noise < min_noise_s * rate:
-        return None
-    power = x * x
-    speech = float(power[mask].mean())
-    noise = float(power[~mask].mean())
-    if noise <= 0:
-        return math.inf
-    return 10.0 * math.log10(max(speech - noise, 1e-20) / noise)
 
 
 def _energy_segments(samples: np.ndarray, rate: int) -> list[tuple[float, float]]:

@@ -11,7 +11,7 @@ import pytest
 from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
 from pipeline.profiles import AnalysisThresholds, load_profile
-from stages.analyze import Analyze, estimate_snr_db, speech_ratio
+from stages.analyze import Analyze, speech_ratio
 from tests.conftest import tone
 
 RATE = 16000
@@ -164,18 +164,6 @@ def test_without_vad_segments_and_snr_are_estimated() -> None:
     assert clip.segments[-1][1] == pytest.approx(3.0, abs=0.1)
     assert clip.metrics["snr_db"] == pytest.approx(30.0, abs=3.0)
     assert "no_speech" not in clip.codes()
-
-
-def test_estimate_snr_known_answer() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 0.01, RATE * 3)
-    x[RATE : 2 * RATE] += (
-        np.sin(2 * np.pi * 300 * np.arange(RATE) / RATE) * 0.01 * math.sqrt(2) * 10
-    )
-    snr = estimate_snr_db(x.astype(np.float32), RATE, [(1.0, 2.0)])
-    assert snr == pytest.approx(20.0, abs=0.5)
-    assert estimate_snr_db(x.astype(np.float32), RATE, [(0.0, 3.0)]) is None
-    assert estimate_snr_db(x.astype(np.float32), RATE, []) is None
 
 
 def test_speech_ratio_clamps_segments_to_clip() -> None:
