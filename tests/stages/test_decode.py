@@ -108,6 +108,22 @@ def test_decode_reads_format_with_its_source_info(
         np.testing.assert_allclose(clip.samples, audio, atol=step)
 
 
+@pytest.mark.parametrize("case", SOUNDFILE_CASES, ids=lambda case: case[0])
+def test_decoded_samples_are_libsndfiles_float_samples_bit_for_bit(tmp_path, case):
+    name, fmt, subtype, rate, channels, *_ = case
+    rng = np.random.default_rng(7)
+    audio = np.clip(rng.standard_normal((rate // 2, channels)) * 0.4, -1, 1)
+    audio[:4] = [[-1.0] * channels, [1.0] * channels, [0.5**15] * channels, [-(0.5**16)] * channels]
+    path = tmp_path / name
+    sf.write(path, audio, rate, format=fmt, subtype=subtype)
+
+    clip = decode(path)
+
+    expected, _ = sf.read(path, dtype="float32", always_2d=False)
+    assert clip.samples is not None
+    np.testing.assert_array_equal(clip.samples, expected)
+
+
 def test_decode_reads_m4a_through_ffmpeg(tmp_path):
     path = tmp_path / "voice.m4a"
     ffmpeg_encode(path, STEREO, 44100, "-c:a", "aac", "-b:a", "64k")
