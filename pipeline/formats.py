@@ -29,8 +29,9 @@ FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
         OutputFormat("wav-pcm16", "wav", "pcm_16", ".wav", "WAV", "PCM_16", 16, 44, 16000),
-        OutputFormat("wav-alaw", "wav", "alaw", ".wav", "WAV", "ALAW", 8, 58, 8000),
-        OutputFormat("wav-ulaw", "wav", "ulaw", ".wav", "WAV", "ULAW", 8, 58, 8000),
+        # G.711 WAVs are written without libsndfile's `fact` chunk (stages.encode.wav_g711_bytes).
+        OutputFormat("wav-alaw", "wav", "alaw", ".wav", "WAV", "ALAW", 8, 46, 8000),
+        OutputFormat("wav-ulaw", "wav", "ulaw", ".wav", "WAV", "ULAW", 8, 46, 8000),
         # GSM 6.10: 33-byte frames of 160 samples (20 ms) -> 1650 bytes/s at 8 kHz.
         OutputFormat("gsm", "gsm", "gsm610", ".gsm", "RAW", "GSM610", None, 33, 1650),
         # MP3 at libsndfile's default VBR quality: bounded by 128 kbit/s for speech.

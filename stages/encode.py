@@ -13,6 +13,7 @@ nothing downstream uploads it.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import struct
@@ -220,6 +221,9 @@ def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputForma
         if fmt.name == "wav-pcm16" and samples.ndim == 1:
             with open(tmp, "wb") as fh:
                 fh.write(wav_pcm16_bytes(samples, rate))
+        elif fmt.name in _G711_FORMATS and samples.ndim == 1:
+            with open(tmp, "wb") as fh:
+                fh.write(wav_g711_bytes(samples, rate, codec=fmt.sf_subtype))
         else:
             import soundfile as sf
 
@@ -231,6 +235,47 @@ def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputForma
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_G711_FORMATS = frozenset({"wav-alaw", "wav-ulaw"})
+
+
+def wav_g711_bytes(samples: np.ndarray, rate: int, *, codec: str) -> bytes:
+    """A mono G.711 WAV file (``codec`` "ALAW" or "ULAW") laid out like Huawei's own sample.
+
+    Huawei's request sample is RIFF/WAVE with an 18-byte ``fmt `` chunk (cbSize 0) followed
+    directly by ``data``; libsndfile adds a ``fact`` chunk in between, which a strict parser
+    on the vendor side may not expect. The samples are still companded by libsndfile.
+    """
+    import soundfile as sf
+
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono samples of shape (frames,), got {x.shape}")
+    tag = {"ALAW": 6, "ULAW": 7}[codec]  # WAVE_FORMAT_ALAW, WAVE_FORMAT_MULAW
+    buffer = io.BytesIO()
+    sf.write(buffer, x, rate, format="RAW", subtype=codec)
+    data = buffer.getvalue()
+    fmt_chunk = struct.pack("<HHIIHHH", tag, 1, rate, rate, 1, 8, 0)  # mono, 8-bit, cbSize 0
+    return _riff_wave(fmt_chunk, data)
+
+
+def _riff_wave(fmt_chunk: bytes, data: bytes) -> bytes:
+    """RIFF/WAVE bytes of one ``fmt `` chunk and one ``data`` chunk (padded to even)."""
+    pad = b"\0" * (len(data) & 1)
+    return b"".join(
+        (
+            b"RIFF",
+            struct.pack("<I", 4 + 8 + len(fmt_chunk) + 8 + len(data) + len(pad)),
+            b"WAVEfmt ",
+            struct.pack("<I", len(fmt_chunk)),
+            fmt_chunk,
+            b"data",
+            struct.pack("<I", len(data)),
+            data,
+            pad,
+        )
+    )
 
 
 def wav_pcm16_bytes(samples: np.ndarray, rate: int) -> bytes:
@@ -254,15 +299,4 @@ def wav_pcm16_bytes(samples: np.ndarray, rate: int) -> bytes:
     np.clip(scaled, -32768.0, 32767.0, out=scaled)
     data = scaled.astype("<i2").tobytes()
     fmt_chunk = struct.pack("<HHIIHH", 1, 1, rate, 2 * rate, 2, 16)  # PCM, mono, 16-bit
-    header = b"".join(
-        (
-            b"RIFF",
-            struct.pack("<I", 4 + 8 + len(fmt_chunk) + 8 + len(data)),
-            b"WAVEfmt ",
-            struct.pack("<I", len(fmt_chunk)),
-            fmt_chunk,
-            b"data",
-            struct.pack("<I", len(data)),
-        )
-    )
-    return header + data
+    return _riff_wave(fmt_chunk, data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ from hypothesis import strategies as st
 from pipeline.clip import Clip, Severity
 from pipeline.formats import FORMATS
 from pipeline.profiles import available_profiles, load_profile
-from stages.encode import Encode, safe_stem, sanitize_stem, wav_pcm16_bytes
-from stages.validate import Validate, read_properties
+from stages.encode import Encode, safe_stem, sanitize_stem, wav_g711_bytes, wav_pcm16_bytes
+from stages.validate import Validate, read_properties, read_wav_fmt
 from tests.conftest import speechlike
 
 PROFILES = [load_profile(name) for name in available_profiles()]
@@ -265,3 +266,35 @@ def test_wav_pcm16_output_is_the_writer_s_bytes(tmp_path: Path) -> None:
     assert path.read_bytes()[:4] == b"RIFF"
     assert clip.metrics["output_bytes"] == path.stat().st_size == 44 + 2 * 12000
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("codec", "tag"), [("ALAW", 6), ("ULAW", 7)])
+@pytest.mark.parametrize("frames", [1, 2, 7, 16001])
+def test_g711_wav_has_huaweis_layout_and_libsndfiles_samples(
+    tmp_path: Path, codec: str, tag: int, frames: int
+) -> None:
+    rng = np.random.default_rng(frames)
+    x = np.clip(rng.standard_normal(frames).astype(np.float32) * 0.4, -1.0, 1.0)
+    path = tmp_path / "out.wav"
+    path.write_bytes(wav_g711_bytes(x, 8000, codec=codec))
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, x, 8000, format="WAV", subtype=codec)
+
+    raw = path.read_bytes()
+    # RIFF/WAVE, an 18-byte fmt chunk (tag, mono, 8 kHz, 8000 B/s, align 1, 8 bits, cbSize 0),
+    # then data: nothing in between, as in Huawei's request sample.
+    assert raw[:4] == b"RIFF" and raw[8:16] == b"WAVEfmt "
+    assert int.from_bytes(raw[4:8], "little") == len(raw) - 8
+    assert raw[16:20] == (18).to_bytes(4, "little")
+    assert raw[20:38] == struct.pack("<HHIIHHH", tag, 1, 8000, 8000, 1, 8, 0)
+    assert raw[38:42] == b"data"
+    assert int.from_bytes(raw[42:46], "little") == frames
+    assert len(raw) == 46 + frames + (frames & 1)
+    fmt = read_wav_fmt(str(path))
+    assert fmt is not None
+    assert (fmt.format_tag, fmt.channels, fmt.sample_rate, fmt.byte_rate) == (tag, 1, 8000, 8000)
+    assert (fmt.block_align, fmt.bits_per_sample, fmt.chunks) == (1, 8, ("fmt ", "data"))
+    ours, rate = sf.read(path, dtype="float32")
+    theirs, _ = sf.read(reference, dtype="float32")
+    assert rate == 8000
+    np.testing.assert_array_equal(ours, theirs)

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
 from pipeline.formats import FORMATS
 from pipeline.profiles import Profile, Rule, available_profiles, load_profile
+from stages.encode import write_atomically
 from stages.validate import (
     AudioProperties,
     Validate,
@@ -173,7 +173,7 @@ def write(path: Path, fmt_name: str, rate: int, seconds: float = 1.0, channels: 
     x = speechlike(seconds, rate)
     if channels > 1:
         x = np.stack([x] * channels, axis=1)
-    sf.write(path, x, rate, format=fmt.sf_format, subtype=fmt.sf_subtype)
+    write_atomically(str(path), x, rate, fmt)  # as encode writes it
     return path
 
 
