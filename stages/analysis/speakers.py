@@ -23,8 +23,8 @@ Method (``"default"``, numpy only):
 Method ``"neural"`` (`stages.analysis.neural`, the ``voiceprep[neural]`` extra) replaces
 steps 1–2 with resemblyzer speaker embeddings of 1.6 s windows of the loud speech that
 stands 15 dB clear of the noise floor (`loud_segments`: noise-dominated frames and
-background talk in pauses embed as another "voice"), and scores the cosine distance
-between the two cluster centroids plus a small share of the default method's score.
+background talk in pauses embed as another "voice"), and scores how far the least typical
+``min_voice_s`` of speech lies from the rest of the clip (`neural.far_from_rest`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 1.2  # nats/frame after the BIC penalty; above one voice on varied prompts
-NEURAL_THRESHOLD = 0.21  # cosine distance of the cluster centroids + 0.05 x default score
+NEURAL_THRESHOLD = 0.28  # leave-one-out cosine distance; above every real clean dev voice
 N_CEPSTRA = 20  # c1..c19 are used; c0 (level) is left out
 LOUD_WITHIN_DB = 25.0  # frames this far under the speech level are too quiet to trust
 ABOVE_NOISE_DB = 6.0  # ... and frames this close to the noise floor (10th pct level) too
