@@ -41,6 +41,7 @@ from _common import (
     median,
     speech_source,
     timed,
+    voiceprep_script,
 )
 
 PROFILE = "yeastar-prompt"
@@ -453,15 +454,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # CLI start-up
     cli = {
         "python -c pass": command_seconds([sys.executable, "-c", "pass"])[0],
-        "voiceprep --help": command_seconds(["voiceprep", "--help"])[0],
-        "voiceprep profiles": command_seconds(["voiceprep", "profiles"])[0],
+        "voiceprep --help": command_seconds([voiceprep_script(), "--help"])[0],
+        "voiceprep profiles": command_seconds([voiceprep_script(), "profiles"])[0],
     }
     if not missing_chain:
         short = min(batch, key=lambda b: b.duration_s).path
         cli[f"voiceprep check (1 file, {min(b.duration_s for b in batch):.1f} s)"] = (
             command_seconds(
                 [
-                    "voiceprep",
+                    voiceprep_script(),
                     "check",
                     short,
                     "--profile",
