@@ -29,3 +29,13 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
     asterisk-prompt-fr-armelle asterisk-prompt-es-co flite sox \
     festival festvox-kdlpc16k festvox-italp16k festvox-itapc16k festvox-czech-dita \
     festvox-suopuhe-lj festvox-suopuhe-mv klettres-data
+# False-alarm set (benchmarks/false_alarms.py, benchmarks/_work/fa/): voices neither split uses.
+# - festival-{hi,te,mr} + festvox-{hi,te,mr}-nsk: Hindi, Telugu and Marathi diphone voices (the
+#   language packages hold the phone sets the voices need).
+# - festvox-ca-ona-hts (Catalan, HTS), festvox-czech-krb (a child), festvox-czech-machac,
+#   festvox-ru (Russian clunits), festvox-kallpc16k, festvox-us-slt-hts (HTS).
+# (open-jtalk has no HTS voice in Debian, so Japanese comes from espeak-ng only.)
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    festival-hi festival-te festival-mr festvox-hi-nsk festvox-te-nsk festvox-mr-nsk \
+    festvox-ca-ona-hts festvox-czech-krb festvox-czech-machac festvox-ru festvox-kallpc16k \
+    festvox-us-slt-hts

@@ -62,7 +62,8 @@ class Analyze(Stage):
 
     Metrics: ``duration_s``, ``peak_dbfs``, ``rms_dbfs``, ``lufs``, ``speech_ratio`` (of the
     current samples), and ``snr_db``, ``clipping_ratio``, ``dc_offset`` (kept from earlier
-    stages when present). Findings: ``no_speech`` (error), ``low_snr`` and ``clipping``
+    stages when present). Findings: ``no_speech`` (error; a warning when the sound is steady
+    like music but stops and starts like a voice), ``low_snr`` and ``clipping``
     (severity ``thresholds.quality_severity``; clipping beyond 10× the limit is always an
     error), ``dc_offset`` and ``low_speech_ratio`` (warnings). ``profile`` only names the
     target in messages.
@@ -127,7 +128,7 @@ class Analyze(Stage):
         m["rms_dbfs"] = rms_dbfs(samples)
         m["lufs"] = integrated_loudness(samples, rate)
         m["speech_ratio"] = speech_ratio(clip.segments, duration)
-        speech_like = self._measure_noise_and_signal(clip)
+        sound = self._measure_noise_and_signal(clip)
         if "clipping_ratio" not in m:
             from stages.analysis.clipping import detect_clipping
 
@@ -137,10 +138,10 @@ class Analyze(Stage):
             m["dc_offset"] = float(np.abs(np.asarray(samples, dtype=np.float64).mean(axis=0)).max())
 
         self._judge(clip, dc_removed=dc_removed)
-        self._judge_signal(clip, speech_like=speech_like)
+        self._judge_signal(clip, sound=sound)
         if self.quality == "dnsmos":
             self._judge_quality(clip)
-        if self.speakers is not None and speech_like:
+        if self.speakers is not None and sound != "not_speech":
             self._judge_speakers(clip)
         return clip
 
@@ -194,8 +195,12 @@ class Analyze(Stage):
             "re-record in a quieter room with the microphone close and the gain moderate",
         )
 
-    def _measure_noise_and_signal(self, clip: Clip) -> bool:
-        """Noise, hum, bandwidth and speech-likeness metrics; True when the clip sounds like speech.
+    def _measure_noise_and_signal(self, clip: Clip) -> str:
+        """Noise, hum, bandwidth and speech-likeness metrics, and a verdict on the sound.
+
+        The verdict is ``"speech"``, ``"not_speech"`` (tones, music, steady noise) or
+        ``"doubtful"``: steady spectral lines like music, but it stops and starts like one
+        voice (slow, high or level-tone voices do this, and so does gated music).
 
         ``snr_db`` / ``noise_floor_dbfs`` are re-estimated per frequency band here (a VAD split
         alone fails at low SNR and on hum); ``bandwidth_hz`` is kept from `normalize`, which
@@ -226,16 +231,28 @@ class Analyze(Stage):
         speech = detect_speech(x, rate, clip.segments, spectrogram=spec)
         m["speech_persistence"] = speech.persistence
         m["speech_modulation_db"] = speech.modulation_db
-        return speech.is_speech or speech.reason == "silent"  # silence: the VAD ratio judges
+        if speech.is_speech or speech.reason == "silent":  # silence: the VAD ratio judges
+            return "speech"
+        return "doubtful" if speech.voice_like else "not_speech"
 
-    def _judge_signal(self, clip: Clip, *, speech_like: bool) -> None:
-        """Findings ``no_speech`` (tones, music), ``hum`` and ``band_limited``."""
+    def _judge_signal(self, clip: Clip, *, sound: str) -> None:
+        """Findings ``no_speech`` (a warning when doubtful), ``hum`` and ``band_limited``."""
         from stages.analysis.speech import MAX_PERSISTENCE, MIN_MODULATION_DB
 
         t, m = self.thresholds, clip.metrics
         quality = Severity(t.quality_severity)
         target = f" for {self.profile}" if self.profile else ""
-        if not speech_like:
+        if sound == "doubtful" and "no_speech" not in clip.codes():
+            self.warn(
+                clip,
+                "no_speech",
+                "the detected sound holds steady spectral lines like music (persistence "
+                f"{m['speech_persistence']:.2f}, speech usually stays under "
+                f"{MAX_PERSISTENCE:.2f}), yet it stops between syllables like one voice; "
+                "listen to it: slow, high or level-tone voices (Mandarin, Cantonese) sound "
+                "like this — if it is the right spoken take, ignore this warning",
+            )
+        if sound == "not_speech":
             if "no_speech" not in clip.codes():
                 why = (
                     "holds steady spectral lines like tones or music (persistence "

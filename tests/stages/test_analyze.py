@@ -84,6 +84,31 @@ def test_a_speck_of_speech_is_still_no_speech() -> None:
     assert finding(clip, "low_speech_ratio") is None
 
 
+def test_a_steady_voice_gets_a_no_speech_warning_not_an_error() -> None:
+    """Level-pitch syllables that stop between them: steady like music, paced like a voice."""
+    from tests.stages.analysis.test_speech import vowel_train
+
+    x = vowel_train(9.0, RATE, f0_hz=300.0, seed=300)
+    clip = Analyze(speakers="default")(clip_of(x, [(0.2, 8.8)], speech_ratio=0.95))
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.WARNING, clip.findings
+    assert "listen to it" in f.message
+    assert not clip.failed
+    assert clip.metrics["speech_ratio"] > 0.9  # still judged as speech downstream
+    assert "speaker_count" in clip.metrics
+
+
+def test_a_chord_sequence_is_a_no_speech_error() -> None:
+    from tests.stages.analysis.test_speech import legato_chords
+
+    x = legato_chords(9.0, RATE, step_s=0.4)
+    clip = Analyze(speakers="default")(clip_of(x, [(0.0, 9.0)], speech_ratio=1.0))
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.ERROR, clip.findings
+    assert clip.failed and clip.metrics["speech_ratio"] == 0.0
+    assert "speaker_count" not in clip.metrics
+
+
 def test_speech_ratio_comes_from_segments_of_current_samples() -> None:
     clip = Analyze()(clip_of(speechlike(4.0, RATE), [(0.0, 1.0), (2.0, 3.0)], speech_ratio=0.9))
     assert clip.metrics["speech_ratio"] == pytest.approx(0.5)

@@ -176,3 +176,193 @@ def test_persistence_equals_pairwise_correlation(lag: int, loud_share: float, se
     b = _reference_fine_structure(power[idx + lag], 31.25)
     cos = (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1) + 1e-12)
     assert got == pytest.approx(float(np.median(cos)), abs=1e-9)
+
+
+# --- syllabic dips: steady voices (level tones, slow or child-like talkers) stay speech --------
+
+VOWELS_HZ = ((800.0, 1200.0), (300.0, 2300.0), (350.0, 800.0), (500.0, 1900.0), (500.0, 900.0))
+
+
+def vowel_train(
+    dur_s: float, rate: int = RATE, *, f0_hz: float = 300.0, seed: int = 0
+) -> np.ndarray:
+    """Glide-free vowels (one level pitch each, five formant patterns), 0.3 s syllables.
+
+    Each syllable holds its pitch exactly, like a level tone of a slow or child-like talker;
+    80–120 ms of silence (a stop consonant) separate syllables and 0.35 s every fourth (a
+    word). A white floor 60 dB under the peak keeps the log spectrum finite.
+    """
+    rng = np.random.default_rng(seed)
+    n = round(dur_s * rate)
+    out = np.zeros(n)
+    pos, k = round(0.2 * rate), 0
+    ramp = round(0.01 * rate)
+    while pos < n - round(0.4 * rate):
+        length = round(0.3 * rate)
+        t = np.arange(length) / rate
+        f0 = f0_hz * 2 ** (rng.choice([-2, 0, 2, 3]) / 12)
+        f1, f2 = VOWELS_HZ[int(rng.integers(len(VOWELS_HZ)))]
+        harmonics = np.arange(1, int(min(4000.0, rate / 2 - 200) // f0) + 1) * f0
+        # A vowel's envelope: -6 dB per octave (glottal source and lip radiation) with two
+        # formant resonances ~120 Hz wide on top.
+        gain_db = -6 * np.log2(harmonics / f0) + 15 / (1 + ((harmonics - f1) / 120) ** 2)
+        gain_db += 12 / (1 + ((harmonics - f2) / 120) ** 2)
+        gain = 10 ** (gain_db / 20)
+        syllable = (gain[:, None] * np.sin(2 * np.pi * harmonics[:, None] * t)).sum(axis=0)
+        envelope = np.minimum(1.0, np.minimum(np.arange(length), length - np.arange(length)) / ramp)
+        out[pos : pos + length] = syllable * envelope
+        k += 1
+        gap = 0.35 if k % 4 == 0 else rng.uniform(0.08, 0.12)
+        pos += length + round(gap * rate)
+    out = 0.5 * out / np.abs(out).max()
+    return (out + 0.5e-3 * white(n, seed=seed + 1)).astype(np.float32)
+
+
+def legato_chords(dur_s: float, rate: int = RATE, *, step_s: float = 0.4) -> np.ndarray:
+    """Hold music: three-note chords with harmonics, one every ``step_s``, each ringing on.
+
+    Every chord starts with an accent and decays while the next one begins, and a bass note
+    sustains under them, so the level swings with the beat but never falls silent.
+    """
+    rng = np.random.default_rng(11)
+    t = np.arange(round(dur_s * rate)) / rate
+    out = np.zeros_like(t)
+    bass = 110.0 * 2 ** (rng.integers(0, 7) / 12)
+    out += sum(np.sin(2 * np.pi * bass * h * t) / h for h in range(1, 4))
+    step = round(step_s * rate)
+    for start in range(0, t.size, step):
+        seg = slice(start, min(start + 2 * step, t.size))
+        tt = t[seg] - t[start]
+        for note in 262.0 * 2 ** (rng.choice([0, 4, 7, 9, 12], 3) / 12):
+            for h in range(1, 6):
+                out[seg] += np.sin(2 * np.pi * note * h * tt) / h * np.exp(-tt / (1.5 * step_s))
+    out = 0.5 * out / np.abs(out).max()
+    return (out + 0.5e-3 * white(t.size, seed=5)).astype(np.float32)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("f0_hz", [120.0, 300.0, 380.0])
+def test_a_glide_free_vowel_train_with_syllable_rhythm_is_a_doubtful_voice(
+    rate: int, f0_hz: float
+) -> None:
+    x = vowel_train(9.0, rate, f0_hz=f0_hz, seed=int(f0_hz))
+    result = detect_speech(x, rate)
+    # Persistence alone calls it tonal: that is the case the dips are there for.
+    assert result.persistence is not None
+    assert result.persistence > speech_module.MAX_RHYTHMIC_PERSISTENCE
+    assert (result.is_speech, result.reason, result.voice_like) == (False, "tonal", True)
+    assert result.dip_db is not None and result.dip_db >= speech_module.MIN_DIP_DB
+    assert result.lines is not None and result.lines >= speech_module.MIN_VOICE_LINES
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("step_s", [0.25, 0.4, 0.6])
+def test_a_chord_sequence_with_a_beat_is_not_speech(rate: int, step_s: float) -> None:
+    result = detect_speech(legato_chords(9.0, rate, step_s=step_s), rate)
+    assert not result.is_speech and not result.voice_like, result
+    assert result.reason == "tonal"
+    if result.dip_db is not None:  # measured only when the rhythm asked for it
+        assert result.dip_db < speech_module.MIN_DIP_DB
+
+
+@pytest.mark.parametrize("rate", [8000, 24000])
+@pytest.mark.parametrize("freqs_hz", [(1100.0,), (480.0, 620.0), (852.0, 1336.0)])
+def test_fast_keyed_tones_dip_deeply_but_are_not_a_voice(
+    rate: int, freqs_hz: tuple[float, ...]
+) -> None:
+    """Beeps keyed at 4 per second dip like syllables; one or two lines are not a voice."""
+    t = np.arange(8 * rate) / rate
+    y = sum(np.sin(2 * np.pi * f * t) for f in freqs_hz) * ((t % 0.25) < 0.15)
+    x = (0.2 * y + 1e-4 * white(t.size)).astype(np.float32)
+    result = detect_speech(x, rate)
+    assert not result.is_speech and not result.voice_like, result
+    if result.lines is not None:
+        assert result.lines <= len(freqs_hz)
+
+
+@settings(max_examples=25, deadline=None)
+@given(depth_db=st.floats(8.0, 50.0), period_s=st.sampled_from([0.2, 0.25, 0.33]))
+def test_dip_depth_measures_how_far_the_level_falls(depth_db: float, period_s: float) -> None:
+    """Band-limited noise whose level steps between two values: the dip is the step."""
+    from stages.analysis._spectra import power_spectrogram
+
+    rate = 16000
+    n = 6 * rate
+    t = np.arange(n) / rate
+    gain = np.where((t % period_s) < period_s / 2, 1.0, 10 ** (-depth_db / 20))
+    x = (0.1 * white(n, seed=3) * gain).astype(np.float32)
+    spec = power_spectrogram(x, rate)
+    dip = speech_module.syllabic_dip_db(spec, np.ones(spec.power.shape[0], dtype=bool))
+    assert dip is not None
+    # Per band, the windows' loudest and quietest frames add the noise's own spread (a few
+    # dB) to the step; frames straddling a step sit between the two levels.
+    assert depth_db - 1.0 <= dip <= depth_db + 9.0
+
+
+def test_dip_depth_needs_two_windows() -> None:
+    from stages.analysis._spectra import power_spectrogram
+
+    spec = power_spectrogram(voice(2.0), RATE)
+    inside = np.zeros(spec.power.shape[0], dtype=bool)
+    inside[:40] = True  # ~0.6 s of frames: one window
+    assert speech_module.syllabic_dip_db(spec, inside) is None
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 6, 10])
+def test_spectral_lines_counts_the_lines_of_a_steady_tone(count: int) -> None:
+    from stages.analysis._spectra import power_spectrogram
+
+    rate = 16000
+    t = np.arange(2 * rate) / rate
+    freqs = 300.0 + 350.0 * np.arange(count)  # well apart, all under 4 kHz
+    x = sum(np.sin(2 * np.pi * f * t) for f in freqs) + 1e-5 * white(t.size)
+    spec = power_spectrogram(np.asarray(x, dtype=np.float32), rate)
+    loud = np.ones(spec.power.shape[0], dtype=bool)
+    assert speech_module.spectral_lines(spec.power, loud, spec.bin_hz) == count
+    assert speech_module.spectral_lines(spec.power, ~loud, spec.bin_hz) is None
+
+
+def struck_notes(dur_s: float, rate: int = RATE, *, seed: int = 0) -> np.ndarray:
+    """Marimba-like music: harmonic notes that start at once and ring out (τ 80–150 ms),
+    two or three a second, silent in between once they have decayed."""
+    rng = np.random.default_rng(seed)
+    n = round(dur_s * rate)
+    out = np.zeros(n)
+    start = 0.2
+    while start < dur_s - 0.6:
+        f0 = 262.0 * 2 ** (rng.integers(0, 15) / 12)
+        length = round(0.6 * rate)
+        t = np.arange(length) / rate
+        tau = rng.uniform(0.08, 0.15)
+        note = sum(np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 7)) * np.exp(-t / tau)
+        a = round(start * rate)
+        out[a : a + length] += note * np.minimum(t / 0.003, 1.0)
+        start += rng.uniform(0.35, 0.55)
+    out = 0.4 * out / np.abs(out).max()
+    return (out + 1e-5 * white(n, seed=seed + 2)).astype(np.float32)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_struck_notes_that_ring_out_are_not_a_voice(rate: int, seed: int) -> None:
+    """Deep dips and a harmonic series, but every dip is a note decaying, not a voice stopping."""
+    from stages.analysis._spectra import power_spectrogram
+
+    x = struck_notes(9.0, rate, seed=seed)
+    result = detect_speech(x, rate)
+    assert not result.is_speech and not result.voice_like, result
+    spec = power_spectrogram(x, rate)
+    inside = np.ones(spec.power.shape[0], dtype=bool)
+    ratio = speech_module.fall_over_rise(spec, inside)
+    assert ratio is not None and ratio < speech_module.MIN_FALL_OVER_RISE
+
+
+@pytest.mark.parametrize("rate", [8000, 24000])
+def test_a_voice_stops_about_as_fast_as_it_starts(rate: int) -> None:
+    from stages.analysis._spectra import power_spectrogram
+
+    x = vowel_train(9.0, rate, f0_hz=250.0, seed=3)
+    spec = power_spectrogram(x, rate)
+    ratio = speech_module.fall_over_rise(spec, np.ones(spec.power.shape[0], dtype=bool))
+    assert ratio is not None and ratio >= speech_module.MIN_FALL_OVER_RISE
+    assert speech_module.fall_over_rise(spec, np.zeros(spec.power.shape[0], dtype=bool)) is None
