@@ -3,7 +3,7 @@
 Pure numpy, no scipy: the K-weighting biquads are derived for any sample rate from the
 analog prototype (the same pre-warped bilinear design that reproduces the 48 kHz
 coefficients printed in BS.1770), and applied as a frequency response in the FFT domain
-with overlap-add, so a 10-minute file is filtered in a handful of batched FFTs.
+with overlap-add (`stages.filters`), so a 10-minute file is filtered in a handful of batched FFTs.
 
 >>> import numpy as np
 >>> t = np.arange(48000 * 5) / 48000
@@ -14,9 +14,10 @@ with overlap-add, so a 10-minute file is filtered in a handful of batched FFTs.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
+
+from stages.filters import Biquad, apply_biquads
 
 __all__ = ["channel_reduce", "integrated_loudness", "k_weighting", "peak_dbfs", "rms_dbfs"]
 
@@ -35,8 +36,6 @@ _SHELF_Q = 0.7071752369554196
 _SHELF_BAND_EXP = 0.4996667741545416  # Vb = Vh ** exp
 _HIGHPASS_HZ = 38.13547087602444
 _HIGHPASS_Q = 0.5003270373238773
-
-Biquad = tuple[tuple[float, float, float], tuple[float, float, float]]
 
 
 def k_weighting(rate: int) -> tuple[Biquad, Biquad]:
@@ -65,50 +64,12 @@ def k_weighting(rate: int) -> tuple[Biquad, Biquad]:
     return shelf, highpass
 
 
-@lru_cache(maxsize=16)
-def _k_response(rate: int, n_fft: int) -> np.ndarray:
-    """K-weighting response on the ``rfft`` grid of ``n_fft`` (complex64, read-only, cached)."""
-    h = _response(k_weighting(rate), n_fft).astype(np.complex64)
-    h.flags.writeable = False
-    return h
-
-
-def _response(filters: tuple[Biquad, ...], n_fft: int) -> np.ndarray:
-    """Complex frequency response of cascaded biquads on the ``rfft`` grid of ``n_fft``."""
-    z1 = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / n_fft)  # z^-1
-    z2 = z1 * z1
-    h = np.ones_like(z1)
-    for (b0, b1, b2), (a0, a1, a2) in filters:
-        h *= (b0 + b1 * z1 + b2 * z2) / (a0 + a1 * z1 + a2 * z2)
-    return h
-
-
 def _k_filter(channels: np.ndarray, rate: int) -> np.ndarray:
     """K-weight ``channels`` (shape ``(ch, frames)``), returning float32 of the same shape.
 
-    Overlap-add FFT convolution in single precision. The slowest pole (the 38 Hz
-    high-pass) decays by e⁻³⁰ within 0.1 s at any rate, so each chunk carries a tail of at
-    least that length and the circular wrap-around is far below float32 precision.
+    The slowest pole (the 38 Hz high-pass) decays by e⁻³⁰ within 0.1 s at any rate.
     """
-    n_ch, n = channels.shape
-    tail = 1 << max(6, math.ceil(math.log2(0.1 * rate)))
-    n_fft = 8 * tail
-    hop = n_fft - tail
-    n_chunks = max(1, -(-n // hop))
-    # Each chunk is laid out zero-padded to n_fft here: numpy's own padding (``n=n_fft``)
-    # copies row by row and makes the float32 transform ~1.4x slower; same result.
-    padded = np.zeros((n_ch, n_chunks, n_fft), dtype=np.float32)
-    whole = n // hop
-    if whole:
-        padded[:, :whole, :hop] = channels[:, : whole * hop].reshape(n_ch, whole, hop)
-    if whole < n_chunks:
-        padded[:, whole, : n - whole * hop] = channels[:, whole * hop :]
-    spec = np.fft.rfft(padded, axis=-1)
-    spec *= _k_response(rate, n_fft)
-    y = np.fft.irfft(spec, n=n_fft, axis=-1)
-    out = np.ascontiguousarray(y[..., :hop])
-    out[:, 1:, :tail] += y[:, :-1, hop:]
-    return out.reshape(n_ch, -1)[:, :n]
+    return apply_biquads(channels, k_weighting(rate), rate=rate, settle_s=0.1)
 
 
 def _block_energies(kw: np.ndarray, rate: int) -> np.ndarray:

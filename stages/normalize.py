@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline.clip import Clip
 from pipeline.stage import Stage
+from stages.filters import remove_rumble
 from stages.loudness import BLOCK_ROWS, ROW_VALUES, channel_reduce, integrated_loudness, peak_dbfs
 
 __all__ = [
@@ -185,7 +186,8 @@ def downmix(samples: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Normalize(Stage):
-    """Mono, DC removed, resampled to ``sample_rate``, gain set for ``target_lufs``.
+    """Mono, DC and sub-20 Hz rumble removed, resampled to ``sample_rate``, gain set for
+    ``target_lufs``.
 
     Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``.
     Metrics after: ``gain_db``, ``lufs`` (loudness reached; ``-inf`` for silence),
@@ -242,6 +244,8 @@ class Normalize(Stage):
             mono = soxr.resample(mono, clip.rate, self.sample_rate, quality="HQ")
             mono = np.asarray(mono, dtype=np.float32)
         clip.rate = self.sample_rate
+        if self.remove_dc:  # the mean went above; a bias that comes and goes goes here
+            mono = remove_rumble(mono, self.sample_rate)
 
         measured = integrated_loudness(mono, self.sample_rate) if mono.size else -math.inf
         gain_db = 0.0 if not math.isfinite(measured) else self.target_lufs - measured

@@ -62,6 +62,24 @@ def test_dc_offset_is_removed_and_source_left_alone() -> None:
     assert kept.samples is not None and float(kept.samples.mean()) > 0.01
 
 
+@pytest.mark.parametrize(("source_rate", "target_rate"), [(16000, 16000), (48000, 8000)])
+def test_a_bias_only_while_the_voice_sounds_leaves_the_pauses_silent(
+    source_rate: int, target_rate: int
+) -> None:
+    """Prompts with their own DC joined by digital silence: subtracting the mean would leave
+    every pause at a constant offset, which the noise estimate reads as a loud floor."""
+    n = source_rate * 4
+    x = np.zeros(n, dtype=np.float32)
+    burst = slice(source_rate // 2, 2 * source_rate)  # speech from 0.5 to 2 s, then a pause
+    x[burst] = noise(burst.stop - burst.start, rms=0.1) + np.float32(0.05)
+    clip = run(x, source_rate, sample_rate=target_rate, target_lufs=-23.0)
+    assert clip.samples is not None
+    pause = clip.samples[int(2.5 * target_rate) : int(3.9 * target_rate)]
+    assert peak_dbfs(pause) < -60.0  # the mean alone leaves about -35 dBFS here
+    speech = clip.samples[int(0.6 * target_rate) : int(1.9 * target_rate)]
+    assert abs(float(speech.mean())) < 1e-3
+
+
 def test_dc_offset_reports_the_worst_channel() -> None:
     x = np.zeros((100, 2), dtype=np.float32)
     x[:, 1] = -0.3
