@@ -205,3 +205,25 @@ def test_bad_quality_severity_is_a_configuration_error() -> None:
 def test_empty_clip_is_an_error_not_a_crash() -> None:
     clip = Analyze()(Clip(source="x.wav", samples=np.zeros(0, np.float32), rate=RATE))
     assert clip.codes() == ["no_speech"]
+
+
+@pytest.mark.parametrize(
+    ("method", "severity"), [("default", Severity.WARNING), ("neural", Severity.ERROR)]
+)
+def test_only_the_neural_check_fails_a_take_for_a_second_voice(
+    monkeypatch: pytest.MonkeyPatch, method: str, severity: Severity
+) -> None:
+    """Voice cloning makes multiple_speakers an error; the default check is never sure enough."""
+    from stages.analysis import speakers
+
+    verdict = speakers.SpeakerResult(
+        2, 2.0, (1.5,), ((1.5, 2.5),), speech_s=3.0, method=method, threshold=1.2
+    )
+    monkeypatch.setattr(speakers, "detect_speakers", lambda *args, **kwargs: verdict)
+    analyze = Analyze(speakers="default", thresholds=AnalysisThresholds(speaker_severity="error"))
+    clip = analyze(speech_clip())
+    f = finding(clip, "multiple_speakers")
+    assert f is not None and f.severity is severity
+    assert "1.5–2.5 s" in f.message
+    assert ("cannot be sure" in f.message) is (method == "default")
+    assert clip.metrics["speaker_count"] == 2 and clip.metrics["speaker_change_s"] == [1.5]
