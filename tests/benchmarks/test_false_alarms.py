@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,18 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "false_alarms.py"
+from tests.benchmarks._scripts import load_script
+
 RATE = 16000
 
 
 @pytest.fixture(scope="module")
 def fa() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("false_alarms", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["false_alarms"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("false_alarms")
 
 
 def tone(hz: float, seconds: float, rate: int = RATE) -> np.ndarray:

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections import Counter
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
+from tests.benchmarks._scripts import load_script
 from tests.conftest import speechlike
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "make_eval_set.py"
 
 
 @pytest.fixture(scope="module")
 def mes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_eval_set", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_eval_set"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_eval_set")
 
 
 @pytest.fixture(scope="module")
