@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from pipeline.stage import Stage
 from stages.normalize import mono
 
 __all__ = ["NO_SPEECH_RATIO", "Analyze", "speech_ratio"]
+
+# What the speech check made of the sound; "doubtful": steady like music, paced like a voice.
+Sound = Literal["speech", "doubtful", "not_speech"]
 
 # Below this share of speech a clip holds no usable speech at all.
 NO_SPEECH_RATIO = 0.02
@@ -206,7 +209,7 @@ class Analyze(Stage):
             "re-record in a quieter room with the microphone close and the gain moderate",
         )
 
-    def _measure_noise_and_signal(self, clip: Clip) -> str:
+    def _measure_noise_and_signal(self, clip: Clip) -> Sound:
         """Noise, hum, bandwidth and speech-likeness metrics, and a verdict on the sound.
 
         The verdict is ``"speech"``, ``"not_speech"`` (tones, music, steady noise) or
@@ -246,7 +249,7 @@ class Analyze(Stage):
             return "speech"
         return "doubtful" if speech.voice_like else "not_speech"
 
-    def _judge_signal(self, clip: Clip, *, sound: str) -> None:
+    def _judge_signal(self, clip: Clip, *, sound: Sound) -> None:
         """Findings ``no_speech`` (a warning when doubtful), ``hum`` and ``band_limited``."""
         from stages.analysis.speech import MAX_PERSISTENCE, MIN_MODULATION_DB
 

@@ -67,7 +67,14 @@ import numpy as np
 
 from stages.analysis._spectra import Spectrogram, power_spectrogram
 
-__all__ = ["SpeechResult", "detect_speech", "syllabic_modulation_db"]
+__all__ = [
+    "SpeechResult",
+    "detect_speech",
+    "fall_over_rise",
+    "spectral_lines",
+    "syllabic_dip_db",
+    "syllabic_modulation_db",
+]
 
 LAG_S = 0.096
 MAX_PERSISTENCE = 0.65  # real and synthetic voices measured ≤ 0.6
