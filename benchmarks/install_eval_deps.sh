@@ -39,3 +39,8 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
     festival-hi festival-te festival-mr festvox-hi-nsk festvox-te-nsk festvox-mr-nsk \
     festvox-ca-ona-hts festvox-czech-krb festvox-czech-machac festvox-ru festvox-kallpc16k \
     festvox-us-slt-hts
+# No-speech recall set (benchmarks/no_speech_recall.py, benchmarks/_work/nospeech/): game music
+# neither split uses, as tracker modules (.it/.s3m/.mod, decoded by ffmpeg's libopenmpt) and Ogg:
+# pingus-data, freedroid-data, tecnoballz-data (2.4 MB), tomatoes-data (10 MB).
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    pingus-data freedroid-data tecnoballz-data tomatoes-data

@@ -131,7 +131,7 @@ class Analyze(Stage):
         m["rms_dbfs"] = rms_dbfs(samples)
         m["lufs"] = integrated_loudness(samples, rate)
         m["speech_ratio"] = speech_ratio(clip.segments, duration)
-        sound = self._measure_noise_and_signal(clip)
+        sound, why = self._measure_noise_and_signal(clip)
         if "clipping_ratio" not in m:
             from stages.analysis.clipping import detect_clipping
 
@@ -141,7 +141,7 @@ class Analyze(Stage):
             m["dc_offset"] = float(np.abs(np.asarray(samples, dtype=np.float64).mean(axis=0)).max())
 
         self._judge(clip, dc_removed=dc_removed)
-        self._judge_signal(clip, sound=sound)
+        self._judge_signal(clip, sound=sound, why=why)
         if self.quality == "dnsmos":
             self._judge_quality(clip)
         if self.speakers is not None and sound != "not_speech":
@@ -209,8 +209,8 @@ class Analyze(Stage):
             "re-record in a quieter room with the microphone close and the gain moderate",
         )
 
-    def _measure_noise_and_signal(self, clip: Clip) -> Sound:
-        """Noise, hum, bandwidth and speech-likeness metrics, and a verdict on the sound.
+    def _measure_noise_and_signal(self, clip: Clip) -> tuple[Sound, str]:
+        """Noise, hum, bandwidth and speech-likeness metrics, a verdict on the sound and why.
 
         The verdict is ``"speech"``, ``"not_speech"`` (tones, music, steady noise) or
         ``"doubtful"``: steady spectral lines like music, but it stops and starts like one
@@ -246,12 +246,12 @@ class Analyze(Stage):
         m["speech_persistence"] = speech.persistence
         m["speech_modulation_db"] = speech.modulation_db
         if speech.is_speech or speech.reason == "silent":  # silence: the VAD ratio judges
-            return "speech"
-        return "doubtful" if speech.voice_like else "not_speech"
+            return "speech", speech.why
+        return ("doubtful" if speech.voice_like else "not_speech"), speech.why
 
-    def _judge_signal(self, clip: Clip, *, sound: Sound) -> None:
+    def _judge_signal(self, clip: Clip, *, sound: Sound, why: str) -> None:
         """Findings ``no_speech`` (a warning when doubtful), ``hum`` and ``band_limited``."""
-        from stages.analysis.speech import MAX_PERSISTENCE, MIN_MODULATION_DB
+        from stages.analysis.speech import MAX_PERSISTENCE
 
         t, m = self.thresholds, clip.metrics
         quality = Severity(t.quality_severity)
@@ -268,15 +268,6 @@ class Analyze(Stage):
             )
         if sound == "not_speech":
             if "no_speech" not in clip.codes():
-                why = (
-                    "holds steady spectral lines like tones or music (persistence "
-                    f"{m['speech_persistence']:.2f}, speech stays under {MAX_PERSISTENCE:.2f})"
-                    if m.get("speech_modulation_db") is None
-                    or m["speech_modulation_db"] >= MIN_MODULATION_DB
-                    else "lacks the 2–8 Hz syllable rhythm of speech: steady noise, hum or a "
-                    f"tone (syllabic modulation {m['speech_modulation_db']:.1f} dB, speech "
-                    f"shows at least {MIN_MODULATION_DB:g} dB)"
-                )
                 clip.report(
                     "no_speech",
                     Severity.ERROR,

@@ -18,7 +18,7 @@ RATE = 16000
 
 
 def speechlike(dur_s: float, rate: int) -> np.ndarray:
-    """Voiced syllables at ~4 Hz whose pitch glides like intonation (peak 0.5).
+    """Voiced syllables at ~4 Hz, irregularly timed, whose pitch glides like intonation (peak 0.5).
 
     (A steady-pitch harmonic complex reads as a tone to the no-speech check.)
     """
@@ -27,7 +27,9 @@ def speechlike(dur_s: float, rate: int) -> np.ndarray:
     phase = 2 * np.pi * np.cumsum(f0) / rate
     k = np.arange(1, 40)[:, None]
     voiced = (np.sin(k * phase[None, :]) / k).sum(axis=0)
-    envelope = np.abs(np.sin(2 * np.pi * 2.0 * t)) ** 0.5
+    # Syllables at ~4 Hz whose timing drifts, as a talker's does (a metronomic train has
+    # the regular beat of music).
+    envelope = np.abs(np.sin(2 * np.pi * 2.0 * t + 1.2 * np.sin(2 * np.pi * 0.37 * t))) ** 0.5
     out = voiced * envelope
     return (0.5 * out / float(np.max(np.abs(out)))).astype(np.float32)
 
@@ -227,3 +229,16 @@ def test_only_the_neural_check_fails_a_take_for_a_second_voice(
     assert "1.5–2.5 s" in f.message
     assert ("cannot be sure" in f.message) is (method == "default")
     assert clip.metrics["speaker_count"] == 2 and clip.metrics["speaker_change_s"] == [1.5]
+
+
+def test_the_no_speech_message_says_what_was_measured_for_each_reason() -> None:
+    from tests.stages.analysis.test_speech import beat_music, fast_dtmf
+
+    music = Analyze()(clip_of(beat_music(12.0, RATE), [(0.0, 12.0)], speech_ratio=1.0))
+    tones = Analyze()(clip_of(fast_dtmf(8.0, RATE), [(0.0, 8.0)], speech_ratio=1.0))
+    music_finding, tone_finding = finding(music, "no_speech"), finding(tones, "no_speech")
+    assert music_finding is not None and "steady spectral lines" in music_finding.message
+    assert "persistence" in music_finding.message
+    assert tone_finding is not None and "signalling tone" in tone_finding.message
+    assert "persistence" not in tone_finding.message  # its own measurement, not another's
+    assert music_finding.severity is tone_finding.severity is Severity.ERROR

@@ -1,0 +1,76 @@
+"""benchmarks/no_speech_recall.py: its tone builders, excerpts and recall table."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from tests.benchmarks._scripts import load_script
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def ns() -> ModuleType:
+    return load_script("no_speech_recall")
+
+
+@pytest.mark.parametrize("kind", ["ringback", "siren", "sweep", "chime", "dtmf"])
+@pytest.mark.parametrize("rate", [8000, 48000])
+def test_every_tone_kind_is_built_at_full_scale(ns: ModuleType, kind: str, rate: int) -> None:
+    y, detail = ns.make_tone(kind, np.random.default_rng(1), 6.0, rate)
+    assert y.dtype == np.float32 and y.shape == (6 * rate,)
+    assert np.isfinite(y).all() and np.max(np.abs(y)) == pytest.approx(1.0)
+    assert detail.startswith(kind)
+
+
+def test_cadence_follows_its_on_off_pattern(ns: ModuleType) -> None:
+    t = np.arange(0, 6.0, 0.01)
+    gate = ns._cadence(t, (0.4, 0.2, 0.4, 2.0))
+    # on 0–0.4, off 0.4–0.6, on 0.6–1.0, off 1.0–3.0, then again from 3.0
+    assert gate[10] == 1 and gate[50] == 0 and gate[80] == 1 and gate[200] == 0
+    assert gate[310] == 1 and gate[350] == 0
+    assert gate.mean() == pytest.approx(0.8 / 3.0, abs=0.02)
+
+
+def test_dtmf_tones_are_short_bursts_of_two_frequencies(ns: ModuleType) -> None:
+    y, _ = ns.make_tone("dtmf", np.random.default_rng(4), 8.0, RATE)
+    on = np.abs(y) > 1e-6
+    edges = np.flatnonzero(np.diff(on.astype(int)) == 1)
+    assert edges.size >= 8  # many digits
+    burst = y[edges[0] + 1 : edges[0] + 1 + RATE // 25]  # 40 ms of the first digit
+    power = np.abs(np.fft.rfft(burst * np.hanning(burst.size), RATE)) ** 2  # 1 Hz bins
+    dtmf_hz = (697, 770, 852, 941, 1209, 1336, 1477, 1633)
+    near = np.zeros(power.size, dtype=bool)
+    for hz in dtmf_hz:
+        near[hz - 60 : hz + 61] = True
+    assert power[near].sum() > 0.95 * power.sum()
+    low, high = power[600:1000].argmax() + 600, power[1150:1700].argmax() + 1150
+    assert min(abs(low - f) for f in dtmf_hz[:4]) <= 5
+    assert min(abs(high - f) for f in dtmf_hz[4:]) <= 5
+
+
+def test_excerpt_skips_silence_and_keeps_music(ns: ModuleType) -> None:
+    rng = np.random.default_rng(0)
+    rate = ns.DECODE_RATE
+    silent = np.zeros(30 * rate, dtype=np.float32)
+    assert ns.excerpt(silent, rng, 10.0) is None
+    assert ns.excerpt(silent[: 2 * rate], rng, 10.0) is None  # too short
+    t = np.arange(30 * rate) / rate
+    music = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    part = ns.excerpt(music, rng, 10.0)
+    assert part is not None and part.size == 10 * rate
+
+
+def test_recall_table_counts_any_severity_errors_and_other_rejections(ns: ModuleType) -> None:
+    rows = [
+        {"kind": "music", "no_speech": "error", "errors": ["no_speech"]},
+        {"kind": "music", "no_speech": "warning", "errors": []},
+        {"kind": "music", "no_speech": None, "errors": ["too_short"]},
+        {"kind": "music", "no_speech": None, "errors": []},
+    ]
+    (line,) = ns.recall_table(rows, lambda r: r["kind"])
+    assert "0.500 any" in line and "0.250 error" in line and "0.250 other error" in line
+    assert "(n=4)" in line
