@@ -25,11 +25,13 @@ import os
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["DaskExecutor", "Executor", "LocalPool", "resolve_executor"]
 
@@ -106,6 +108,10 @@ class LocalPool(Executor):
             for item in items:
                 yield _guarded(fn, state, item, on_error)
             return
+        # Imported here: the process pool's machinery is ~17 ms of every CLI start-up, and one
+        # file or one worker never needs it.
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
         key = _run_key()
         window = max_in_flight or self.workers * 3
         pending: dict[Future[R], T] = {}
