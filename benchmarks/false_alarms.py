@@ -553,7 +553,7 @@ def build_take(
     level = mes.active_level_db(speech, rate)
     assert level is not None
     under = float(rng.uniform(*FLOOR_UNDER_SPEECH_DB))
-    noise = _pink(rng, speech.size, rate) * np.float32(10 ** ((level - under) / 20))
+    noise = mes.pink(rng, speech.size, rate) * np.float32(10 ** ((level - under) / 20))
     x = speech + noise
     label["floor_under_speech_db"] = round(under, 1)
     if "lowcut" in transforms:
@@ -573,13 +573,6 @@ def build_take(
     label["rate"] = out_rate
     label["source_rate"] = rate
     return x.astype(np.float32), out_rate, label
-
-
-def _pink(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    spectrum /= np.sqrt(np.maximum(np.fft.rfftfreq(n, 1.0 / rate), 20.0))
-    y = np.fft.irfft(spectrum, n)
-    return (y / (np.sqrt(np.mean(y * y)) + 1e-20)).astype(np.float32)
 
 
 def build(seed: int, count: int) -> list[dict[str, Any]]:
@@ -724,15 +717,16 @@ def report(rows: list[dict[str, Any]]) -> str:
             codes = ",".join(c for c, s in r["findings"] if s == "error")
             out.append(
                 f"  ERROR {r['file']} [{'+'.join(r['transforms'])}] {codes}: "
-                f"persistence {_f(m['speech_persistence'])} modulation "
-                f"{_f(m['speech_modulation_db'])} snr {_f(m['snr_db'])} hum {m['hum_hz']} "
-                f"bw {_f(m['bandwidth_hz'])} clip {_f(m['clipping_ratio'], 5)} "
-                f"spk {_f(m['speaker_score'])}"
+                f"persistence {number(m['speech_persistence'])} modulation "
+                f"{number(m['speech_modulation_db'])} snr {number(m['snr_db'])} hum {m['hum_hz']} "
+                f"bw {number(m['bandwidth_hz'])} clip {number(m['clipping_ratio'], 5)} "
+                f"spk {number(m['speaker_score'])}"
             )
     return "\n".join(out)
 
 
-def _f(value: Any, digits: int = 2) -> str:
+def number(value: Any, digits: int = 2) -> str:
+    """``value`` with ``digits`` decimals, or "-" when it was not measured."""
     return "-" if value is None else f"{value:.{digits}f}"
 
 

@@ -297,10 +297,10 @@ def white(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.standard_normal(n).astype(np.float32)
 
 
-def pink(rng: np.random.Generator, n: int) -> np.ndarray:
+def pink(rng: np.random.Generator, n: int, rate: int = RATE) -> np.ndarray:
     """1/f noise by spectral shaping of white noise (flat below 20 Hz to avoid a DC surge)."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1.0 / RATE)
+    freqs = np.fft.rfftfreq(n, 1.0 / rate)
     spectrum /= np.sqrt(np.maximum(freqs, 20.0))
     y = np.fft.irfft(spectrum, n)
     return (y / (np.sqrt(np.mean(y * y)) + 1e-20)).astype(np.float32)

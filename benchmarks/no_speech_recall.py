@@ -55,9 +55,13 @@ for _path in (HERE, ROOT):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+import false_alarms as fa  # noqa: E402
+import make_eval_set as mes  # noqa: E402
+
 WORK = os.path.join(HERE, "_work", "nospeech")
 TRACK_DIR = os.path.join(WORK, "tracks")
 CLIP_DIR = os.path.join(WORK, "clips")
+VERSION = 2  # the clips' recipe: bump when it changes, so the cache is rebuilt
 SEED = 31
 MUSIC_CLIPS = 120
 TONE_CLIPS = 80
@@ -256,23 +260,10 @@ def make_tone(
 # --- clips ------------------------------------------------------------------------------------
 
 
-def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """``x`` at ``rate_out`` (polyphase, scipy)."""
-    if rate_in == rate_out:
-        return x
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate_in, rate_out)
-    return resample_poly(x, rate_out // g, rate_in // g).astype(np.float32)
-
-
 def finish(
     x: np.ndarray, rng: np.random.Generator, rate: int, path_stem: str
 ) -> tuple[str, dict[str, Any]]:
     """Level, optional noise floor, and WAV / MP3 / Ogg: writes the clip, returns file and label."""
-    import false_alarms as fa
 
     label: dict[str, Any] = {"rate": rate}
     level_db = rng.uniform(-32, -12)
@@ -280,7 +271,7 @@ def finish(
     if rng.random() < 0.5:
         floor_db = level_db - rng.uniform(35, 60)
         colour = "pink" if rng.random() < 0.5 else "white"
-        noise = fa._pink(rng, x.size, rate) if colour == "pink" else rng.standard_normal(x.size)
+        noise = mes.pink(rng, x.size, rate) if colour == "pink" else rng.standard_normal(x.size)
         noise = noise / max(float(np.sqrt(np.mean(noise**2))), 1e-12) * 10 ** (floor_db / 20)
         x = x + noise.astype(np.float32)
         label["floor"] = f"{colour}{floor_db - level_db:.0f}"
@@ -305,7 +296,8 @@ def build(
     """Build (or load from the cache) the clips; one label dict per clip."""
     manifest = os.path.join(WORK, "labels.json")
     found = music_tracks()
-    key = {"seed": seed, "music": music, "tones": tones, "tracks": [p for _, p in found]}
+    key = {"version": VERSION, "seed": seed, "music": music, "tones": tones,
+           "tracks": [p for _, p in found]}  # fmt: skip
     if os.path.exists(manifest):
         with open(manifest, encoding="utf-8") as fh:
             cached = json.load(fh)
@@ -325,7 +317,7 @@ def build(
         if part is None:
             continue
         rate = int(rng.choice(RATES))
-        name, label = finish(resample(part, DECODE_RATE, rate), rng, rate, f"m{i:03d}")
+        name, label = finish(mes.resample(part, DECODE_RATE, rate), rng, rate, f"m{i:03d}")
         seconds = round(part.size / DECODE_RATE, 2)
         labels.append({"file": name, "kind": "music", "source": pkg,
                        "detail": os.path.basename(path), "seconds": seconds, **label})  # fmt: skip
@@ -412,14 +404,11 @@ def report(rows: list[dict[str, Any]]) -> str:
                 out.append(
                     f"  {tag} {r['file']} {r['detail']} "
                     f"{r['rate']} {r['codec']} {r.get('floor', '')}: persistence "
-                    f"{_f(m['speech_persistence'])} modulation {_f(m['speech_modulation_db'])} "
-                    f"ratio {_f(m['speech_ratio'])}"
+                    f"{fa.number(m['speech_persistence'])} modulation "
+                    f"{fa.number(m['speech_modulation_db'])} "
+                    f"ratio {fa.number(m['speech_ratio'])}"
                 )
     return "\n".join(out)
-
-
-def _f(value: Any, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
