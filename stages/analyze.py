@@ -18,7 +18,7 @@ from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
 from pipeline.profiles import AnalysisThresholds
 from pipeline.stage import Stage
-from stages.normalize import mono
+from stages.normalize import dc_offset, mono
 
 __all__ = ["NO_SPEECH_RATIO", "Analyze", "speech_ratio"]
 
@@ -138,7 +138,7 @@ class Analyze(Stage):
             m["clipping_ratio"] = detect_clipping(samples).ratio
         dc_removed = "dc_offset" in m  # measured on the source by normalize, which removed it
         if not dc_removed:
-            m["dc_offset"] = float(np.abs(np.asarray(samples, dtype=np.float64).mean(axis=0)).max())
+            m["dc_offset"] = dc_offset(np.asarray(samples))
 
         self._judge(clip, dc_removed=dc_removed)
         self._judge_signal(clip, sound=sound, why=why)

@@ -23,26 +23,16 @@ from stages.loudness import BLOCK_ROWS, ROW_VALUES, channel_reduce, integrated_l
 __all__ = [
     "Normalize",
     "SourceScan",
-    "clipping_ratio",
     "dc_offset",
     "downmix",
     "mono",
     "scan_source",
 ]
 
-FULL_SCALE = 0.999  # |x| at or above this counts as sitting on the rails
-MIN_CLIP_RUN = 3  # consecutive full-scale samples that make a clipped run
 _CEILING_MARGIN = 1e-6  # relative: keeps float32 rounding from nudging a peak over the ceiling
 TARGET_TOLERANCE_LU = 0.5  # with the limiter: a loudness this close to the target reaches it
 _AIM_LU = 0.2  # the limiter's gain search stops this close to the target
 _MAX_STEPS = 4  # gain corrections after the first limiting pass (1-2 suffice for speech)
-
-
-def _columns(samples: np.ndarray) -> list[np.ndarray]:
-    """Each channel of mono ``(frames,)`` or interleaved ``(frames, ch)`` audio as a 1-D array."""
-    if samples.ndim == 1:
-        return [samples]
-    return [samples[:, c] for c in range(samples.shape[1])]
 
 
 def dc_offset(samples: np.ndarray) -> float:
@@ -52,30 +42,6 @@ def dc_offset(samples: np.ndarray) -> float:
         return 0.0
     # One contiguous pass for all channels (see `channel_reduce`), folded in float64.
     return float(np.abs(channel_reduce(samples, np.add, dtype=np.float64)).max()) / frames
-
-
-def clipping_ratio(samples: np.ndarray, *, full_scale: float = FULL_SCALE) -> float:
-    """Fraction of samples lying in runs of ≥ 3 consecutive full-scale samples, worst channel.
-
-    A single sample touching full scale is a loud peak; three in a row is the flat top of a
-    clipped waveform.
-    """
-    worst = 0
-    frames = samples.shape[0]
-    if frames < MIN_CLIP_RUN or peak_dbfs(samples) < 20.0 * math.log10(full_scale):
-        return 0.0
-    for column in _columns(samples):
-        rail = np.abs(column) >= full_scale
-        # Windows of three samples that are all on the rail, then every sample such a window covers.
-        window = rail[:-2] & rail[1:-1] & rail[2:]
-        if not window.any():
-            continue
-        covered = np.zeros(frames, dtype=bool)
-        covered[:-2] |= window
-        covered[1:-1] |= window
-        covered[2:] |= window
-        worst = max(worst, int(np.count_nonzero(covered)))
-    return worst / frames
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pipeline.clip import Clip, Severity
 from stages.loudness import integrated_loudness, peak_dbfs
-from stages.normalize import Normalize, clipping_ratio, dc_offset, downmix, scan_source
+from stages.normalize import Normalize, dc_offset, downmix, scan_source
 
 
 def noise(n: int, *, rms: float = 0.05, seed: int = 0) -> np.ndarray:
@@ -30,15 +30,6 @@ def test_source_metrics_are_measured_before_processing() -> None:
     assert clip.metrics["dc_offset"] == pytest.approx(0.05, abs=0.002)
     assert clip.metrics["clipping_ratio"] == pytest.approx(10 / x.size)
     assert clip.metrics["source_peak_dbfs"] == pytest.approx(0.0)
-
-
-def test_clipping_ratio_takes_the_worst_channel() -> None:
-    x = np.zeros((1000, 2), dtype=np.float32)
-    x[10:13, 0] = -1.0  # exactly three: counts
-    x[100:120, 1] = 0.9995
-    x[200:202, 1] = 1.0  # two: does not count
-    assert clipping_ratio(x) == pytest.approx(20 / 1000)
-    assert clipping_ratio(np.full(2, 1.0)) == 0.0
 
 
 def test_stereo_is_downmixed_to_mono_mean() -> None:

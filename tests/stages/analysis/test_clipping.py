@@ -44,6 +44,15 @@ def test_a_lone_full_scale_peak_is_not_clipping() -> None:
     assert detect_clipping(x).ratio == 0.0
 
 
+def test_hard_clipping_takes_the_worst_channel_and_needs_runs_of_three() -> None:
+    x = np.zeros((1000, 2), dtype=np.float32)
+    x[10:13, 0] = -1.0  # exactly three: counts
+    x[100:120, 1] = 0.9995
+    x[200:202, 1] = 1.0  # two: does not count
+    assert detect_clipping(x).hard_ratio == pytest.approx(20 / 1000)
+    assert detect_clipping(np.full(2, 1.0, dtype=np.float32)).hard_ratio == 0.0
+
+
 def test_worst_channel_counts_and_silence_is_clean() -> None:
     left = quantise(voice(2.0))
     right = quantise(np.clip(voice(2.0, seed=4) * 5.0, -0.5, 0.5))
