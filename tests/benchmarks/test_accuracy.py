@@ -31,3 +31,26 @@ def test_best_recall_keeps_the_precision(acc: ModuleType) -> None:
     assert acc.best_recall(truth, score, min_precision=0.75) == (1.0, 0.4)
     assert acc.best_recall(truth, score, min_precision=0.8) == (pytest.approx(1 / 3), 0.9)
     assert acc.best_recall([False, False], [0.1, 0.2], min_precision=0.9) == (0.0, math.inf)
+
+
+def test_snr_worst_cell_is_the_noise_and_level_with_the_largest_median_error(
+    acc: ModuleType,
+) -> None:
+    def clip(noise: str, true_db: float, measured_db: float) -> object:
+        label = {"kind": "noisy", "noise_type": noise, "snr_db": true_db}
+        return acc.Outcome(label=label, metrics={"snr_db": measured_db})
+
+    outcomes = [
+        clip("white", 0.2, 0.0),
+        clip("white", 19.8, 20.5),
+        clip("babble", 0.1, 4.1),  # +4: the worst cell, though the overall median is small
+        clip("babble", -0.2, 3.8),
+        clip("pink", 10.0, 9.0),
+    ]
+    rep = acc.Report()
+    acc.check_snr(rep, outcomes)
+    assert rep.figures["snr_worst_cell_median_db"] == pytest.approx(4.0)
+    assert rep.figures["snr_abs_err_median_db"] == pytest.approx(1.0)
+    assert any(
+        "worst cell" in line and "babble 00 dB" in line and "FAIL" in line for line in rep.lines
+    )
