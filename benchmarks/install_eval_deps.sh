@@ -44,3 +44,11 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 # pingus-data, freedroid-data, tecnoballz-data (2.4 MB), tomatoes-data (10 MB).
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     pingus-data freedroid-data tecnoballz-data tomatoes-data
+# Held-out no-speech set (no_speech_recall.py --set heldout, benchmarks/_work/nospeech-heldout/):
+# other games' music the detector was never tuned on, Ogg/MP3/WAV recordings and tracker
+# modules: frozen-bubble-data (22 MB), extremetuxracer-data (41 MB), hex-a-hop-data (9 MB),
+# powermanga-data (10 MB), mu-cade-data and a7xpg-data (5 + 3.5 MB), chromium-bsu-data (1.2 MB),
+# pangzero (3 MB, one MP3), open-invaders-data (2.5 MB, .mod), ceferino-data (2 MB, one .xm).
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    frozen-bubble-data extremetuxracer-data hex-a-hop-data powermanga-data mu-cade-data \
+    a7xpg-data chromium-bsu-data pangzero open-invaders-data ceferino-data

@@ -67,8 +67,22 @@ is one or two spectral lines where a voice is a harmonic series (``lines`` ≤
 Tracker and hold music with a drum often stays under the persistence limit (fast notes,
 percussion), but its onsets fall on a regular grid and it never falls silent: a
 ``beat_strength`` of at least ``MIN_BEAT`` with dips under ``MAX_BEAT_DIP_DB`` and
-persistence of at least ``MIN_BEAT_PERSISTENCE`` is reason ``"beat"``. ``SpeechResult.why``
-words each verdict with its measurements for the finding's message.
+persistence of at least ``MIN_BEAT_PERSISTENCE`` is reason ``"beat"``; an exact grid
+(``MIN_STRONG_BEAT``) may dip up to ``MAX_STRONG_BEAT_DIP_DB`` (tracker music dips ≤ 27.6 dB
+between notes; the one voice with a strong beat, espeak Hakka, ≥ 33 dB).
+
+*Music beds and noise floors* (fourth session). Dense tracker music without a beat or a
+silence still passed. A mixed and mastered music bed holds every band's loudest moment at
+one level from half-second to half-second, where a voice's peaks follow the vowel and stress
+of each moment: ``peak_spread_db`` under ``MAX_BED_SPREAD_DB``, with shallow dips and some
+persistence, is reason ``"bed"``. Noise, in turn, fills a steady voice's gaps and makes its
+dips as shallow as music's (espeak's high Mandarin voice in 15 dB white noise got a false
+"tonal" error), but what it leaves there is a *noise floor*: the quietest frames hold no
+persistent lines and every half-second's minimum sits at one level (`noise_floor`). Music
+never falls to one: its quietest frames are still notes. So a tonal, rhythmic clip whose
+dips reach a noise floor may be ``voice_like`` (a warning, not an error), and neither a bed
+nor a strong beat is called over a noise floor. ``SpeechResult.why`` words each verdict with
+its measurements for the finding's message.
 """
 
 from __future__ import annotations
@@ -87,6 +101,8 @@ __all__ = [
     "detect_speech",
     "fall_over_rise",
     "modulation_bands",
+    "noise_floor",
+    "peak_spread_db",
     "spectral_lines",
     "syllabic_dip_db",
     "syllabic_modulation_db",
@@ -131,6 +147,23 @@ MAX_BEAT_DIP_DB = 25.0  # ... and music that never stops dips ≤ 17 dB (75 %), 
 # ... and notes hold their harmonics: such music ≥ 0.48; metronomic synthetic voices in noise
 # (which fills their dips) 0.41–0.47. A thin margin: see `beat_strength`.
 MIN_BEAT_PERSISTENCE = 0.5
+# An exact metrical grid (tracker music: beat 0.81–0.99) may dip deeper between its notes,
+# up to 27.6 dB measured; the one voice with a strong beat (espeak Hakka, ≤ 0.77) dips ≥ 33 dB.
+MIN_STRONG_BEAT = 0.8
+MAX_STRONG_BEAT_DIP_DB = 30.0
+# A music bed: each band's loudest moment per half-second holds its level. Dense tracker music
+# 1.9–3.5 dB; voices ≥ 4.1 dB (monotone diphone voices of the false-alarm set), real and noisy
+# dev voices ≥ 4.8 dB. Judged on at least MIN_BED_S of audio (the spread of fewer windows is
+# noisy), with dips under MAX_BEAT_DIP_DB, some persistence and no noise floor.
+MAX_BED_SPREAD_DB = 3.0
+MIN_BED_S = 6.0
+MIN_BED_PERSISTENCE = 0.45  # noisy voices reach 0.47 with shallow dips; their peaks vary ≥ 4.8 dB
+# A stationary noise floor: the quietest QUIET_PERCENTILE % of the frames hold no persistent
+# lines (white/pink noise under steady voices 0.39–0.47; the quietest frames of music ≥ 0.50:
+# still notes) and each half-second's minimum holds its level (noise: spread ≤ 2.5 dB).
+QUIET_PERCENTILE = 20.0
+MAX_FLOOR_PERSISTENCE = 0.48
+MAX_FLOOR_SPREAD_DB = 3.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +188,7 @@ class SpeechResult:
     lines: float | None = None
     voice_like: bool = False
     beat: float | None = None
+    peak_spread_db: float | None = None
 
     @property
     def why(self) -> str:
@@ -165,10 +199,19 @@ class SpeechResult:
                 f"lines; a voice shows a harmonic series of at least {MAX_TONE_LINES + 2})"
             )
         if self.reason == "beat":
+            strong = self.beat is not None and self.beat >= MIN_STRONG_BEAT
+            limit = MAX_STRONG_BEAT_DIP_DB if strong else MAX_BEAT_DIP_DB
             return (
                 f"has the regular beat of music and never falls silent (beat strength "
                 f"{self.beat:.2f}, speech stays under {MIN_BEAT:.2f}; dips {self.dip_db:.0f} dB, "
-                f"a voice stops between syllables by at least {MAX_BEAT_DIP_DB:g} dB)"
+                f"a voice stops between syllables by at least {limit:g} dB)"
+            )
+        if self.reason == "bed":
+            return (
+                f"never falls silent and holds the level of its peaks like a music bed (peaks "
+                f"vary {self.peak_spread_db:.1f} dB between half-seconds, a voice's by at least "
+                f"{MAX_BED_SPREAD_DB:g} dB; dips {self.dip_db:.0f} dB, a voice stops between "
+                f"syllables by at least {MAX_BEAT_DIP_DB:g} dB)"
             )
         if self.reason == "unmodulated" and self.modulation_db is not None:
             return (
@@ -268,6 +311,18 @@ def syllabic_dip_db(bands: Bands, inside: np.ndarray) -> float | None:
     loudest frame over quietest, in dB. The median over windows, then over bands. None with
     fewer than two windows.
     """
+    level = _window_levels(bands, inside)
+    if level is None:
+        return None
+    depth = level.max(axis=1) - level.min(axis=1)
+    return float(np.median(np.median(depth, axis=0)))
+
+
+def _window_levels(bands: Bands, inside: np.ndarray) -> np.ndarray | None:
+    """Band levels (dB) of the ``inside`` frames, ``DIP_WINDOW_S`` windows of them.
+
+    Shape (windows, frames, bands); None with fewer than two windows.
+    """
     rows = np.flatnonzero(inside)
     width = max(3, round(DIP_WINDOW_S / bands.frame_s))
     windows = rows.size // width
@@ -275,9 +330,55 @@ def syllabic_dip_db(bands: Bands, inside: np.ndarray) -> float | None:
         return None
     power = bands.power[rows[: windows * width]]
     floor = max(float(power.max()), 1e-30) * 1e-10  # digital silence: a 100 dB dip at most
-    level = 10.0 * np.log10(np.maximum(power, floor)).reshape(windows, width, -1)
-    depth = level.max(axis=1) - level.min(axis=1)
-    return float(np.median(np.median(depth, axis=0)))
+    return 10.0 * np.log10(np.maximum(power, floor)).reshape(windows, width, -1)
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    """Interquartile range along axis 0 (per band)."""
+    high, low = np.percentile(values, [75.0, 25.0], axis=0)
+    return np.asarray(high - low)
+
+
+def peak_spread_db(bands: Bands, inside: np.ndarray) -> float | None:
+    """How much each band's loudest moment varies between half-second windows (dB).
+
+    Per band, the interquartile range over ``DIP_WINDOW_S`` windows of the window's loudest
+    level; the 75th percentile over bands (the bands a voice dominates, when noise fills the
+    others). A voice's peaks follow the vowel and stress of each moment: ≥ 4.8 dB on real
+    and noisy voices of the dev split, ≥ 4.1 dB on monotone diphone voices; a mixed music bed
+    holds every band's peaks within a few dB (dense tracker music 1.9–3.5 dB). None with
+    less than ``MIN_BED_S`` of ``inside`` audio (a spread of a few windows says little).
+    """
+    if inside.sum() * bands.frame_s < MIN_BED_S:
+        return None
+    level = _window_levels(bands, inside)
+    if level is None:
+        return None
+    return float(np.percentile(_spread(level.max(axis=1)), 75.0))
+
+
+def noise_floor(
+    power: np.ndarray, bands: Bands, inside: np.ndarray, energy: np.ndarray, lag: int, bin_hz: float
+) -> bool:
+    """Whether the sound falls, between its loud moments, to a stationary noise floor.
+
+    Noise fills a steady voice's syllable gaps, so its dips look as shallow as music's; but
+    the floor it leaves is noise: the quietest ``QUIET_PERCENTILE`` % of the ``inside``
+    frames hold no persistent spectral lines (persistence under ``MAX_FLOOR_PERSISTENCE``;
+    music's quietest frames are still notes), and each half-second's minimum sits at the same
+    level (median spread over bands under ``MAX_FLOOR_SPREAD_DB``).
+    """
+    judged = energy[inside]
+    if judged.size == 0:
+        return False
+    quiet = inside & (energy <= np.percentile(judged, QUIET_PERCENTILE))
+    floor_persistence, _ = _persistence(power, quiet, lag, bin_hz)
+    if floor_persistence is None or floor_persistence >= MAX_FLOOR_PERSISTENCE:
+        return False
+    level = _window_levels(bands, inside)
+    if level is None:
+        return False
+    return float(np.median(_spread(level.min(axis=1)))) < MAX_FLOOR_SPREAD_DB
 
 
 def fall_over_rise(bands: Bands, inside: np.ndarray) -> float | None:
@@ -427,6 +528,8 @@ def detect_speech(
         # syllables (deep dips) like a harmonic series, not a keyed tone or a ringing note.
         dip = syllabic_dip_db(bands, inside)
         deep = dip is not None and dip >= MIN_DIP_DB
+        if not deep and dip is not None:  # in noise, the gaps fall to a stationary floor
+            deep = noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
         lines = spectral_lines(power, loud, spec.bin_hz) if deep else None
         voiced = deep and lines is not None and lines >= MIN_VOICE_LINES
         stops = fall_over_rise(bands, inside) if voiced else None
@@ -447,11 +550,34 @@ def detect_speech(
     if persistence is None:
         return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)
     # Music with a beat: onsets on a regular grid, and no silence between notes.
+    # An exact grid may dip deeper, but not to a noise floor (a metronomic voice in noise).
     beat = beat_strength(bands, inside)
     if beat is not None and beat >= MIN_BEAT and persistence >= MIN_BEAT_PERSISTENCE:
         dip = syllabic_dip_db(bands, inside)
-        if dip is not None and dip < MAX_BEAT_DIP_DB:
+        strong = beat >= MIN_STRONG_BEAT
+        if dip is not None and (
+            dip < MAX_BEAT_DIP_DB
+            or (
+                strong
+                and dip < MAX_STRONG_BEAT_DIP_DB
+                and not noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
+            )
+        ):
             return SpeechResult(
                 False, persistence, pairs, modulation, "beat", dip, lines, beat=beat
             )
+    # A music bed: no silence between notes, and every band's peaks hold their level.
+    # A voice in steady noise also never falls silent: music never falls to a noise floor.
+    if persistence >= MIN_BED_PERSISTENCE:
+        spread = peak_spread_db(bands, inside)
+        if spread is not None and spread < MAX_BED_SPREAD_DB:
+            dip = syllabic_dip_db(bands, inside)
+            if (
+                dip is not None
+                and dip < MAX_BEAT_DIP_DB
+                and not noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
+            ):
+                return SpeechResult(
+                    False, persistence, pairs, modulation, "bed", dip, lines, peak_spread_db=spread
+                )
     return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)

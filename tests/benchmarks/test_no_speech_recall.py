@@ -74,3 +74,45 @@ def test_recall_table_counts_any_severity_errors_and_other_rejections(ns: Module
     (line,) = ns.recall_table(rows, lambda r: r["kind"])
     assert "0.500 any" in line and "0.250 error" in line and "0.250 other error" in line
     assert "(n=4)" in line
+
+
+@pytest.mark.parametrize("kind", ["pluck", "piano", "pad", "lead"])
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_every_hold_music_kind_is_built_at_full_scale(ns: ModuleType, kind: str, rate: int) -> None:
+    y, detail = ns.make_hold(kind, np.random.default_rng(2), 3.0, rate)
+    assert y.dtype == np.float32 and y.shape == (3 * rate,)
+    assert np.isfinite(y).all() and np.max(np.abs(y)) == pytest.approx(1.0)
+    assert detail.startswith(kind)
+    frames = y[: y.size // (rate // 10) * (rate // 10)].reshape(-1, rate // 10)
+    assert (np.sqrt(np.mean(frames**2, axis=1)) > 1e-3).mean() > 0.8  # music, not silence
+
+
+def test_melody_walks_a_major_scale(ns: ModuleType) -> None:
+    notes = ns.melody(np.random.default_rng(3), 200, 60)
+    assert notes.shape == (200,)
+    assert set(np.unique((notes - 60) % 12)) <= {0, 2, 4, 5, 7, 9, 11}
+    assert notes.min() >= 60 and notes.max() <= 60 + 24
+    assert np.abs(np.diff(notes)).max() <= 6  # steps and small leaps
+
+
+def test_a_struck_note_decays_and_its_upper_partials_decay_faster(ns: ModuleType) -> None:
+    rate = 16000
+    t = np.arange(2 * rate) / rate
+    note = ns.struck(t, 220.0, decay_s=0.5, amps=np.array([1.0, 1.0, 1.0]))
+
+    def level(part: np.ndarray, hz: float) -> float:
+        spectrum = np.abs(np.fft.rfft(part * np.hanning(part.size)))
+        return float(spectrum[round(hz * part.size / rate)])
+
+    early, late = note[: rate // 4], note[rate : rate + rate // 4]
+    assert np.sqrt(np.mean(late**2)) < 0.3 * np.sqrt(np.mean(early**2))
+    assert level(late, 660.0) / level(early, 660.0) < level(late, 220.0) / level(early, 220.0)
+
+
+def test_the_sets_keep_the_dev_cache_key_and_hold_other_packages(ns: ModuleType) -> None:
+    dev, heldout = ns.SETS["dev"], ns.SETS["heldout"]
+    assert dev.work == ns.WORK and dev.globs is ns.MUSIC_GLOBS and dev.hold == 0
+    assert heldout.work != dev.work and heldout.hold > 0 and heldout.tones == 0
+    assert not set(heldout.globs) & set(dev.globs)  # no package in both
+    for package, path in ns.music_tracks(heldout.globs):
+        assert package in heldout.globs and path.startswith("/usr/share/")

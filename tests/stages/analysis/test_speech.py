@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,9 +31,25 @@ def chords(dur_s: float, rate: int = RATE) -> np.ndarray:
     return (0.3 * out / np.abs(out).max()).astype(np.float32)
 
 
+def stressed_voice(
+    dur_s: float, rate: int = RATE, *, seed: int = 0, stress_db: float = 12.0
+) -> np.ndarray:
+    """`voice` whose syllables (0.25 s each) differ in level by up to ``stress_db``.
+
+    The plain synthetic voice repeats one syllable at one level and dips only ~16 dB: no
+    real voice holds its peaks that still (dev and false-alarm voices vary ≥ 4 dB between
+    half-seconds), and the music-bed cue may call it music.
+    """
+    x = voice(dur_s, rate, seed=seed).astype(np.float64)
+    rng = np.random.default_rng([seed, 99])
+    syllable = (np.arange(x.size) / rate / 0.25).astype(np.intp)
+    gains_db = rng.uniform(-stress_db, 0.0, size=int(syllable[-1]) + 1)
+    return (x * 10 ** (gains_db[syllable] / 20)).astype(np.float32)
+
+
 @pytest.mark.parametrize("snr_db", [None, 20.0, 5.0])
 def test_voice_is_speech_quiet_or_noisy(snr_db: float | None) -> None:
-    x = voice(6.0, seed=9)
+    x = stressed_voice(6.0, seed=9)
     if snr_db is not None:
         x = mix(x, white(x.size), snr_db)
     result = detect_speech(x, RATE)
@@ -55,7 +73,7 @@ def test_silence_is_not_speech() -> None:
 
 
 def test_only_frames_inside_segments_are_judged() -> None:
-    x = np.concatenate([tone(440.0, 3.0, RATE), voice(5.0, seed=2)])
+    x = np.concatenate([tone(440.0, 3.0, RATE), stressed_voice(5.0, seed=2)])
     assert detect_speech(x, RATE, [(3.0, 8.0)]).is_speech
     assert not detect_speech(x, RATE, [(0.0, 3.0)]).is_speech
 
@@ -94,7 +112,7 @@ def test_stationary_noise_is_not_speech(kind: str, rate: int, seed: int) -> None
 @pytest.mark.parametrize("rate", [8000, 16000, 24000])
 @pytest.mark.parametrize("snr_db", [0.0, 10.0])
 def test_voice_in_pink_noise_is_speech_at_any_rate(rate: int, snr_db: float) -> None:
-    x = voice(8.0, rate, seed=4)
+    x = stressed_voice(8.0, rate, seed=4)
     x = mix(x, pink(x.size, rate, seed=5), snr_db)
     result = detect_speech(x, rate)
     assert result.is_speech, result
@@ -537,3 +555,156 @@ def test_modulation_bands_put_a_tone_in_its_band(band: int) -> None:
     assert bands.frame_s == spec.frame_s
     assert bands.power.shape == (spec.power.shape[0], speech_module.MODULATION_BANDS)
     assert int(np.argmax(bands.power.mean(axis=0))) == band
+
+
+# --- noise floors under steady voices, and music beds -----------------------------------------
+
+
+def music_bed(dur_s: float, rate: int = RATE, *, seed: int = 0, parts: int = 6) -> np.ndarray:
+    """Dense tracker-like music: six parts of short irregular notes (no beat), never silent.
+
+    Each note has four harmonics, a slight vibrato and a 0.4 s decay cut by the next note,
+    so persistence stays speech-like (≈ 0.5) and the level never dips far.
+    """
+    rng = np.random.default_rng(seed)
+    n = round(dur_s * rate)
+    t = np.arange(n) / rate
+    out = np.zeros(n)
+    for part in range(parts):
+        at = -rng.uniform(0.0, 0.3)
+        base = 110.0 * 2 ** (part * 0.7)
+        while at < dur_s:
+            length = rng.uniform(0.08, 0.3)
+            start, stop = max(0, round(at * rate)), min(n, round((at + length + 0.05) * rate))
+            tt = t[start:stop] - at
+            hz = base * 2 ** (rng.choice([0, 2, 4, 5, 7, 9, 11]) / 12)
+            phase = 2 * np.pi * hz * np.cumsum(1 + 0.01 * np.sin(2 * np.pi * 6 * tt)) / rate
+            envelope = np.minimum(1.0, tt / 0.01) * np.exp(-tt / 0.4)
+            for h in range(1, 5):
+                out[start:stop] += envelope * np.sin(h * phase) / h
+            at += length
+    out = 0.5 * out / np.abs(out).max()
+    return (out + 0.5e-3 * white(n, seed=seed + 3)).astype(np.float32)
+
+
+def _noise_floor(x: np.ndarray, rate: int) -> bool:
+    from stages.analysis._spectra import power_spectrogram
+
+    spec = power_spectrogram(x, rate)
+    every = np.ones(spec.power.shape[0], dtype=bool)
+    lag = max(1, round(speech_module.LAG_S / spec.frame_s))
+    bands = speech_module.modulation_bands(spec)
+    return speech_module.noise_floor(spec.power, bands, every, spec.energy, lag, spec.bin_hz)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("snr_db", [10.0, 15.0, 20.0])
+def test_a_steady_voice_in_noise_stays_a_doubtful_voice(rate: int, snr_db: float) -> None:
+    # Noise fills the syllable gaps (dips well under MIN_DIP_DB), but they fall to its floor.
+    x = vowel_train(10.0, rate, f0_hz=300.0, seed=1)
+    x = mix(x, white(x.size, seed=4), snr_db)
+    result = detect_speech(x, rate)
+    assert result.reason == "tonal" and not result.is_speech
+    assert result.dip_db is not None and result.dip_db < speech_module.MIN_DIP_DB
+    assert result.voice_like
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+def test_a_noise_floor_is_found_under_a_voice_but_never_under_music(rate: int) -> None:
+    voice_in_noise = vowel_train(10.0, rate, seed=1)
+    assert _noise_floor(mix(voice_in_noise, white(voice_in_noise.size, seed=4), 15.0), rate)
+    bed = music_bed(10.0, rate)
+    assert not _noise_floor(bed, rate)  # the quietest frames are still notes
+    for snr_db in (10.0, 20.0, 40.0):  # ... and stay notes over a noise floor
+        assert not _noise_floor(mix(bed, white(bed.size, seed=4), snr_db), rate)
+    assert not _noise_floor(chords(8.0, rate) if rate == RATE else bed, rate)
+
+
+def test_digital_silence_between_syllables_is_a_floor_too() -> None:
+    x = vowel_train(10.0, RATE, seed=1)
+    x[np.abs(x) < 2e-3] = 0.0  # the white floor gone: gaps of exact zeros
+    assert _noise_floor(x, RATE)
+    assert not _noise_floor(music_bed(10.0, RATE) + np.float32(0.0), RATE)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_dense_music_bed_is_not_speech(rate: int, seed: int) -> None:
+    result = detect_speech(music_bed(10.0, rate, seed=seed), rate)
+    assert not result.is_speech and result.reason == "bed"
+    assert result.persistence is not None and result.persistence < speech_module.MAX_PERSISTENCE
+    assert result.peak_spread_db is not None
+    assert result.peak_spread_db < speech_module.MAX_BED_SPREAD_DB
+    assert "music bed" in result.why and f"{result.peak_spread_db:.1f} dB" in result.why
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("snr_db", [None, 10.0, 5.0])
+def test_a_voice_with_stressed_syllables_is_no_music_bed(rate: int, snr_db: float | None) -> None:
+    x = stressed_voice(10.0, rate, seed=3)
+    if snr_db is not None:
+        x = mix(x, white(x.size, seed=4), snr_db)
+    result = detect_speech(x, rate)
+    assert result.is_speech, result
+
+
+def _bands_with_window_peaks(peaks_db: np.ndarray, frame_s: float = 0.016) -> Any:
+    """Eight bands whose level peaks at ``peaks_db[w]`` once per half-second window ``w``."""
+    width = round(speech_module.DIP_WINDOW_S / frame_s)
+    level = np.full((peaks_db.size * width, 8), -30.0)
+    level[::width] = peaks_db[:, None]
+    return speech_module.Bands(10 ** (level / 10), frame_s)
+
+
+@pytest.mark.parametrize("swing_db", [0.0, 2.0, 10.0])
+def test_peak_spread_is_the_spread_of_the_window_peaks(swing_db: float) -> None:
+    peaks = np.tile([0.0, -swing_db], 10)  # 20 windows, alternating
+    bands = _bands_with_window_peaks(peaks)
+    every = np.ones(bands.power.shape[0], dtype=bool)
+    assert speech_module.peak_spread_db(bands, every) == pytest.approx(swing_db, abs=1e-9)
+
+
+def test_peak_spread_needs_min_bed_seconds() -> None:
+    windows = int(speech_module.MIN_BED_S / speech_module.DIP_WINDOW_S) - 1
+    bands = _bands_with_window_peaks(np.zeros(windows))
+    assert speech_module.peak_spread_db(bands, np.ones(bands.power.shape[0], dtype=bool)) is None
+
+
+def staccato_music(dur_s: float, rate: int, *, step_s: float = 0.25) -> np.ndarray:
+    """Tracker-style staccato: a drum and a short chord on an exact grid over a faint pad.
+
+    The chords die away within each step, so the level dips 26–29 dB between them (deeper
+    than `MAX_BEAT_DIP_DB`), but the grid is exact (beat ≈ 0.97).
+    """
+    rng = np.random.default_rng(21)
+    t = np.arange(round(dur_s * rate)) / rate
+    out = 0.02 * np.asarray(sum(np.sin(2 * np.pi * 110.0 * h * t) / h for h in range(1, 4)))
+    step = round(step_s * rate)
+    hit = round(0.05 * rate)
+    drum = rng.standard_normal(hit) * np.exp(-np.arange(hit) / (0.01 * rate))
+    for start in range(0, t.size - drum.size, step):
+        seg = slice(start, min(start + step, t.size))
+        tt = t[seg] - t[start]
+        for note in 262.0 * 2 ** (rng.choice([0, 3, 4, 7, 9, 12], 3, replace=False) / 12):
+            for h in range(1, 5):
+                out[seg] += (
+                    0.5 * np.sin(2 * np.pi * note * h * tt) / h * np.exp(-tt / (0.3 * step_s))
+                )
+        out[start : start + drum.size] += drum
+    return (0.3 * out / np.abs(out).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize(("rate", "step_s"), [(16000, 0.25), (16000, 0.2), (24000, 0.2)])
+def test_an_exact_grid_may_dip_deeper_and_still_be_music(rate: int, step_s: float) -> None:
+    result = detect_speech(staccato_music(12.0, rate, step_s=step_s), rate)
+    assert not result.is_speech and result.reason == "beat"
+    assert result.beat is not None and result.beat >= speech_module.MIN_STRONG_BEAT
+    assert result.dip_db is not None
+    assert speech_module.MAX_BEAT_DIP_DB <= result.dip_db < speech_module.MAX_STRONG_BEAT_DIP_DB
+    assert f"{speech_module.MAX_STRONG_BEAT_DIP_DB:g} dB" in result.why
+
+
+def test_a_weaker_beat_does_not_buy_deeper_dips(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = staccato_music(12.0, 16000)
+    monkeypatch.setattr(speech_module, "MIN_STRONG_BEAT", 1.01)  # no beat is that strong
+    assert detect_speech(x, 16000).is_speech  # its dips (≈ 28.6 dB) read as a voice's stops
