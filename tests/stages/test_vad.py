@@ -13,7 +13,14 @@ import pytest
 from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from stages.normalize import Normalize
-from stages.vad import Vad, smooth_runs, webrtc_frames
+from stages.vad import (
+    Vad,
+    background_level,
+    frame_energies_db,
+    refine_segment,
+    smooth_runs,
+    webrtc_frames,
+)
 
 RATES = [8000, 16000, 22050, 44100, 48000]
 REPO = Path(__file__).resolve().parents[2]
@@ -99,6 +106,75 @@ def test_refine_tightens_webrtcvad_edges_in_noise() -> None:
     refined_error = abs(refined[0][0] - 1.0) + abs(refined[-1][1] - 3.0)
     assert refined_error <= raw_error
     assert refined_error <= 0.040
+
+
+def babble(n: int, rate: int, *, talkers: int = 6, seed: int = 5) -> np.ndarray:
+    """Background chatter: `speech_like` voices at different pitches, each gated at its own
+    3–5 Hz syllable rhythm, summed."""
+    t = np.arange(n) / rate
+    mix = np.zeros(n, dtype=np.float32)
+    for k in range(talkers):
+        voice = speech_like(n / rate, rate, seed=seed + k, f0_hz=100.0 + 25.0 * k)
+        mix += voice * (np.sin(2 * np.pi * (3.0 + 0.4 * k) * t + k) > -0.2)
+    return mix
+
+
+@pytest.mark.parametrize("under_db", [30.0, 20.0])
+def test_vad_edges_leave_background_babble_out(under_db: float) -> None:
+    rate = 16000
+    voice = utterance([("pause", 1.0), ("speech", 2.0), ("pause", 1.0)], rate)
+    chatter = babble(voice.size, rate)
+    voice_power = float(np.mean(voice[voice != 0].astype(np.float64) ** 2))
+    gain = np.sqrt(voice_power / float(np.mean(chatter.astype(np.float64) ** 2)))
+    x = (voice + chatter * np.float32(gain * 10 ** (-under_db / 20))).astype(np.float32)
+    clip = run_vad(x, rate)
+    assert len(clip.segments) == 1
+    start, end = clip.segments[0]
+    assert abs(start - 1.0) <= 0.030
+    assert abs(end - 3.0) <= 0.030  # the babble's floor was 120 ms of extra "speech" here
+
+
+def test_refine_stops_at_a_fluctuating_background() -> None:
+    # webrtcvad calls babble speech, so the segment spans the whole take (frames 0-400); the
+    # voice is frames 100-300. The quietest tenth of frames is the babble's dips: only the
+    # background's spread tells its peaks from the voice.
+    rng = np.random.default_rng(3)
+    energy = rng.uniform(-56.0, -44.0, 400)  # chatter: many voices, never far over its mean
+    energy[100:300] = rng.normal(-15.0, 3.0, 200)
+    noise_db = float(np.percentile(energy, 10))
+    start, end = refine_segment(energy, 0, 400, noise_db=noise_db, search=10) or (-1, -1)
+    assert start < 50 and end > 350  # the noise floor alone keeps babble in
+    floors = Vad._background_floors(energy)
+    assert floors is not None
+    assert refine_segment(energy, 0, 400, noise_db=noise_db, search=10, background_db=floors) == (
+        100,
+        300,
+    )
+
+
+def test_background_level_of_steady_noise_babble_and_silence() -> None:
+    rate = 16000
+    speech = utterance([("pause", 1.0), ("speech", 2.0), ("pause", 1.0)], rate)
+    steady = frame_energies_db(add_noise(speech, 20.0), rate)[0]
+    level = background_level(steady)
+    assert level is not None and level[1] < 1.5  # white noise: under 1.5 dB of spread
+    chatter = frame_energies_db(speech + 0.01 * babble(speech.size, rate), rate)[0]
+    level = background_level(chatter)
+    assert level is not None and level[1] > 2.5  # babble: its syllables come and go
+    # Digital silence in the pauses: the quieter frames are the voice's own, not a background.
+    assert background_level(frame_energies_db(speech, rate)[0]) is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_background_floor_never_rises_into_a_clean_voice(seed: int) -> None:
+    # Room tone at -70 dBFS around a voice whose frames spread over -50...-10: whatever the
+    # mixture makes of the soft syllables, the floor must stay under them.
+    rng = np.random.default_rng(seed)
+    energy = rng.uniform(-50.0, -10.0, 400)
+    energy[:10] = rng.normal(-70.0, 1.0, 10)
+    energy[-10:] = rng.normal(-70.0, 1.0, 10)
+    floors = Vad._background_floors(energy)
+    assert floors is None or floors[0] < -60.0
 
 
 def test_vad_keeps_short_pause_inside_speech() -> None:
