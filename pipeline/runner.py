@@ -112,7 +112,9 @@ class Pipeline:
         keep_freed_memory()  # once per process: reuse freed buffers instead of page-faulting
         clip = Clip(source=source, name=name)
         with single_threaded_blas():
-            for stage in self.stages:
+            for index, stage in enumerate(self.stages):
+                if not _runs_on(stage, clip):
+                    continue
                 try:
                     clip = stage(clip)
                 except Exception as exc:
@@ -125,7 +127,8 @@ class Pipeline:
                         f"{os.path.basename(where.filename)}:{where.lineno}); please report "
                         "it with the file attached",
                     )
-                if clip.failed:
+                later = self.stages[index + 1 :]
+                if clip.failed and not any(_runs_on(after, clip) for after in later):
                     break
         clip.samples = None  # the audio is written or no longer needed; keep results small
         return clip
@@ -366,3 +369,9 @@ class _NoBar:
 
 def _pick(value: float | None, default: float) -> float:
     return default if value is None else value
+
+
+def _runs_on(stage: Any, clip: Clip) -> bool:
+    """Whether ``stage`` would still work on ``clip`` (plain callables never run after errors)."""
+    runs_on = getattr(stage, "runs_on", None)
+    return bool(runs_on(clip)) if runs_on is not None else not clip.failed

@@ -13,15 +13,26 @@ class Stage(ABC):
 
     Subclasses are dataclasses holding their configuration (so they pickle for process
     pools and Dask workers) and implement `process`. Calling a stage on a clip that
-    already carries an error returns it untouched: a failed clip stops flowing.
+    already carries an error returns it untouched: a failed clip stops flowing. The one
+    exception is ``runs_after``: error codes that do not stop this stage, because what it
+    finds still tells the user something (analysis of a take trim found too short: is it
+    speech at all?).
     """
 
     name: ClassVar[str]
+    runs_after: ClassVar[frozenset[str]] = frozenset()
 
     def __call__(self, clip: Clip) -> Clip:
-        if clip.failed:
+        if not self.runs_on(clip):
             return clip
         return self.process(clip)
+
+    def runs_on(self, clip: Clip) -> bool:
+        """False when an earlier error stops this stage (see ``runs_after``)."""
+        if not clip.failed:
+            return True
+        errors = {f.code for f in clip.findings if f.severity is Severity.ERROR}
+        return errors <= self.runs_after
 
     @abstractmethod
     def process(self, clip: Clip) -> Clip:

@@ -73,6 +73,9 @@ class Analyze(Stage):
     """
 
     name: ClassVar[str] = "analyze"
+    # A take trim found too short is still analysed: music or a tone that the VAD cut to a
+    # few seconds should say "no speech", not only "too short".
+    runs_after: ClassVar[frozenset[str]] = frozenset({"too_short"})
 
     thresholds: AnalysisThresholds = field(default_factory=AnalysisThresholds)
     profile: str | None = None

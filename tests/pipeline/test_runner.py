@@ -83,6 +83,41 @@ def test_failed_clips_stop_flowing_and_the_batch_goes_on(tmp_path):
     assert "empty.wav" not in (tmp_path / "log.txt").read_text()
 
 
+@dataclass
+class TooShort(Stage):
+    name: ClassVar[str] = "trim"
+
+    def process(self, clip: Clip) -> Clip:
+        return self.error(clip, "too_short", "speech lasts 1.0 s; record a longer sample")
+
+
+@dataclass
+class Judge(Count):
+    """Count that still runs after ``too_short`` (as analyze does)."""
+
+    name: ClassVar[str] = "judge"
+    runs_after: ClassVar[frozenset[str]] = frozenset({"too_short"})
+
+
+def test_a_stage_runs_after_the_errors_it_names_and_no_others(tmp_path):
+    folder = _inputs(tmp_path, n=1)
+    judged, counted = tmp_path / "judged.txt", tmp_path / "counted.txt"
+    stages = [ReadBytes(), TooShort(), Judge(log=str(judged)), Count(log=str(counted))]
+    results = Pipeline(stages).run([str(folder)], workers=1, progress=False)
+    by_name = {os.path.basename(r["source"]): r for r in results}
+    take = by_name["take0.wav"]
+    assert take["status"] == "failed"
+    assert [f["code"] for f in take["findings"]] == ["too_short"]
+    assert take["metrics"]["total"] == 1.0  # the judge ran on the too-short take
+    assert sorted(judged.read_text().splitlines()) == [
+        str(folder / name) for name in ("bomb.wav", "take0.wav")
+    ]
+    assert not counted.exists()  # a stage without runs_after still stops
+    # An error the judge does not name stops it too.
+    assert by_name["empty.wav"]["findings"][0]["code"] == "empty_input"
+    assert "empty.wav" not in judged.read_text()
+
+
 def test_process_pool_gives_the_same_results_as_one_worker(tmp_path):
     folder = _inputs(tmp_path)
     one = sorted(

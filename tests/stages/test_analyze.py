@@ -71,6 +71,22 @@ def test_full_scale_sine_levels_are_known() -> None:
     assert clip.metrics["lufs"] == pytest.approx(-3.01, abs=0.1)
 
 
+def test_a_take_trim_found_too_short_is_still_judged() -> None:
+    # Music or a tone cut by the VAD to a few seconds: "too short" alone would hide that it
+    # holds no speech at all. Any other error still stops the analysis.
+    from stages.trim import Trim
+
+    take = clip_of(tone(1000, 3.0, RATE, amp=0.5), [(0.5, 2.5)], snr_db=None)
+    take = Analyze()(Trim(min_s=5.0)(take))
+    assert [(f.code, f.severity) for f in take.findings] == [
+        ("too_short", Severity.ERROR),
+        ("no_speech", Severity.ERROR),
+    ]
+    broken = clip_of(tone(1000, 3.0, RATE, amp=0.5), [(0.5, 2.5)], snr_db=None)
+    broken.report("corrupt_input", Severity.ERROR, "decode", "the file is damaged")
+    assert [f.code for f in Analyze()(broken).findings] == ["corrupt_input"]
+
+
 def test_silence_is_no_speech_error() -> None:
     silence = np.zeros(RATE * 2, dtype=np.float32)
     clip = Analyze()(clip_of(silence, [], speech_ratio=0.0, snr_db=None))
