@@ -76,7 +76,11 @@ def detect_hum(
     With speech ``segments`` and at least ``MIN_PAUSE_S`` of pause, a hum must also be
     present in the pauses: a steady low voice (synthetic, or a drone-like speaker) has lines
     at multiples of its pitch, and a pitch near 100 or 150 Hz lands them on mains harmonics.
-    Hum does not stop when the talker does.
+    Hum does not stop when the talker does. A take with speech and no such pause (cut tight
+    to the voice) cannot be checked that way, so there a hum must show at the mains
+    frequency itself: no voice's pitch sits at 50 or 60 Hz (cut tight to their longest
+    speech segment, 25 of 390 clean takes showed lines on mains harmonics; 21 of them at
+    the 2nd or 3rd only).
     """
     x = mono(samples)
     found = _find_hum(x, rate)
@@ -86,7 +90,7 @@ def detect_hum(
     for start, end in segments:
         keep[max(0, round(start * rate)) : max(0, round(end * rate))] = False
     if np.count_nonzero(keep) < MIN_PAUSE_S * rate:
-        return found
+        return found if 1 in found.harmonics else HumResult(None, None, (), 0.0)
     in_pauses = _find_hum(x[keep], rate)
     return found if in_pauses.hum_hz == found.hum_hz else HumResult(None, None, (), 0.0)
 

@@ -80,8 +80,13 @@ def test_a_take_trim_found_too_short_is_still_judged() -> None:
     take = Analyze()(Trim(min_s=5.0)(take))
     assert [(f.code, f.severity) for f in take.findings] == [
         ("too_short", Severity.ERROR),
-        ("no_speech", Severity.ERROR),
+        ("no_speech", Severity.WARNING),  # the take has failed already: this says why
     ]
+    # Only whether it is speech: a tight cut of a few seconds has no pause to judge noise in.
+    short = Analyze(thresholds=load_profile("tencent-vod-voice").analysis)(
+        Trim(min_s=5.0)(clip_of(speechlike(3.0, RATE), [(0.0, 3.0)], snr_db=3.0))
+    )
+    assert [f.code for f in short.findings] == ["too_short"]
     broken = clip_of(tone(1000, 3.0, RATE, amp=0.5), [(0.5, 2.5)], snr_db=None)
     broken.report("corrupt_input", Severity.ERROR, "decode", "the file is damaged")
     assert [f.code for f in Analyze()(broken).findings] == ["corrupt_input"]
@@ -150,6 +155,18 @@ def test_low_snr_severity_follows_profile(profile: str, severity: Severity) -> N
     f = finding(clip, "low_snr")
     assert f.severity is severity
     assert "12.3 dB" in f.message and profile in f.message and "quieter room" in f.message
+
+
+@pytest.mark.parametrize(("snr", "severity"), [(12.3, Severity.WARNING), (5.0, Severity.ERROR)])
+def test_low_snr_without_pauses_is_an_error_only_when_far_too_low(
+    snr: float, severity: Severity
+) -> None:
+    # No pause to measure the noise in: a clean take cut tight reads down to ~11 dB.
+    stage = Analyze(thresholds=load_profile("tencent-vod-voice").analysis)
+    f = finding(stage(speech_clip(snr_db=snr, snr_from_pauses=False)), "low_snr")
+    assert f.severity is severity
+    if severity is Severity.WARNING:
+        assert "no pause" in f.message and "room tone" in f.message
 
 
 def test_clipping_uses_quality_severity_then_error_beyond_ten_times() -> None:

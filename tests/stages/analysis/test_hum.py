@@ -75,6 +75,23 @@ def test_hum_that_goes_on_in_the_pauses_is_hum():
     assert detect_hum(x, 16000, segments).hum_hz == 50.0
 
 
+@pytest.mark.parametrize("f0", [100.0, 150.0, 180.0])
+def test_a_take_cut_tight_to_a_monotone_voice_is_not_hum(f0: float) -> None:
+    # No pause to check in: lines on the 2nd or 3rd mains harmonic are a voice's pitch.
+    x, _ = _steady_voice(16000, f0=f0, hum_db=None)
+    tight = x[round(0.5 * 16000) : round(1.5 * 16000)]
+    tight = np.tile(tight, 3)
+    assert detect_hum(tight, 16000).hum_hz is not None  # the lines are there
+    assert detect_hum(tight, 16000, [(0.0, 3.0)]).hum_hz is None
+
+
+def test_hum_under_a_voice_with_no_pause_is_found_at_its_fundamental() -> None:
+    x, _ = _steady_voice(16000, f0=150.0, hum_db=-30.0)
+    tight = np.tile(x[round(0.5 * 16000) : round(1.5 * 16000)], 3)
+    result = detect_hum(tight, 16000, [(0.0, 3.0)])
+    assert result.hum_hz == 50.0 and 1 in result.harmonics
+
+
 @pytest.mark.parametrize("seconds", [0.5, 2.0, 5.0, 6.0])
 def test_median_spectrum_is_the_per_bin_median_of_one_second_spectra(seconds: float) -> None:
     from stages.analysis.hum import _median_spectrum

@@ -351,3 +351,12 @@ def test_noise_spectrum_equals_the_plain_rounds(with_pauses: bool) -> None:
     assert np.allclose(
         noise_spectrum(bands, pause), _reference_noise_spectrum(bands, pause), rtol=1e-9
     )
+
+
+def test_snr_says_whether_pauses_were_its_reference() -> None:
+    target = voice(6.0, seed=4)
+    x = np.concatenate([np.zeros(RATE, np.float32), target, np.zeros(RATE, np.float32)])
+    x = (x + 1e-3 * white(x.size, seed=4)).astype(np.float32)
+    assert detect_noise(x, RATE, [(1.0, 7.0)]).from_pauses
+    assert not detect_noise(x, RATE, [(0.0, 8.0)]).from_pauses  # the VAD left no pause
+    assert not detect_noise(x, RATE).from_pauses  # no segments: minimum statistics alone
