@@ -81,8 +81,19 @@ dips as shallow as music's (espeak's high Mandarin voice in 15 dB white noise go
 persistent lines and every half-second's minimum sits at one level (`noise_floor`). Music
 never falls to one: its quietest frames are still notes. So a tonal, rhythmic clip whose
 dips reach a noise floor may be ``voice_like`` (a warning, not an error), and neither a bed
-nor a strong beat is called over a noise floor. ``SpeechResult.why`` words each verdict with
-its measurements for the finding's message.
+nor a strong beat is called over a noise floor.
+
+*Tuned notes* (fifth session). Tracker and game music with neither a beat nor a steady bed
+still passed: its persistence stays voice-like (fast notes) and its dips are shallow, like
+a voice in noise. But its notes sit on a scale: `stages.analysis.tuning` measures how
+closely the strongest partials share one grid of semitones (cents modulo 100), where a
+voice's pitch glides. A clip that never dips ``MAX_TUNING_DIP_DB``, holds some persistence,
+reaches ``MIN_TUNING`` and has no noise floor is reason ``"tuned"``; a near-exact grid
+(``MIN_STRONG_TUNING``) may dip up to ``MAX_STRONG_TUNING_DIP_DB`` (notes that ring out).
+Synthetic voices with quantised intonation come near the grid too, but they stop between
+syllables, and in noise their gaps fall to a noise floor; the dip limits and the floor are
+the margin (see the constants). ``SpeechResult.why`` words each verdict with its
+measurements for the finding's message.
 """
 
 from __future__ import annotations
@@ -93,6 +104,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stages.analysis._spectra import Spectrogram, power_spectrogram
+from stages.analysis.tuning import tuning_strength
 
 __all__ = [
     "Bands",
@@ -158,6 +170,19 @@ MAX_STRONG_BEAT_DIP_DB = 30.0
 MAX_BED_SPREAD_DB = 3.0
 MIN_BED_S = 6.0
 MIN_BED_PERSISTENCE = 0.45  # noisy voices reach 0.47 with shallow dips; their peaks vary ≥ 4.8 dB
+# Tuned music (`stages.analysis.tuning`): partials on one grid of semitones. Game music the
+# other cues missed: 0.49–0.88 where this catches it; voices median 0.12, synthetic voices
+# with quantised intonation up to 0.62 but dipping ≥ 22 dB clean. Such a voice (espeak
+# Mandarin child) in 5 dB white noise, whose floor the noise check misses, reaches 0.56 with
+# dips of 17.3–19.4 dB; music that never falls silent dips ≤ 14 dB here, and noisy voices
+# this shallow without a noise floor measure ≤ 0.21.
+MIN_TUNING = 0.45
+MAX_TUNING_DIP_DB = 16.0
+# A near-exact grid may dip deeper between its notes (arpeggios, plucked and struck tunes that
+# ring out: 19.7–28 dB on generated ones, 0.82–0.99). Every voice measured ≤ 0.63, clean or
+# in noise (1,900 takes of the false-alarm set, the dev split and its voices in noise).
+MIN_STRONG_TUNING = 0.8
+MAX_STRONG_TUNING_DIP_DB = 30.0
 # A stationary noise floor: the quietest QUIET_PERCENTILE % of the frames hold no persistent
 # lines (white/pink noise under steady voices 0.39–0.47; the quietest frames of music ≥ 0.50:
 # still notes) and each half-second's minimum holds its level (noise: spread ≤ 2.5 dB).
@@ -176,7 +201,9 @@ class SpeechResult:
     2–8 Hz syllable rhythm: steady noise, hum or tones). ``dip_db`` and ``lines`` are
     measured only when persistence calls a rhythmic clip tonal (None otherwise);
     ``voice_like`` is True when they say it stops and starts like one steady voice (a
-    doubtful "tonal": a slow or high voice, or gated music).
+    doubtful "tonal": a slow or high voice, or gated music). The cues that condemn what the
+    first two let through give reasons ``"lines"``, ``"beat"``, ``"bed"`` and ``"tuned"``
+    (``tuning``: `stages.analysis.tuning.tuning_strength`).
     """
 
     is_speech: bool
@@ -189,6 +216,7 @@ class SpeechResult:
     voice_like: bool = False
     beat: float | None = None
     peak_spread_db: float | None = None
+    tuning: float | None = None
 
     @property
     def why(self) -> str:
@@ -212,6 +240,15 @@ class SpeechResult:
                 f"vary {self.peak_spread_db:.1f} dB between half-seconds, a voice's by at least "
                 f"{MAX_BED_SPREAD_DB:g} dB; dips {self.dip_db:.0f} dB, a voice stops between "
                 f"syllables by at least {MAX_BEAT_DIP_DB:g} dB)"
+            )
+        if self.reason == "tuned":
+            strong = self.tuning is not None and self.tuning >= MIN_STRONG_TUNING
+            limit = MAX_STRONG_TUNING_DIP_DB if strong else MAX_TUNING_DIP_DB
+            return (
+                f"never falls silent and its notes sit on a scale like tuned instruments "
+                f"(tuning {self.tuning:.2f}, a voice's gliding pitch stays under "
+                f"{MIN_TUNING:.2f}; dips {self.dip_db:.0f} dB, a voice stops between syllables "
+                f"by at least {limit:g} dB)"
             )
         if self.reason == "unmodulated" and self.modulation_db is not None:
             return (
@@ -579,5 +616,23 @@ def detect_speech(
             ):
                 return SpeechResult(
                     False, persistence, pairs, modulation, "bed", dip, lines, peak_spread_db=spread
+                )
+    # Tuned music: partials on one grid of semitones, no silence between notes, and no noise
+    # floor (a synthetic voice with quantised intonation in noise also dips shallowly).
+    if persistence >= MIN_BED_PERSISTENCE:
+        dip = syllabic_dip_db(bands, inside)
+        if dip is not None and dip < MAX_STRONG_TUNING_DIP_DB:
+            centers = np.flatnonzero(loud) * spec.hop + spec.n_fft // 2
+            tuning = tuning_strength(samples, spec.rate, centers)
+            if (
+                tuning is not None
+                and (
+                    tuning >= MIN_STRONG_TUNING
+                    or (tuning >= MIN_TUNING and dip < MAX_TUNING_DIP_DB)
+                )
+                and not noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
+            ):
+                return SpeechResult(
+                    False, persistence, pairs, modulation, "tuned", dip, lines, tuning=tuning
                 )
     return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)

@@ -707,4 +707,84 @@ def test_an_exact_grid_may_dip_deeper_and_still_be_music(rate: int, step_s: floa
 def test_a_weaker_beat_does_not_buy_deeper_dips(monkeypatch: pytest.MonkeyPatch) -> None:
     x = staccato_music(12.0, 16000)
     monkeypatch.setattr(speech_module, "MIN_STRONG_BEAT", 1.01)  # no beat is that strong
+    monkeypatch.setattr(speech_module, "MIN_STRONG_TUNING", 1.01)  # nor a grid (its notes are)
     assert detect_speech(x, 16000).is_speech  # its dips (≈ 28.6 dB) read as a voice's stops
+
+
+def tracker_tune(dur_s: float, *, seed: int, glide: bool = False) -> np.ndarray:
+    """Game music no other cue catches: irregular 0.1–0.3 s scale notes over a held bass
+    note and irregular noise hits (no beat, shallow dips, voice-like persistence).
+
+    With ``glide`` every pitch also wanders ±1 semitone at 1–3 Hz, as a voice's intonation
+    does: the same levels and dips, off the grid.
+    """
+    rng = np.random.default_rng(seed)
+    n = round(dur_s * RATE)
+    t = np.arange(n) / RATE
+    ends = np.cumsum(rng.uniform(0.1, 0.3, 400))
+    note = np.searchsorted(ends, t)
+    lead = rng.choice([0, 2, 4, 5, 7, 9, 11, 12, 14], 400)[note] + 0.37
+    bass = rng.choice([-12, -7, -5], 20)[(t // 1.5).astype(np.intp)] + 0.37
+    if glide:
+        wobble = 0.6 * np.sin(2 * np.pi * 3.1 * t) + 0.4 * np.sin(2 * np.pi * 1.3 * t + 1)
+        lead, bass = lead + wobble, bass + wobble
+    lead_phase = 2 * np.pi * np.cumsum(262.0 * 2 ** (lead / 12)) / RATE
+    bass_phase = 2 * np.pi * np.cumsum(262.0 * 2 ** (bass / 12)) / RATE
+    age = t - np.r_[0.0, ends][note]
+    out = sum(np.sin(k * lead_phase) / k for k in range(1, 6)) * (0.7 * np.exp(-age / 0.1) + 0.3)
+    out += 0.6 * sum(np.sin(k * bass_phase) / k for k in range(1, 4))
+    hits = np.zeros(n)
+    at = (np.cumsum(rng.uniform(0.1, 0.5, 100)) * RATE).astype(np.intp)
+    hits[at[at < n]] = 1.0
+    out += np.convolve(hits, rng.standard_normal(800) * np.exp(-np.arange(800) / 150))[:n]
+    return (0.3 * out / np.abs(out).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_tuned_music_without_beat_or_bed_is_not_speech(seed: int) -> None:
+    result = detect_speech(tracker_tune(10.0, seed=seed), RATE)
+    assert not result.is_speech
+    assert result.reason == "tuned"
+    assert not result.voice_like  # an error, not a doubt
+    assert result.tuning is not None and result.tuning > 0.8
+    assert result.dip_db is not None and result.dip_db < speech_module.MAX_TUNING_DIP_DB
+    assert "scale" in result.why and f"{result.tuning:.2f}" in result.why
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_same_sound_gliding_off_the_grid_is_speech(seed: int) -> None:
+    result = detect_speech(tracker_tune(10.0, seed=seed, glide=True), RATE)
+    assert result.is_speech, result.why
+
+
+def test_tuning_is_what_catches_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(speech_module, "MIN_TUNING", 1.01)
+    monkeypatch.setattr(speech_module, "MIN_STRONG_TUNING", 1.01)
+    assert detect_speech(tracker_tune(10.0, seed=3), RATE).is_speech
+
+
+def test_staccato_tuned_music_is_caught_by_a_near_exact_grid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Notes that stop between them dip like a voice (≈ 28.6 dB): without its beat, only a
+    near-exact grid of semitones (no voice measured above 0.63) may call them music."""
+    monkeypatch.setattr(speech_module, "MIN_STRONG_BEAT", 1.01)
+    result = detect_speech(staccato_music(12.0, 16000), 16000)
+    assert not result.is_speech
+    assert result.reason == "tuned"
+    assert result.dip_db is not None and result.dip_db >= speech_module.MAX_TUNING_DIP_DB
+    assert result.tuning is not None and result.tuning >= speech_module.MIN_STRONG_TUNING
+    assert f"at least {speech_module.MAX_STRONG_TUNING_DIP_DB:g} dB" in result.why
+
+
+def test_a_noise_floor_in_the_gaps_vetoes_the_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tuned sound that stops irregularly, in white noise at 5 dB: its gaps fall to a noise
+    floor, as a synthetic voice with quantised intonation in noise does; not called music."""
+    x = tracker_tune(10.0, seed=3)
+    rng = np.random.default_rng(1)
+    edges = (np.cumsum(rng.uniform(0.15, 0.4, 80)) * RATE).astype(np.intp)
+    gate = np.searchsorted(edges, np.arange(x.size)) % 3 != 0  # a gap every third stretch
+    noisy = mix((x * gate).astype(np.float32), white(x.size), 5.0)
+    assert detect_speech(noisy, RATE).is_speech
+    monkeypatch.setattr(speech_module, "noise_floor", lambda *args: False)
+    assert detect_speech(noisy, RATE).reason == "tuned"  # the floor was the veto
