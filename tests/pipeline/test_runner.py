@@ -50,6 +50,7 @@ class Count(Stage):
     def process(self, clip: Clip) -> Clip:
         with open(self.log, "a") as fh:
             fh.write(clip.source + "\n")
+        assert clip.samples is not None
         clip.metrics["total"] = float(clip.samples.sum())
         return clip
 
@@ -186,6 +187,7 @@ def test_output_names_are_unique_and_safe_within_a_batch(tmp_path):
         pipeline = Pipeline([], profile=load_profile(profile))
         names = pipeline._plan_names(sources)
         assert len(set(names.values())) == 3, names
+        assert pipeline.profile is not None
         assert all(pipeline.profile.filename_ok(n) for n in names.values()), names
 
 
