@@ -98,6 +98,7 @@ measurements for the finding's message.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -586,53 +587,40 @@ def detect_speech(
         return SpeechResult(False, steadiness, pairs, modulation, "lines", lines=lines)
     if persistence is None:
         return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)
-    # Music with a beat: onsets on a regular grid, and no silence between notes.
-    # An exact grid may dip deeper, but not to a noise floor (a metronomic voice in noise).
+    # The music cues below: no silence between notes (dips shallower than a voice's), and
+    # no noise floor under them (a steady voice in noise dips shallowly too). The floor is
+    # computed once, and only when a cue gets that far.
+    dip = syllabic_dip_db(bands, inside)
+    if dip is None:
+        return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)
+    over_floor = functools.cache(
+        lambda: noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
+    )
+    # Music with a beat: onsets on a regular grid. An exact grid may dip deeper.
     beat = beat_strength(bands, inside)
     if beat is not None and beat >= MIN_BEAT and persistence >= MIN_BEAT_PERSISTENCE:
-        dip = syllabic_dip_db(bands, inside)
         strong = beat >= MIN_STRONG_BEAT
-        if dip is not None and (
-            dip < MAX_BEAT_DIP_DB
-            or (
-                strong
-                and dip < MAX_STRONG_BEAT_DIP_DB
-                and not noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
-            )
-        ):
+        if dip < MAX_BEAT_DIP_DB or (strong and dip < MAX_STRONG_BEAT_DIP_DB and not over_floor()):
             return SpeechResult(
                 False, persistence, pairs, modulation, "beat", dip, lines, beat=beat
             )
-    # A music bed: no silence between notes, and every band's peaks hold their level.
-    # A voice in steady noise also never falls silent: music never falls to a noise floor.
-    if persistence >= MIN_BED_PERSISTENCE:
+    # A music bed: every band's peaks hold their level.
+    if persistence >= MIN_BED_PERSISTENCE and dip < MAX_BEAT_DIP_DB:
         spread = peak_spread_db(bands, inside)
-        if spread is not None and spread < MAX_BED_SPREAD_DB:
-            dip = syllabic_dip_db(bands, inside)
-            if (
-                dip is not None
-                and dip < MAX_BEAT_DIP_DB
-                and not noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
-            ):
-                return SpeechResult(
-                    False, persistence, pairs, modulation, "bed", dip, lines, peak_spread_db=spread
-                )
-    # Tuned music: partials on one grid of semitones, no silence between notes, and no noise
-    # floor (a synthetic voice with quantised intonation in noise also dips shallowly).
-    if persistence >= MIN_BED_PERSISTENCE:
-        dip = syllabic_dip_db(bands, inside)
-        if dip is not None and dip < MAX_STRONG_TUNING_DIP_DB:
-            centers = np.flatnonzero(loud) * spec.hop + spec.n_fft // 2
-            tuning = tuning_strength(samples, spec.rate, centers)
-            if (
-                tuning is not None
-                and (
-                    tuning >= MIN_STRONG_TUNING
-                    or (tuning >= MIN_TUNING and dip < MAX_TUNING_DIP_DB)
-                )
-                and not noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
-            ):
-                return SpeechResult(
-                    False, persistence, pairs, modulation, "tuned", dip, lines, tuning=tuning
-                )
+        if spread is not None and spread < MAX_BED_SPREAD_DB and not over_floor():
+            return SpeechResult(
+                False, persistence, pairs, modulation, "bed", dip, lines, peak_spread_db=spread
+            )
+    # Tuned music: partials on one grid of semitones (a synthetic voice with quantised
+    # intonation reaches the lower grid, so it needs shallower dips).
+    if persistence >= MIN_BED_PERSISTENCE and dip < MAX_STRONG_TUNING_DIP_DB:
+        centers = np.flatnonzero(loud) * spec.hop + spec.n_fft // 2
+        tuning = tuning_strength(samples, spec.rate, centers)
+        tuned = tuning is not None and (
+            tuning >= MIN_STRONG_TUNING or (tuning >= MIN_TUNING and dip < MAX_TUNING_DIP_DB)
+        )
+        if tuned and not over_floor():
+            return SpeechResult(
+                False, persistence, pairs, modulation, "tuned", dip, lines, tuning=tuning
+            )
     return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)
