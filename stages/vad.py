@@ -113,9 +113,11 @@ def background_level(energy_db: np.ndarray) -> tuple[float, float] | None:
     # EM on a 0.5 dB histogram of the levels: the same fit, ~30x fewer terms per round.
     low, high = float(sounding.min()), float(sounding.max())
     n_bins = max(1, int(np.ceil((high - low) / MIXTURE_BIN_DB)))
-    counts, edges = np.histogram(sounding, bins=n_bins, range=(low, low + n_bins * MIXTURE_BIN_DB))
+    counts, bin_edges = np.histogram(
+        sounding, bins=n_bins, range=(low, low + n_bins * MIXTURE_BIN_DB)
+    )
     used = counts > 0
-    x = ((edges[:-1] + edges[1:]) / 2.0)[used][:, np.newaxis]
+    x = ((bin_edges[:-1] + bin_edges[1:]) / 2.0)[used][:, np.newaxis]
     frames = counts[used][:, np.newaxis].astype(np.float64)
     mean = np.percentile(sounding, [10.0, 90.0])
     sd = np.array([3.0, 10.0])
@@ -132,8 +134,8 @@ def background_level(energy_db: np.ndarray) -> tuple[float, float] | None:
             break
     quiet = int(np.argmin(mean))
     edge = max(1, round(EDGE_S / ENERGY_FRAME_S))
-    edges_db = float(np.median(np.concatenate((energy_db[:edge], energy_db[-edge:]))))
-    if abs(edges_db - mean[quiet]) > BACKGROUND_SPREAD * sd[quiet]:
+    ends_db = float(np.median(np.concatenate((energy_db[:edge], energy_db[-edge:]))))
+    if abs(ends_db - mean[quiet]) > BACKGROUND_SPREAD * sd[quiet]:
         return None
     return float(mean[quiet]), float(sd[quiet])
 
