@@ -22,8 +22,9 @@ from stages.normalize import dc_offset, mono
 
 __all__ = ["NO_SPEECH_RATIO", "Analyze", "speech_ratio"]
 
-# What the speech check made of the sound; "doubtful": steady like music, paced like a voice.
-Sound = Literal["speech", "doubtful", "not_speech"]
+# What the speech check made of the sound; "doubtful": steady like music, paced like a voice;
+# "music_like": the voice cues find speech, the learned speech/music check finds music.
+Sound = Literal["speech", "doubtful", "music_like", "not_speech"]
 
 # Below this share of speech a clip holds no usable speech at all.
 NO_SPEECH_RATIO = 0.02
@@ -235,6 +236,7 @@ class Analyze(Stage):
         """
         from stages.analysis._spectra import power_spectrogram
         from stages.analysis.hum import detect_hum
+        from stages.analysis.music import MUSIC_THRESHOLD
         from stages.analysis.noise import detect_noise
         from stages.analysis.speech import detect_speech
 
@@ -258,6 +260,12 @@ class Analyze(Stage):
         speech = detect_speech(x, rate, clip.segments, spectrogram=spec)
         m["speech_persistence"] = speech.persistence
         m["speech_modulation_db"] = speech.modulation_db
+        m["music_probability"] = speech.music_probability
+        if speech.music_like and speech.music_probability is not None:
+            return "music_like", (
+                f"scores {speech.music_probability:.3f} on a learned speech/music check "
+                f"(music from {MUSIC_THRESHOLD:.3f})"
+            )
         if speech.is_speech or speech.reason == "silent":  # silence: the VAD ratio judges
             return "speech", speech.why
         return ("doubtful" if speech.voice_like else "not_speech"), speech.why
@@ -285,6 +293,14 @@ class Analyze(Stage):
                 f"{MAX_PERSISTENCE:.2f}), yet it stops between syllables like one voice; "
                 "listen to it: slow, high or level-tone voices (Mandarin, Cantonese) sound "
                 "like this — if it is the right spoken take, ignore this warning",
+            )
+        if sound == "music_like" and "no_speech" not in clip.codes():
+            self.warn(
+                clip,
+                "no_speech",
+                f"the voice checks find speech, but the sound {why}; listen to it: music or "
+                "a jingle will not pass as a voice take — if it is the right spoken take, "
+                "ignore this warning",
             )
         if sound == "not_speech":
             if "no_speech" not in clip.codes():

@@ -94,6 +94,11 @@ Synthetic voices with quantised intonation come near the grid too, but they stop
 syllables, and in noise their gaps fall to a noise floor; the dip limits and the floor are
 the margin (see the constants). ``SpeechResult.why`` words each verdict with its
 measurements for the finding's message.
+
+*A learned second opinion* (fourth session). On the "speech" outcome only, a small logistic
+speech/music discriminator (`stages.analysis.music`) scores the clip from the cues above
+and a few classic features; ``music_like`` (probability ≥ ``music.MUSIC_THRESHOLD``) is
+meant for a ``no_speech`` *warning*, never an error: it never changes ``is_speech``.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stages.analysis._spectra import Spectrogram, power_spectrogram
+from stages.analysis.music import MUSIC_THRESHOLD, music_features, music_probability
 from stages.analysis.tuning import tuning_strength
 
 __all__ = [
@@ -204,7 +210,10 @@ class SpeechResult:
     ``voice_like`` is True when they say it stops and starts like one steady voice (a
     doubtful "tonal": a slow or high voice, or gated music). The cues that condemn what the
     first two let through give reasons ``"lines"``, ``"beat"``, ``"bed"`` and ``"tuned"``
-    (``tuning``: `stages.analysis.tuning.tuning_strength`).
+    (``tuning``: `stages.analysis.tuning.tuning_strength`). On the ``"speech"`` outcome,
+    ``music_probability`` is the learned second opinion of `stages.analysis.music` and
+    ``music_like`` is True when it reaches ``music.MUSIC_THRESHOLD``: a doubt (a ``no_speech``
+    warning), never a verdict.
     """
 
     is_speech: bool
@@ -218,6 +227,8 @@ class SpeechResult:
     beat: float | None = None
     peak_spread_db: float | None = None
     tuning: float | None = None
+    music_probability: float | None = None
+    music_like: bool = False
 
     @property
     def why(self) -> str:
@@ -580,19 +591,37 @@ def detect_speech(
     # Two cues independent of persistence. Tones keyed faster than the lag (DTMF strings,
     # cadenced ring-back) are one or two lines where a voice is a harmonic series.
     steadiness = persistence if persistence is not None else short_persistence
+
+    def speech(
+        lines: float | None = None, dip: float | None = None, beat: float | None = None
+    ) -> SpeechResult:
+        """The "speech" outcome, with the learned music check's second opinion."""
+        dip = syllabic_dip_db(bands, inside) if dip is None else dip
+        beat = beat_strength(bands, inside) if beat is None else beat
+        features = music_features(
+            spec, bands.power, inside, loud, modulation_db=modulation,
+            persistence=persistence, dip_db=dip, beat=beat, lines=lines,
+            peak_spread_db=peak_spread_db(bands, inside),
+        )  # fmt: skip
+        probability = music_probability(features)
+        return SpeechResult(
+            True, persistence, pairs, modulation, "speech", lines=lines,
+            music_probability=probability, music_like=probability >= MUSIC_THRESHOLD,
+        )  # fmt: skip
+
     if steadiness is None:  # too few loud frames to judge more
-        return SpeechResult(True, persistence, pairs, modulation, "speech")
+        return speech()
     lines = spectral_lines(power, loud, spec.bin_hz)
     if lines is not None and lines <= MAX_TONE_LINES:
         return SpeechResult(False, steadiness, pairs, modulation, "lines", lines=lines)
     if persistence is None:
-        return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)
+        return speech(lines)
     # The music cues below: no silence between notes (dips shallower than a voice's), and
     # no noise floor under them (a steady voice in noise dips shallowly too). The floor is
     # computed once, and only when a cue gets that far.
     dip = syllabic_dip_db(bands, inside)
     if dip is None:
-        return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)
+        return speech(lines)
     over_floor = functools.cache(
         lambda: noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
     )
@@ -623,4 +652,4 @@ def detect_speech(
             return SpeechResult(
                 False, persistence, pairs, modulation, "tuned", dip, lines, tuning=tuning
             )
-    return SpeechResult(True, persistence, pairs, modulation, "speech", lines=lines)
+    return speech(lines, dip, beat)

@@ -275,3 +275,21 @@ def test_the_no_speech_message_says_what_was_measured_for_each_reason() -> None:
     assert tone_finding is not None and "signalling tone" in tone_finding.message
     assert "persistence" not in tone_finding.message  # its own measurement, not another's
     assert music_finding.severity is tone_finding.severity is Severity.ERROR
+
+
+def test_a_clip_the_learned_music_check_doubts_gets_a_no_speech_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The voice cues find speech; the learned speech/music check finds music: a doubt, so a
+    # warning that says what was measured, never an error.
+    import stages.analysis.speech as speech_module
+
+    monkeypatch.setattr(speech_module, "MUSIC_THRESHOLD", 0.0)  # every clip scores over it
+    clip = Analyze()(speech_clip())
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.WARNING
+    assert "learned speech/music check" in f.message and "listen" in f.message
+    assert not clip.failed
+    assert 0.0 <= clip.metrics["music_probability"] <= 1.0
+    monkeypatch.setattr(speech_module, "MUSIC_THRESHOLD", 1.01)  # none does
+    assert finding(Analyze()(speech_clip()), "no_speech") is None

@@ -788,3 +788,27 @@ def test_a_noise_floor_in_the_gaps_vetoes_the_grid(monkeypatch: pytest.MonkeyPat
     assert detect_speech(noisy, RATE).is_speech
     monkeypatch.setattr(speech_module, "noise_floor", lambda *args: False)
     assert detect_speech(noisy, RATE).reason == "tuned"  # the floor was the veto
+
+
+def test_the_music_check_answers_only_on_the_speech_outcome() -> None:
+    from stages.analysis.music import MUSIC_THRESHOLD
+
+    take = stressed_voice(6.0, seed=9)
+    result = detect_speech(take, RATE)
+    assert result.is_speech
+    assert result.music_probability is not None and 0.0 <= result.music_probability < 0.5
+    assert result.music_like is (result.music_probability >= MUSIC_THRESHOLD)
+    assert not result.music_like
+    steady = detect_speech(tone(440.0, 6.0, RATE), RATE)
+    assert not steady.is_speech
+    assert steady.music_probability is None and not steady.music_like
+
+
+@pytest.mark.parametrize(("threshold", "flagged"), [(0.0, True), (1.01, False)])
+def test_music_like_follows_the_music_threshold(
+    monkeypatch: pytest.MonkeyPatch, threshold: float, flagged: bool
+) -> None:
+    monkeypatch.setattr(speech_module, "MUSIC_THRESHOLD", threshold)
+    result = detect_speech(stressed_voice(6.0, seed=9), RATE)
+    assert result.is_speech and result.reason == "speech"
+    assert result.music_like is flagged
