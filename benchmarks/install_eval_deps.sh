@@ -52,3 +52,11 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     frozen-bubble-data extremetuxracer-data hex-a-hop-data powermanga-data mu-cade-data \
     a7xpg-data chromium-bsu-data pangzero open-invaders-data ceferino-data
+# Second held-out no-speech set (no_speech_recall.py --set heldout2, _work/nospeech-heldout2/):
+# ten more games' music, none in the sets above: abe-data (4 MB, Ogg), biniax2-data (3.7 MB,
+# .it), bumprace-data (4 MB, one Ogg), circuslinux-data (1.7 MB, .mod), criticalmass-data
+# (3.4 MB, one .xm), cuyo-data (5.6 MB, one .it), holotz-castle-data (7.7 MB, WAV),
+# titanion-data and torus-trooper-data (5 + 5.6 MB, Ogg), toppler (2 MB, one Ogg).
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    abe-data biniax2-data bumprace-data circuslinux-data criticalmass-data cuyo-data \
+    holotz-castle-data titanion-data toppler torus-trooper-data

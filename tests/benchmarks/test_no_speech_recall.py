@@ -116,3 +116,35 @@ def test_the_sets_keep_the_dev_cache_key_and_hold_other_packages(ns: ModuleType)
     assert not set(heldout.globs) & set(dev.globs)  # no package in both
     for package, path in ns.music_tracks(heldout.globs):
         assert package in heldout.globs and path.startswith("/usr/share/")
+
+
+def test_the_second_held_out_set_shares_no_package_and_is_music_only(ns: ModuleType) -> None:
+    dev, heldout, heldout2 = ns.SETS["dev"], ns.SETS["heldout"], ns.SETS["heldout2"]
+    assert len({dev.work, heldout.work, heldout2.work}) == 3
+    assert not set(heldout2.globs) & (set(dev.globs) | set(heldout.globs))
+    assert heldout2.tones == 0 and heldout2.hold == 0 and heldout2.music >= 100
+    assert len(heldout2.globs) >= 8 and heldout2.by_package
+    assert not dev.by_package and not heldout.by_package  # their caches and clips unchanged
+
+
+def test_pick_track_by_package_gives_each_package_as_many_excerpts(ns: ModuleType) -> None:
+    tracks = [("a", f"a{k}", None) for k in range(6)] + [("b", "b0", None), ("c", "c0", None)]
+    picks = [ns.pick_track(tracks, i, by_package=True) for i in range(12)]
+    packages = [tracks[p][0] for p in picks]
+    assert packages.count("a") == packages.count("b") == packages.count("c") == 4
+    assert [tracks[p][1] for p in picks if tracks[p][0] == "a"] == ["a0", "a1", "a2", "a3"]
+    assert [ns.pick_track(tracks, i, by_package=False) for i in range(10)] == [
+        0, 1, 2, 3, 4, 5, 6, 7, 0, 1
+    ]  # fmt: skip
+
+
+def test_from_learned_check_reads_the_no_speech_message(ns: ModuleType) -> None:
+    from pipeline.clip import Finding, Severity
+
+    learned = Finding("no_speech", Severity.WARNING, "analyze",
+                      f"scores 0.912 on a {ns.LEARNED} (music from 0.800)")  # fmt: skip
+    other = Finding("no_speech", Severity.ERROR, "analyze", "no persistent voice lines")
+    elsewhere = Finding("low_snr", Severity.ERROR, "analyze", f"not the {ns.LEARNED}")
+    assert ns.from_learned_check([other, learned])
+    assert not ns.from_learned_check([other, elsewhere])
+    assert not ns.from_learned_check([])
