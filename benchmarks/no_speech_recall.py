@@ -339,8 +339,13 @@ def make_tone(
     """A ``kind`` tone of ``seconds`` at ``rate``, peak 1, and its detailed name."""
     t = np.arange(round(seconds * rate)) / rate
     y, detail = TONES[kind](rng, t)
+    return unit_peak(y), detail
+
+
+def unit_peak(y: np.ndarray) -> np.ndarray:
+    """``y`` scaled to peak 1 (silence stays silence), float32."""
     peak = float(np.max(np.abs(y)))
-    return (y / peak if peak > 0 else y).astype(np.float32), detail
+    return (y / peak if peak > 0 else y).astype(np.float32)
 
 
 # --- hold music ------------------------------------------------------------------------------
@@ -508,8 +513,7 @@ def make_hold(
     if rng.random() < 1 / 3:
         y = fa.reverb(np.asarray(y, dtype=np.float32), rate, float(rng.uniform(0.3, 1.5)), rng)
         detail += "-room"
-    peak = float(np.max(np.abs(y)))
-    return (y / peak if peak > 0 else y).astype(np.float32), detail
+    return unit_peak(y), detail
 
 
 # --- clips ------------------------------------------------------------------------------------

@@ -112,8 +112,8 @@ class Pipeline:
         keep_freed_memory()  # once per process: reuse freed buffers instead of page-faulting
         clip = Clip(source=source, name=name)
         with single_threaded_blas():
-            for index, stage in enumerate(self.stages):
-                if not _runs_on(stage, clip):
+            for stage in self.stages:
+                if not _runs_on(stage, clip):  # a failed clip skips all but `runs_after` stages
                     continue
                 try:
                     clip = stage(clip)
@@ -127,9 +127,6 @@ class Pipeline:
                         f"{os.path.basename(where.filename)}:{where.lineno}); please report "
                         "it with the file attached",
                     )
-                later = self.stages[index + 1 :]
-                if clip.failed and not any(_runs_on(after, clip) for after in later):
-                    break
         clip.samples = None  # the audio is written or no longer needed; keep results small
         return clip
 

@@ -592,16 +592,21 @@ def detect_speech(
     # cadenced ring-back) are one or two lines where a voice is a harmonic series.
     steadiness = persistence if persistence is not None else short_persistence
 
-    def speech(
-        lines: float | None = None, dip: float | None = None, beat: float | None = None
-    ) -> SpeechResult:
+    # Cue values that several checks below and the learned check read: each computed once,
+    # and only when something asks for it.
+    dip_of = functools.cache(lambda: syllabic_dip_db(bands, inside))
+    beat_of = functools.cache(lambda: beat_strength(bands, inside))
+    spread_of = functools.cache(lambda: peak_spread_db(bands, inside))
+    over_floor = functools.cache(
+        lambda: noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
+    )
+
+    def speech(lines: float | None = None) -> SpeechResult:
         """The "speech" outcome, with the learned music check's second opinion."""
-        dip = syllabic_dip_db(bands, inside) if dip is None else dip
-        beat = beat_strength(bands, inside) if beat is None else beat
         features = music_features(
             spec, bands.power, inside, loud, modulation_db=modulation,
-            persistence=persistence, dip_db=dip, beat=beat, lines=lines,
-            peak_spread_db=peak_spread_db(bands, inside),
+            persistence=persistence, dip_db=dip_of(), beat=beat_of(), lines=lines,
+            peak_spread_db=spread_of(),
         )  # fmt: skip
         probability = music_probability(features)
         return SpeechResult(
@@ -617,16 +622,12 @@ def detect_speech(
     if persistence is None:
         return speech(lines)
     # The music cues below: no silence between notes (dips shallower than a voice's), and
-    # no noise floor under them (a steady voice in noise dips shallowly too). The floor is
-    # computed once, and only when a cue gets that far.
-    dip = syllabic_dip_db(bands, inside)
+    # no noise floor under them (a steady voice in noise dips shallowly too).
+    dip = dip_of()
     if dip is None:
         return speech(lines)
-    over_floor = functools.cache(
-        lambda: noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
-    )
     # Music with a beat: onsets on a regular grid. An exact grid may dip deeper.
-    beat = beat_strength(bands, inside)
+    beat = beat_of()
     if beat is not None and beat >= MIN_BEAT and persistence >= MIN_BEAT_PERSISTENCE:
         strong = beat >= MIN_STRONG_BEAT
         if dip < MAX_BEAT_DIP_DB or (strong and dip < MAX_STRONG_BEAT_DIP_DB and not over_floor()):
@@ -635,7 +636,7 @@ def detect_speech(
             )
     # A music bed: every band's peaks hold their level.
     if persistence >= MIN_BED_PERSISTENCE and dip < MAX_BEAT_DIP_DB:
-        spread = peak_spread_db(bands, inside)
+        spread = spread_of()
         if spread is not None and spread < MAX_BED_SPREAD_DB and not over_floor():
             return SpeechResult(
                 False, persistence, pairs, modulation, "bed", dip, lines, peak_spread_db=spread
@@ -652,4 +653,4 @@ def detect_speech(
             return SpeechResult(
                 False, persistence, pairs, modulation, "tuned", dip, lines, tuning=tuning
             )
-    return speech(lines, dip, beat)
+    return speech(lines)
