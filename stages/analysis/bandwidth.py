@@ -19,6 +19,15 @@ strong floor (a noisy wide-band take) never shows so sharp a step, so it is not 
 Measured on band-limited and wide-band takes with white and pink noise at 10–40 dB SNR:
 ``benchmarks/README.md``.
 
+Audio upsampled from 8 kHz *without* an anti-imaging filter (linear interpolation, as
+pydub's ``set_frame_rate`` and ``np.interp`` do, or repeated samples) is not empty above
+4 kHz: it holds a mirror image of the band below, 5–20 dB down. Such a band above
+``FOLD_HZ`` rises and falls with its mirror band frame by frame, at a fixed loss, while a
+voice's 5 kHz fricatives and 3 kHz formants move independently. So, per 250 Hz band pair
+around 4 kHz, the spread of the level difference to the mirror band is set against the spread
+to a band two bands further off; images give a ratio of ~0.25, real voices (clean, noisy,
+clipped, two of them) ~1 (`MIRROR_RATIO`). Such audio also counts as ending at 4 kHz.
+
 Measure on the *source* (before `normalize` resamples): after resampling to 8 kHz every
 clip is band-limited to 4 kHz.
 """
@@ -32,7 +41,7 @@ import numpy as np
 from stages.analysis._spectra import hann
 from stages.normalize import mono
 
-__all__ = ["BandwidthResult", "detect_bandwidth"]
+__all__ = ["BandwidthResult", "detect_bandwidth", "mirror_ratio"]
 
 BAND_HZ = 250.0
 FLOOR_DB = 60.0  # bands this far under the loudest band carry nothing
@@ -43,6 +52,12 @@ QUIET_PERCENTILE = 20.0  # the pauses' level per band: the noise floor
 OVER_NOISE_DB = 15.0  # a band whose loud frames stand this far over its floor carries voice
 NOISE_ONLY_DB = 6.0  # noise alone: its 90th percentile sits ~4 dB over its 20th
 MAX_FRAMES = 160  # long clips: an evenly spread subset of frames is plenty for a spectrum
+FOLD_HZ = 4000.0  # the Nyquist of telephone audio, where an unfiltered upsampling mirrors it
+MIRROR_RATIO = 0.7  # images 0.14-0.55 (linear, zero-order hold); voices 0.90-1.22
+MIRROR_RANGE_DB = 15.0  # a band below the fold must swing this much (90th over 20th pct) ...
+MIRROR_WITHIN_DB = 20.0  # ... and is compared in its frames this close to its loud level
+MIN_MIRROR_FRAMES = 8
+MIN_MIRROR_PAIRS = 4  # fewer comparable band pairs (a narrow voice, a 9 kHz rate): no verdict
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,7 @@ class BandwidthResult:
     bandwidth_hz: float
     nyquist_hz: float
     cliff: bool  # True when a steep filter edge (or the voice's edge over noise) set it
+    imaged: bool = False  # True when what lies above FOLD_HZ mirrors the band below it
 
 
 def _band_sums(power: np.ndarray, per_band: int) -> np.ndarray:
@@ -127,7 +143,48 @@ def detect_bandwidth(samples: np.ndarray, rate: int) -> BandwidthResult:
     )
     if edges.size and int(edges[-1]) < top:
         top = int(edges[-1])
+    if tops[top] > FOLD_HZ:
+        ratio = mirror_ratio(power, bin_hz, nyquist)
+        if ratio is not None and ratio < MIRROR_RATIO:
+            return BandwidthResult(FOLD_HZ, nyquist, False, imaged=True)
     return BandwidthResult(float(tops[top]), nyquist, top < int(alive[-1]))
+
+
+def mirror_ratio(power: np.ndarray, bin_hz: float, nyquist: float) -> float | None:
+    """How much more closely the bands above `FOLD_HZ` follow their mirror bands than others.
+
+    ``power`` is frames x FFT bins. Per 250 Hz band below the fold that carries a signal
+    (swings `MIRROR_RANGE_DB` over time), in its loud frames: the spread (standard deviation,
+    dB) of the level of its mirror band above the fold minus its own level, over the smaller
+    spread against the bands two bands off the mirror. The median over band pairs, or None
+    when fewer than `MIN_MIRROR_PAIRS` pairs can be compared.
+    """
+    n_pairs = int(min(FOLD_HZ, nyquist - FOLD_HZ) // BAND_HZ)
+    if n_pairs < MIN_MIRROR_PAIRS:
+        return None
+    cumulative = np.zeros((power.shape[0], power.shape[1] + 1))
+    np.cumsum(power, axis=1, out=cumulative[:, 1:])
+
+    def levels(edges_hz: np.ndarray) -> np.ndarray:
+        """dB level of each band between consecutive ``edges_hz`` (ascending), per frame."""
+        index = np.clip(np.round(edges_hz / bin_hz).astype(int), 0, power.shape[1])
+        return 10.0 * np.log10(np.maximum(np.diff(cumulative[:, index], axis=1), 1e-30))
+
+    offsets = np.arange(n_pairs + 1) * BAND_HZ
+    below = levels(FOLD_HZ - offsets[::-1])[:, ::-1]  # column j: FOLD - 250(j+1) .. FOLD - 250j
+    above = levels(FOLD_HZ + offsets)  # column j: FOLD + 250j .. FOLD + 250(j+1)
+    ratios = []
+    for j in range(n_pairs):
+        quiet, loud = np.percentile(below[:, j], [QUIET_PERCENTILE, LEVEL_PERCENTILE])
+        frames = below[:, j] >= loud - MIRROR_WITHIN_DB
+        if loud - quiet < MIRROR_RANGE_DB or frames.sum() < MIN_MIRROR_FRAMES:
+            continue
+        own = below[frames, j]
+        others = [np.std(above[frames, k] - own) for k in (j - 2, j + 2) if 0 <= k < n_pairs]
+        control = min(others)
+        if control > 0.0:
+            ratios.append(float(np.std(above[frames, j] - own)) / control)
+    return float(np.median(ratios)) if len(ratios) >= MIN_MIRROR_PAIRS else None
 
 
 def _max_from(values: np.ndarray) -> np.ndarray:

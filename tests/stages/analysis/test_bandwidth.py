@@ -95,3 +95,55 @@ def test_the_callers_samples_are_left_untouched(seconds: float) -> None:
     before = x.copy()
     detect_bandwidth(x, 48000)
     np.testing.assert_array_equal(x, before)
+
+
+def _independent_bands(seconds: float, rate: int, top_hz: float, *, seed: int) -> np.ndarray:
+    """Noise in 250 Hz bands up to ``top_hz``, each with its own syllable-rate envelope.
+
+    Like a voice's formants and fricatives, every band rises and falls on its own (the
+    `voice` helper moves all bands together, which hides an image as well as a voice).
+    """
+    rng = np.random.default_rng(seed)
+    n = round(seconds * rate)
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    hops = np.arange(n) * 8.0 / rate  # an envelope value every 125 ms, interpolated
+    pauses = np.where(rng.random(int(hops[-1]) + 2) < 0.25, -60.0, 0.0)  # all bands at once
+    out = np.zeros(n)
+    for low in np.arange(0.0, top_hz, 250.0):
+        spec = np.fft.rfft(rng.standard_normal(n)) * ((freqs >= low) & (freqs < low + 250.0))
+        steps = 10 ** ((rng.uniform(-30, 0, pauses.size) + pauses) / 20)
+        out += np.fft.irfft(spec, n) * np.interp(hops, np.arange(steps.size), steps)
+    return (0.5 * out / np.max(np.abs(out))).astype(np.float32)
+
+
+def _interpolated(narrow: np.ndarray, rate: int) -> np.ndarray:
+    """Upsampled from 8 kHz by linear interpolation, as pydub's ``set_frame_rate`` does."""
+    n_out = narrow.size * rate // 8000
+    return np.interp(np.arange(n_out) * 8000 / rate, np.arange(narrow.size), narrow).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("rate", [16000, 22050, 24000, 44100, 48000])
+def test_unfiltered_upsampling_from_8khz_is_band_limited(rate: int) -> None:
+    # Interpolation leaves a mirror image of 0-4 kHz above 4 kHz: not absent, but not signal.
+    narrow = _independent_bands(6.0, 8000, 3900.0, seed=5)
+    up = _interpolated(narrow, rate)
+    result = detect_bandwidth(up + 1e-4 * white(up.size), rate)
+    assert result.bandwidth_hz == 4000.0 and result.imaged
+
+
+@pytest.mark.parametrize("factor", [2, 3, 6])
+def test_repeated_samples_from_8khz_are_band_limited(factor: int) -> None:
+    narrow = _independent_bands(6.0, 8000, 3900.0, seed=6)
+    result = detect_bandwidth(np.repeat(narrow, factor), 8000 * factor)
+    assert result.bandwidth_hz == 4000.0 and result.imaged
+
+
+@pytest.mark.parametrize("snr_db", [None, 30.0, 10.0])
+def test_bands_moving_on_their_own_are_not_mirror_images(snr_db: float | None) -> None:
+    wide = _independent_bands(6.0, 24000, 11000.0, seed=7)
+    if snr_db is not None:
+        wide = mix(wide, white(wide.size, seed=8), snr_db)
+    result = detect_bandwidth(wide, 24000)
+    assert not result.imaged and result.bandwidth_hz >= 10000.0
