@@ -8,6 +8,15 @@ extremes: samples equal (within ``rel_tol``) to the largest positive or the larg
 negative value, in runs of ``min_run`` or more. Natural peaks touch their maximum once;
 a steady low-frequency tone may repeat it, but only a few samples per second.
 
+A noise floor added *after* the gain (a generator that mixes in room tone last, a dithered
+export) scatters the flat tops by the noise, and an exact rail no longer exists. When the
+strict test finds nothing, a second one looks for a *noisy rail*: many samples within
+``NEAR_RAIL`` of the extreme piled up at one level, within ``TOL_SIGMAS`` times the noise of
+the pauses, in runs. A smooth crest (a natural peak, or a limiter's ceiling) spreads its
+samples towards the top at a density rising gently to the peak, so its samples just under the
+level are as many as at it; flat tops put far more at the level than just under it
+(``SPIKE``). Noise louder than ``MAX_TOL`` of the rail hides the tops: no verdict then.
+
 Lossy codecs (MP3, AAC) ring around flat tops, so hidden clipping in them is not
 guaranteed to be seen; hard clipping mostly is (the ringing overshoots full scale).
 """
@@ -25,6 +34,13 @@ __all__ = ["ClippingResult", "channel_extremes", "detect_clipping"]
 FULL_SCALE = 0.999
 MIN_RUN = 3
 MIN_LEVEL = 1e-3  # quieter than −60 dBFS: flat runs there are silence, not clipping
+NEAR_RAIL = 0.02  # a noisy rail is looked for within this share under the extreme
+MIN_NEAR = 16  # ... among at least this many samples there (natural peaks: a handful)
+NOISE_BLOCK = 256  # samples per block; the noise is the 5th percentile of their RMS
+TOL_SIGMAS = 3.0  # a noisy flat top lies within this many noise RMS of its rail
+MAX_TOL = 0.01  # noise wider than this share of the rail hides flat tops
+NOISY_OVER_EXACT = 2.0  # a noisy rail replaces exact flat tops only when it holds this many more
+SPIKE = 4.0  # flat tops: at least this many samples at the rail as in as wide a band 3-5 tol under
 
 
 @dataclass(frozen=True)
@@ -160,7 +176,13 @@ def detect_clipping(
     his64, los64 = his.astype(np.float64), los.astype(np.float64)
     hi_thr = np.where(his64 >= MIN_LEVEL, his64 * (1.0 - rel_tol), np.inf).astype(np.float32)
     lo_thr = np.where(los64 <= -MIN_LEVEL, los64 * (1.0 - rel_tol), -np.inf).astype(np.float32)
-    hi_hits, lo_hits = _candidates(x, hi_thr, lo_thr)
+    # One scan for the samples near each extreme (for a noisy rail, below); the strict
+    # candidates are those of them past the strict thresholds.
+    near_hi = np.where(his64 >= MIN_LEVEL, his64 * (1.0 - NEAR_RAIL), np.inf).astype(np.float32)
+    near_lo = np.where(los64 <= -MIN_LEVEL, los64 * (1.0 - NEAR_RAIL), -np.inf).astype(np.float32)
+    near_highs, near_lows = _candidates(x, near_hi, near_lo)
+    hi_hits = [_past(x, near, c, hi_thr[c], 1.0) for c, near in enumerate(near_highs)]
+    lo_hits = [_past(x, near, c, lo_thr[c], -1.0) for c, near in enumerate(near_lows)]
     for c in range(n_ch):  # per channel: work on the (few) candidate indices only
         hi, lo = float(his[c]), float(los[c])
         if max(hi, -lo) < MIN_LEVEL:
@@ -173,4 +195,89 @@ def detect_clipping(
             values = x[flat_idx] if x.ndim == 1 else x[flat_idx, c]
             level = float(np.abs(values).min()) if flat_idx.size else None
             worst = ClippingResult(ratio, float(hard.size) / frames, level)
+    # Exact flat tops, when there are any, are the better measure; a noisy rail is taken only
+    # where it sees far more (a later noise floor leaves a few exact runs by chance).
+    noisy = _noisy_rails(x, near_highs, near_lows, min_run=min_run, rel_tol=rel_tol)
+    return noisy if noisy.ratio > NOISY_OVER_EXACT * worst.ratio else worst
+
+
+def _past(x: np.ndarray, near: np.ndarray, c: int, threshold: float, sign: float) -> np.ndarray:
+    """Those ``near`` frame indices whose channel ``c`` value is past ``threshold``."""
+    values = x[near] if x.ndim == 1 else x[near, c]
+    return near[sign * values >= sign * threshold]
+
+
+def _noisy_rails(
+    x: np.ndarray,
+    highs: list[np.ndarray],
+    lows: list[np.ndarray],
+    *,
+    min_run: int,
+    rel_tol: float,
+) -> ClippingResult:
+    """The worst channel's flat tops under a later noise floor (module docstring), or none.
+
+    ``highs`` / ``lows``: per channel, the frame indices within `NEAR_RAIL` of its extremes.
+    """
+    frames = x.shape[0]
+    min_near = max(MIN_NEAR, min_run)
+    worst = ClippingResult(0.0, 0.0, None)
+    for c in range(len(highs)):
+        if highs[c].size < min_near and lows[c].size < min_near:
+            continue  # the usual case: a natural peak or two near the extreme
+        channel = x if x.ndim == 1 else x[:, c]
+        noise = _noise_rms(channel)
+        flat: list[np.ndarray] = []
+        levels: list[float] = []
+        for sign, near in ((1.0, highs[c]), (-1.0, lows[c])):
+            if near.size < min_near:
+                continue
+            found = _flat_at_noisy_rail(channel, near, sign, noise, min_run, rel_tol)
+            if found is not None:
+                flat.append(found[0])
+                levels.append(found[1])
+        if flat:
+            ratio = float(np.unique(np.concatenate(flat)).size) / frames
+            if ratio > worst.ratio:
+                level = min(levels)
+                worst = ClippingResult(ratio, ratio if level >= FULL_SCALE else 0.0, level)
     return worst
+
+
+def _noise_rms(channel: np.ndarray) -> float:
+    """RMS of the quietest blocks (5th percentile of ``NOISE_BLOCK``-sample blocks)."""
+    n_blocks = channel.shape[0] // NOISE_BLOCK
+    if n_blocks == 0:
+        return 0.0
+    blocks = np.asarray(channel[: n_blocks * NOISE_BLOCK], dtype=np.float32)
+    blocks = blocks.reshape(n_blocks, NOISE_BLOCK)
+    power = np.einsum("ij,ij->i", blocks, blocks) / NOISE_BLOCK
+    return float(np.sqrt(np.percentile(power, 5.0)))
+
+
+def _flat_at_noisy_rail(
+    channel: np.ndarray,
+    near: np.ndarray,
+    sign: float,
+    noise: float,
+    min_run: int,
+    rel_tol: float,
+) -> tuple[np.ndarray, float] | None:
+    """Indices in flat runs at the level where ``near``'s values pile up, and that level."""
+    values = sign * np.asarray(channel[near], dtype=np.float64)
+    extreme = float(values.max())
+    tol = max(TOL_SIGMAS * noise, rel_tol * extreme)
+    if tol > MAX_TOL * extreme:
+        return None
+    ordered = np.sort(values)
+    within = np.searchsorted(ordered, ordered + tol, "right") - np.searchsorted(
+        ordered, ordered - tol, "left"
+    )
+    rail = float(ordered[int(np.argmax(within))])
+    at_rail = near[np.abs(values - rail) <= tol]
+    signed = sign * np.asarray(channel, dtype=np.float32)
+    under = np.count_nonzero((signed >= rail - 5 * tol) & (signed <= rail - 3 * tol))
+    if at_rail.size < SPIKE * max(under, 1):
+        return None
+    flat = _in_runs(at_rail, min_run)
+    return (flat, rail) if flat.size else None

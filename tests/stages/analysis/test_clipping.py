@@ -129,3 +129,34 @@ def test_candidates_equal_a_plain_comparison(
     for c in range(channels):
         np.testing.assert_array_equal(highs[c], np.flatnonzero(grid[:, c] >= hi[c]))
         np.testing.assert_array_equal(lows[c], np.flatnonzero(grid[:, c] <= lo[c]))
+
+
+@pytest.mark.parametrize("floor_dbfs", [-90.0, -75.0, -60.0])
+def test_clipping_turned_down_under_a_later_noise_floor_is_found(floor_dbfs: float) -> None:
+    # Noise added after the gain scatters the flat tops: no sample repeats the extreme.
+    clipped = np.clip(voice(4.0) * 6.0, -1.0, 1.0) * 0.5
+    exact = detect_clipping(quantise(clipped)).ratio
+    noise = np.random.default_rng(3).standard_normal(clipped.size) * 10 ** (floor_dbfs / 20)
+    result = detect_clipping((clipped + noise).astype(np.float32))
+    assert result.ratio == pytest.approx(exact, rel=0.1)
+    assert result.hidden and result.level == pytest.approx(0.5, abs=0.002)
+
+
+@pytest.mark.parametrize("drive_db", [6.0, 12.0])
+@pytest.mark.parametrize("floor_dbfs", [None, -75.0])
+def test_a_limiters_ceiling_is_not_clipping(drive_db: float, floor_dbfs: float | None) -> None:
+    # A look-ahead limiter brings many crests to one level, but as rounded crests, not flats.
+    from stages.limiter import limit_peaks
+
+    x = voice(6.0, seed=5) * np.float32(10 ** (drive_db / 20) * 2 * 0.89)
+    limited = limit_peaks(x, 16000, ceiling_dbfs=-1.0)
+    if floor_dbfs is not None:
+        noise = np.random.default_rng(4).standard_normal(x.size) * 10 ** (floor_dbfs / 20)
+        limited = (limited + noise).astype(np.float32)
+    assert detect_clipping(limited).ratio < 1e-4
+
+
+def test_noise_louder_than_the_flat_tops_can_show_gives_no_verdict() -> None:
+    clipped = np.clip(voice(4.0) * 6.0, -1.0, 1.0) * 0.5
+    noise = np.random.default_rng(3).standard_normal(clipped.size) * 10 ** (-30 / 20)
+    assert detect_clipping((clipped + noise).astype(np.float32)).ratio < 1e-4
