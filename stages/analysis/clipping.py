@@ -276,7 +276,7 @@ def _flat_at_noisy_rail(
     rail = float(ordered[int(np.argmax(within))])
     at_rail = near[np.abs(values - rail) <= tol]
     signed = sign * np.asarray(channel, dtype=np.float32)
-    under = np.count_nonzero((signed >= rail - 5 * tol) & (signed <= rail - 3 * tol))
+    under = int(np.count_nonzero((signed >= rail - 5 * tol) & (signed <= rail - 3 * tol)))
     if at_rail.size < SPIKE * max(under, 1):
         return None
     flat = _in_runs(at_rail, min_run)
