@@ -7,6 +7,7 @@ profile, no inputs). Heavy modules are imported inside the commands so `--help` 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -23,6 +24,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _never_fail_on_file_names()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
@@ -38,7 +40,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("voiceprep: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`, a closed pager): stop quietly, as Unix tools do;
+        # what finished is in the journal. Point stdout at /dev/null so the interpreter's
+        # final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     return code
+
+
+def _never_fail_on_file_names() -> None:
+    """Print a file name that is not valid UTF-8 with ``\\udcXX`` escapes instead of failing.
+
+    ``os.listdir`` gives such names' bytes as lone surrogates, which a strict UTF-8 terminal
+    refuses; the escapes keep every table line and ``--json`` line valid UTF-8 (and JSON).
+    """
+    from pipeline.results import LONE_SURROGATES
+
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors=LONE_SURROGATES)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,9 +267,17 @@ def print_summary(results: Any, out: str | None) -> None:
         print(f"outputs and results.jsonl in {out}")
 
 
+SOURCE_COLUMN = 60  # the summary's source column; longer names lose their middle
+
+
 def _short(path: str) -> str:
+    """``path`` relative to here when under it, at most `SOURCE_COLUMN` characters."""
     rel = os.path.relpath(path)
-    return rel if not rel.startswith("..") else path
+    name = rel if not rel.startswith("..") else path
+    if len(name) <= SOURCE_COLUMN:
+        return name
+    keep = (SOURCE_COLUMN - 1) // 2
+    return f"{name[:keep]}…{name[-keep:]}"
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:

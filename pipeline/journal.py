@@ -55,6 +55,12 @@ def content_hash(path: str) -> str:
         return ""
 
 
+def _key(source: str) -> str:
+    """``source`` as SQLite text. A file name that is not valid UTF-8 (``os.listdir`` gives its
+    bytes as lone surrogates) is stored with those written as ``\\udcXX`` escapes."""
+    return source.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def new_content_digest() -> xxhash.xxh3_128:
     """A fresh hasher (``update``, ``hexdigest``) of the algorithm `content_hash` uses."""
     return xxhash.xxh3_128()
@@ -110,7 +116,7 @@ class Journal:
         row = self._db.execute(
             "SELECT content_hash, size, mtime_ns, record FROM clips "
             "WHERE source = ? AND config_hash = ? AND state = 'done'",
-            (source, config_hash),
+            (_key(source), config_hash),
         ).fetchone()
         if row is None:
             return None
@@ -122,7 +128,7 @@ class Journal:
                 return None
             self._db.execute(
                 "UPDATE clips SET size = ?, mtime_ns = ? WHERE source = ? AND config_hash = ?",
-                (stamp.size, stamp.mtime_ns, source, config_hash),
+                (stamp.size, stamp.mtime_ns, _key(source), config_hash),
             )
             self._db.commit()
         result: dict[str, Any] = json.loads(record)
@@ -137,7 +143,7 @@ class Journal:
         self._db.execute(
             "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, 'done', ?, ?)",
             (
-                source,
+                _key(source),
                 config_hash,
                 digest,
                 stamp.size,

@@ -18,6 +18,10 @@ from typing import Any
 from pipeline.clip import Clip
 
 RESULTS_NAME = "results.jsonl"
+# How results.jsonl is written: a source name that is not valid UTF-8 (``os.listdir`` gives its
+# bytes as lone surrogates) becomes a ``\udcXX`` JSON escape, which ``json.loads`` reads back
+# as the same name.
+LONE_SURROGATES = "backslashreplace"
 
 
 def _json_safe(value: Any) -> Any:
@@ -192,7 +196,7 @@ class ResultRecord(dict[str, Any]):
 def write_records(path: str, records: Iterable[dict[str, Any]]) -> None:
     """Replace ``path`` atomically with these records, one JSON line each."""
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with open(tmp, "w", encoding="utf-8", errors=LONE_SURROGATES) as fh:
         for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         fh.flush()

@@ -17,7 +17,14 @@ from pipeline.clip import Clip, Severity
 from pipeline.executors import Executor
 from pipeline.journal import FileStamp, Journal, content_hash
 from pipeline.profiles import Profile, load_profile
-from pipeline.results import RESULTS_NAME, Results, Summary, clip_record, write_records
+from pipeline.results import (
+    LONE_SURROGATES,
+    RESULTS_NAME,
+    Results,
+    Summary,
+    clip_record,
+    write_records,
+)
 from pipeline.stage import Stage
 
 __all__ = ["Pipeline", "RunOptions", "single_threaded_blas"]
@@ -208,7 +215,7 @@ class Pipeline:
                 on_result(record)
         done.clear()
         try:
-            with open(results_path, "a", encoding="utf-8") as sink:
+            with open(results_path, "a", encoding="utf-8", errors=LONE_SURROGATES) as sink:
                 for record in self._stream(todo, names, pool, progress, journal=True):
                     meta = record.pop("_journal")
                     if meta is not None:  # None: the task was lost; the next run redoes it

@@ -19,6 +19,7 @@ import re
 import stat
 import struct
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from typing import IO, ClassVar
@@ -344,7 +345,7 @@ def _decode_soundfile(
     kwargs = raw if container == "raw" else {}
     title = _CONTAINER_TITLES[container]
     try:
-        fh = sf.SoundFile(path, **kwargs)
+        fh = sf.SoundFile(libsndfile_path(path), **kwargs)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
         raise InputError(
             "corrupt_input",
@@ -366,7 +367,7 @@ def _decode_soundfile(
             count = -1 if fh.seekable() else frames
             samples = _read_float32(fh, count)
         except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-            samples = _read_what_decodes(sf.SoundFile(path, **kwargs))
+            samples = _read_what_decodes(sf.SoundFile(libsndfile_path(path), **kwargs))
             if samples.shape[0] == 0:
                 raise InputError(
                     "corrupt_input",
@@ -789,3 +790,12 @@ def _sf_reason(exc: BaseException) -> str:
 
 def _name(path: str) -> str:
     return os.path.basename(path) or path
+
+
+def libsndfile_path(path: str) -> str | bytes:
+    """``path`` as libsndfile can open it.
+
+    soundfile encodes a ``str`` path strictly as UTF-8, so a file name that is not valid UTF-8
+    (``os.listdir`` gives its bytes as lone surrogates) fails to open; its bytes do not.
+    """
+    return path if sys.platform == "win32" else os.fsencode(path)

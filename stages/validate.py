@@ -18,6 +18,7 @@ from pipeline.clip import Clip, Finding, Severity
 from pipeline.formats import FORMATS, OutputFormat, output_format
 from pipeline.profiles import Profile, Rule
 from pipeline.stage import Stage
+from stages.decode import libsndfile_path
 
 __all__ = [
     "AudioProperties",
@@ -138,12 +139,16 @@ def read_properties(path: str) -> AudioProperties:
     size = os.path.getsize(path)
     if ext.lower() == ".gsm":
         with sf.SoundFile(
-            path, format="RAW", subtype="GSM610", samplerate=NARROWBAND_RATE, channels=1
+            libsndfile_path(path),
+            format="RAW",
+            subtype="GSM610",
+            samplerate=NARROWBAND_RATE,
+            channels=1,
         ) as fh:
             frames, rate, channels, subtype = fh.frames, fh.samplerate, fh.channels, fh.subtype
         container = "gsm"
     else:
-        info = sf.info(path)
+        info = sf.info(libsndfile_path(path))
         frames, rate, channels, subtype = info.frames, info.samplerate, info.channels, info.subtype
         container = str(info.format).lower()
     codec = _CODECS.get(subtype, str(subtype).lower())

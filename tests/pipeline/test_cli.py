@@ -148,3 +148,61 @@ def test_limiter_turns_the_ceiling_warning_into_the_target(capsys):
     assert "loudness_ceiling" not in [f["code"] for f in on["findings"]]
     assert on["metrics"]["lufs"] > off["metrics"]["lufs"] + 2.0
     assert -6.0 - 1e-3 <= on["metrics"]["limiter_gain_db"] < 0.0
+
+
+def _voiceprep(*args: str) -> list[str]:
+    """argv running the command line in a fresh interpreter (its own stdout encoding)."""
+    import sys
+
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from pipeline.cli import main; sys.exit(main())",
+        *args,
+    ]
+
+
+def test_a_file_name_that_is_not_utf8_runs_and_prints_on_a_strict_terminal(tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    take = os.fsencode(folder) + b"/caf\xe9 greeting.wav"
+    shutil.copy(os.fsencode(f"{SESSION}/greeting_en-us_16k.wav"), take)
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    argv = _voiceprep(
+        "run", str(folder), "--profile", "yeastar-prompt", "--out", str(tmp_path / "o")
+    )
+    table = subprocess.run(argv, env=env, capture_output=True, check=False)
+    assert table.returncode == 0, table.stderr.decode()
+    assert b"1 passed" in table.stdout
+    lines = (tmp_path / "o" / "results.jsonl").read_bytes().decode("utf-8").splitlines()
+    source = json.loads(lines[0])["source"]
+    assert os.fsencode(source).endswith(b"/caf\xe9 greeting.wav") and os.path.exists(source)
+    again = subprocess.run([*argv, "--json"], env=env, capture_output=True, check=True)
+    record = json.loads(again.stdout.decode("utf-8").splitlines()[0])  # valid UTF-8 and JSON
+    assert record["source"] == source and record["status"] == "passed"
+
+
+def test_a_reader_that_goes_away_stops_the_run_quietly():
+    import subprocess
+
+    argv = _voiceprep("check", SESSION, "--profile", "yeastar-prompt", "--json", "--workers", "1")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read()
+    assert proc.wait() == 1 and b"Traceback" not in err
+
+
+def test_a_long_source_name_is_cut_in_the_middle_of_the_summary():
+    from pipeline.cli import SOURCE_COLUMN, _short
+
+    name = "/takes/" + "x" * 200 + "/prompt_welcome.wav"
+    short = _short(name)
+    assert len(short) <= SOURCE_COLUMN and short.startswith("/takes/x")
+    assert short.endswith("prompt_welcome.wav") and "…" in short
+    assert _short("/takes/a.wav") == "/takes/a.wav"

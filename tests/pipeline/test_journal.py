@@ -85,3 +85,14 @@ def test_content_hash_changes_with_any_byte_and_reads_past_one_buffer(tmp_path):
     src.write_bytes(bytes(data))
     assert content_hash(str(src)) != first
     assert content_hash(str(tmp_path / "missing.wav")) == ""
+
+
+def test_a_file_name_that_is_not_utf8_is_recorded_and_found_again(tmp_path):
+    # os.listdir gives such a name's bytes as lone surrogates, which SQLite text refuses.
+    src = os.path.join(os.fsdecode(bytes(tmp_path)), os.fsdecode(b"caf\xe9.wav"))
+    with open(src, "wb") as fh:
+        fh.write(b"abc")
+    journal = Journal(str(tmp_path / "out"))
+    journal.record_done(src, "cfg", content_hash(src), FileStamp.of(src), {"source": src})
+    assert journal.finished(src, "cfg") == {"source": src}
+    assert journal.finished(src.replace("\udce9", "e"), "cfg") is None

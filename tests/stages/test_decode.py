@@ -463,3 +463,15 @@ def test_arbitrary_bytes_never_raise_out_of_decode(magic, body, ext):
         assert clip.samples is not None and clip.samples.dtype == np.float32
         assert clip.samples.shape[0] > 0 and np.isfinite(clip.samples).all()
         assert clip.info is not None and clip.rate == clip.info.sample_rate > 0
+
+
+def test_a_file_name_that_is_not_utf8_decodes(tmp_path):
+    # soundfile encodes str paths strictly as UTF-8; os.listdir gives such names as surrogates.
+    import os
+    import shutil
+
+    take = os.fsencode(tmp_path) + b"/\xff\xfe.wav"
+    shutil.copy(os.fsencode("fixtures/session/greeting_en-us_16k.wav"), take)
+    (name,) = os.listdir(tmp_path)
+    clip = Decode()(Clip(source=os.path.join(tmp_path, name)))
+    assert not clip.failed and clip.samples is not None and clip.rate == 16000
