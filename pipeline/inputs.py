@@ -35,6 +35,8 @@ AUDIO_EXTENSIONS = frozenset(
 def expand_inputs(paths: Iterable[str]) -> list[str]:
     """Every file named by ``paths``: files as given, folders walked for audio, globs expanded.
 
+    A path that exists is taken as it is, even when it holds glob characters (``take[1].wav``).
+
     A file named explicitly is taken whatever its extension (decode sniffs the content); in
     folders only files with an audio extension are taken, so notes and images are skipped.
     Raises `ConfigurationError` for a path that matches nothing, so a typo is not a silent no-op.
@@ -49,7 +51,9 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
                 found.update(dict.fromkeys(expand_url(raw, AUDIO_EXTENSIONS)))
                 continue
             raw = raw.removeprefix("file://")
-        matches = glob.glob(raw, recursive=True) if glob.has_magic(raw) else [raw]
+        # A name that exists is itself, even with glob characters in it ("take[1].wav").
+        is_pattern = glob.has_magic(raw) and not os.path.lexists(raw)
+        matches = glob.glob(raw, recursive=True) if is_pattern else [raw]
         if not matches or not all(os.path.lexists(m) for m in matches):
             raise ConfigurationError(f"no such file or folder: {raw}")
         for match in matches:

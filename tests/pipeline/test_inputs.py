@@ -42,3 +42,10 @@ def test_broken_symlink_is_kept_for_decode_to_report(tmp_path):
     link = tmp_path / "gone.wav"
     os.symlink(tmp_path / "missing-target.wav", link)
     assert expand_inputs([str(link)]) == [str(link)]
+
+
+def test_a_file_named_like_a_glob_is_itself(tmp_path):
+    bracketed = _touch(tmp_path / "take[1].wav")
+    plain = _touch(tmp_path / "take1.wav")  # what "take[1].wav" would match as a pattern
+    assert expand_inputs([bracketed]) == [bracketed]
+    assert expand_inputs([str(tmp_path / "take[12].wav")]) == [plain]  # no such file: a pattern
