@@ -262,10 +262,13 @@ class Analyze(Stage):
         m["speech_modulation_db"] = speech.modulation_db
         m["music_probability"] = speech.music_probability
         if speech.music_like and speech.music_probability is not None:
-            return "music_like", (
+            learned = (
                 f"scores {speech.music_probability:.3f} on a learned speech/music check "
                 f"(music from {MUSIC_THRESHOLD:.3f})"
             )
+            if speech.voice_like:  # two checks hear music: the voice-like doubt is settled
+                return "not_speech", f"{speech.why}; it stops like a voice, but {learned}"
+            return "music_like", learned
         if speech.is_speech or speech.reason == "silent":  # silence: the VAD ratio judges
             return "speech", speech.why
         return ("doubtful" if speech.voice_like else "not_speech"), speech.why

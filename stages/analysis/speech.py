@@ -95,10 +95,14 @@ syllables, and in noise their gaps fall to a noise floor; the dip limits and the
 the margin (see the constants). ``SpeechResult.why`` words each verdict with its
 measurements for the finding's message.
 
-*A learned second opinion* (fourth session). On the "speech" outcome only, a small logistic
+*A learned second opinion* (fourth session). On the "speech" outcome, a small logistic
 speech/music discriminator (`stages.analysis.music`) scores the clip from the cues above
 and a few classic features; ``music_like`` (probability ≥ ``music.MUSIC_THRESHOLD``) is
-meant for a ``no_speech`` *warning*, never an error: it never changes ``is_speech``.
+meant for a ``no_speech`` *warning*, never an error: it never changes ``is_speech``. On a
+``voice_like`` "tonal" clip (fifth session) it is the tie-breaker: the steady voices that
+earn ``voice_like`` score ≤ 0.07 (the false-alarm set's Mandarin, Cantonese, child and slow
+voices), gated and plucked music ≥ 0.96, so ``music_like`` there makes the "tonal" verdict
+an error again instead of a doubt.
 """
 
 from __future__ import annotations
@@ -210,10 +214,11 @@ class SpeechResult:
     ``voice_like`` is True when they say it stops and starts like one steady voice (a
     doubtful "tonal": a slow or high voice, or gated music). The cues that condemn what the
     first two let through give reasons ``"lines"``, ``"beat"``, ``"bed"`` and ``"tuned"``
-    (``tuning``: `stages.analysis.tuning.tuning_strength`). On the ``"speech"`` outcome,
-    ``music_probability`` is the learned second opinion of `stages.analysis.music` and
-    ``music_like`` is True when it reaches ``music.MUSIC_THRESHOLD``: a doubt (a ``no_speech``
-    warning), never a verdict.
+    (``tuning``: `stages.analysis.tuning.tuning_strength`). On the ``"speech"`` outcome and
+    on a ``voice_like`` one, ``music_probability`` is the learned second opinion of
+    `stages.analysis.music` and ``music_like`` is True when it reaches
+    ``music.MUSIC_THRESHOLD``: on "speech" a doubt (a ``no_speech`` warning), never a verdict;
+    on ``voice_like`` it settles the doubt (two independent checks hear music).
     """
 
     is_speech: bool
@@ -572,25 +577,6 @@ def detect_speech(
         tonal = short_persistence is not None and short_persistence > limit
         persistence = short_persistence if tonal else None
     rhythmic = modulation is not None and modulation >= RHYTHMIC_MODULATION_DB
-    if tonal and rhythmic:
-        # Steady harmonics with a syllable rhythm: maybe a steady voice, if it stops between
-        # syllables (deep dips) like a harmonic series, not a keyed tone or a ringing note.
-        dip = syllabic_dip_db(bands, inside)
-        deep = dip is not None and dip >= MIN_DIP_DB
-        if not deep and dip is not None:  # in noise, the gaps fall to a stationary floor
-            deep = noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
-        lines = spectral_lines(power, loud, spec.bin_hz) if deep else None
-        voiced = deep and lines is not None and lines >= MIN_VOICE_LINES
-        stops = fall_over_rise(bands, inside) if voiced else None
-        voice_like = voiced and stops is not None and stops >= MIN_FALL_OVER_RISE
-        return SpeechResult(False, persistence, pairs, modulation, "tonal", dip, lines, voice_like)
-    if tonal:
-        return SpeechResult(False, persistence, pairs, modulation, "tonal")
-    if modulation is not None and modulation < min_modulation_db:
-        return SpeechResult(False, persistence, pairs, modulation, "unmodulated")
-    # Two cues independent of persistence. Tones keyed faster than the lag (DTMF strings,
-    # cadenced ring-back) are one or two lines where a voice is a harmonic series.
-    steadiness = persistence if persistence is not None else short_persistence
 
     # Cue values that several checks below and the learned check read: each computed once,
     # and only when something asks for it.
@@ -601,14 +587,42 @@ def detect_speech(
         lambda: noise_floor(power, bands, inside, energy, lag, spec.bin_hz)
     )
 
-    def speech(lines: float | None = None) -> SpeechResult:
-        """The "speech" outcome, with the learned music check's second opinion."""
+    def learned(lines: float | None) -> float:
+        """The learned speech/music check's probability of music (`stages.analysis.music`)."""
         features = music_features(
             spec, bands.power, inside, loud, modulation_db=modulation,
             persistence=persistence, dip_db=dip_of(), beat=beat_of(), lines=lines,
             peak_spread_db=spread_of(),
         )  # fmt: skip
-        probability = music_probability(features)
+        return music_probability(features)
+
+    if tonal and rhythmic:
+        # Steady harmonics with a syllable rhythm: maybe a steady voice, if it stops between
+        # syllables (deep dips) like a harmonic series, not a keyed tone or a ringing note.
+        # Then the learned check settles the doubt when it is sure of music.
+        dip = dip_of()
+        deep = dip is not None and (dip >= MIN_DIP_DB or over_floor())
+        lines = spectral_lines(power, loud, spec.bin_hz) if deep else None
+        voiced = deep and lines is not None and lines >= MIN_VOICE_LINES
+        stops = fall_over_rise(bands, inside) if voiced else None
+        voice_like = voiced and stops is not None and stops >= MIN_FALL_OVER_RISE
+        probability = learned(lines) if voice_like else None
+        return SpeechResult(
+            False, persistence, pairs, modulation, "tonal", dip, lines, voice_like,
+            music_probability=probability,
+            music_like=probability is not None and probability >= MUSIC_THRESHOLD,
+        )  # fmt: skip
+    if tonal:
+        return SpeechResult(False, persistence, pairs, modulation, "tonal")
+    if modulation is not None and modulation < min_modulation_db:
+        return SpeechResult(False, persistence, pairs, modulation, "unmodulated")
+    # Two cues independent of persistence. Tones keyed faster than the lag (DTMF strings,
+    # cadenced ring-back) are one or two lines where a voice is a harmonic series.
+    steadiness = persistence if persistence is not None else short_persistence
+
+    def speech(lines: float | None = None) -> SpeechResult:
+        """The "speech" outcome, with the learned music check's second opinion."""
+        probability = learned(lines)
         return SpeechResult(
             True, persistence, pairs, modulation, "speech", lines=lines,
             music_probability=probability, music_like=probability >= MUSIC_THRESHOLD,

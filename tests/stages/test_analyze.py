@@ -107,10 +107,16 @@ def test_a_speck_of_speech_is_still_no_speech() -> None:
     assert finding(clip, "low_speech_ratio") is None
 
 
-def test_a_steady_voice_gets_a_no_speech_warning_not_an_error() -> None:
+def test_a_steady_voice_gets_a_no_speech_warning_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Level-pitch syllables that stop between them: steady like music, paced like a voice."""
+    import stages.analysis.speech as speech_module
     from tests.stages.analysis.test_speech import vowel_train
 
+    # The learned check not sure of music (real steady voices score <= 0.07; this synthetic
+    # one, keyed harmonic notes, 0.999: see the next test).
+    monkeypatch.setattr(speech_module, "MUSIC_THRESHOLD", 1.01)
     x = vowel_train(9.0, RATE, f0_hz=300.0, seed=300)
     clip = Analyze(speakers="default")(clip_of(x, [(0.2, 8.8)], speech_ratio=0.95))
     f = finding(clip, "no_speech")
@@ -119,6 +125,22 @@ def test_a_steady_voice_gets_a_no_speech_warning_not_an_error() -> None:
     assert not clip.failed
     assert clip.metrics["speech_ratio"] > 0.9  # still judged as speech downstream
     assert "speaker_count" in clip.metrics
+
+
+def test_a_steady_voice_the_learned_check_calls_music_is_a_no_speech_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two independent checks hear music (steady lines, and the learned check): no doubt left.
+    import stages.analysis.speech as speech_module
+    from tests.stages.analysis.test_speech import vowel_train
+
+    monkeypatch.setattr(speech_module, "MUSIC_THRESHOLD", 0.0)  # every clip scores over it
+    x = vowel_train(9.0, RATE, f0_hz=300.0, seed=300)
+    clip = Analyze()(clip_of(x, [(0.2, 8.8)], speech_ratio=0.95))
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.ERROR, clip.findings
+    assert "stops like a voice" in f.message and "learned speech/music check" in f.message
+    assert clip.failed and clip.metrics["speech_ratio"] == 0.0
 
 
 def test_a_chord_sequence_is_a_no_speech_error() -> None:

@@ -790,8 +790,11 @@ def test_a_noise_floor_in_the_gaps_vetoes_the_grid(monkeypatch: pytest.MonkeyPat
     assert detect_speech(noisy, RATE).reason == "tuned"  # the floor was the veto
 
 
-def test_the_music_check_answers_only_on_the_speech_outcome() -> None:
+def test_the_music_check_answers_on_speech_and_on_voice_like_steadiness() -> None:
     from stages.analysis.music import MUSIC_THRESHOLD
+
+    steady_voice = detect_speech(vowel_train(9.0, RATE, f0_hz=300.0, seed=300), RATE)
+    assert steady_voice.voice_like and steady_voice.music_probability is not None
 
     take = stressed_voice(6.0, seed=9)
     result = detect_speech(take, RATE)
