@@ -75,6 +75,42 @@ def test_hum_that_goes_on_in_the_pauses_is_hum():
     assert detect_hum(x, 16000, segments).hum_hz == 50.0
 
 
+def _low_voice_take(rate: int, *, hum_db: float) -> tuple[np.ndarray, list]:
+    """A low voice (pitch gliding around 120 Hz) in four phrases, over the 120/240/360 Hz
+    buzz of rectified 60 Hz mains all along."""
+    rng = np.random.default_rng(8)
+    t = np.arange(8 * rate) / rate
+    f0 = 120.0 * (1 + 0.08 * np.sin(2 * np.pi * 0.7 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voice = sum(np.sin(k * phase) / k for k in range(1, 20))
+    segments = [(0.4, 2.0), (2.4, 4.0), (4.3, 5.9), (6.3, 7.6)]
+    gate = np.zeros_like(t)
+    for start, end in segments:
+        gate[(t >= start) & (t < end)] = 1.0
+    speech = 0.3 * voice * gate
+    level = float(np.mean(speech[gate > 0] ** 2))
+    buzz = sum(np.sin(2 * np.pi * 120 * k * t + k) / k for k in (1, 2, 3))
+    buzz *= np.sqrt(level / float(np.mean(buzz**2))) * 10 ** (hum_db / 20)
+    return (speech + buzz + 1e-5 * rng.standard_normal(t.size)).astype(np.float32), segments
+
+
+@pytest.mark.parametrize("hum_db", [-10.0, -20.0, -30.0])
+def test_hum_under_a_low_voice_is_found_in_the_pauses(hum_db: float) -> None:
+    # The voice's harmonics sweep the bins around the mains lines in the whole clip's
+    # spectrum and mask them; the pauses show the hum alone.
+    x, segments = _low_voice_take(16000, hum_db=hum_db)
+    result = detect_hum(x, 16000, segments)
+    assert result.hum_hz == 60.0
+    assert result.level_dbfs is not None
+
+
+def test_lines_far_under_the_speech_are_not_reported_as_hum() -> None:
+    from stages.analysis.hum import MAX_UNDER_SPEECH_DB
+
+    x, segments = _low_voice_take(16000, hum_db=-MAX_UNDER_SPEECH_DB - 10.0)
+    assert detect_hum(x, 16000, segments).hum_hz is None
+
+
 @pytest.mark.parametrize("f0", [100.0, 150.0, 180.0])
 def test_a_take_cut_tight_to_a_monotone_voice_is_not_hum(f0: float) -> None:
     # No pause to check in: lines on the 2nd or 3rd mains harmonic are a voice's pitch.
