@@ -288,14 +288,24 @@ class Analyze(Stage):
         quality = Severity(t.quality_severity)
         target = f" for {self.profile}" if self.profile else ""
         if sound == "doubtful" and "no_speech" not in clip.codes():
+            steady = (
+                "the detected sound holds steady spectral lines like music (persistence "
+                f"{m['speech_persistence']:.2f}, speech usually stays under {MAX_PERSISTENCE:.2f})"
+            )
+            if m.get("speech_modulation_db") is None:  # too little sound to hear a rhythm
+                doubt = (
+                    f"{steady}, but it is too short to tell a held vowel from a note; listen "
+                    "to it: a one-word prompt sounds like this"
+                )
+            else:
+                doubt = (
+                    f"{steady}, yet it stops between syllables like one voice; listen to it: "
+                    "slow, high or level-tone voices (Mandarin, Cantonese) sound like this"
+                )
             self.warn(
                 clip,
                 "no_speech",
-                "the detected sound holds steady spectral lines like music (persistence "
-                f"{m['speech_persistence']:.2f}, speech usually stays under "
-                f"{MAX_PERSISTENCE:.2f}), yet it stops between syllables like one voice; "
-                "listen to it: slow, high or level-tone voices (Mandarin, Cantonese) sound "
-                "like this — if it is the right spoken take, ignore this warning",
+                f"{doubt} — if it is the right spoken take, ignore this warning",
             )
         if sound == "music_like" and "no_speech" not in clip.codes():
             self.warn(

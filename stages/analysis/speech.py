@@ -134,6 +134,7 @@ __all__ = [
 LAG_S = 0.096
 MAX_PERSISTENCE = 0.65  # real and synthetic voices measured ≤ 0.6
 SHORT_LAG_S = 0.048
+MIN_TONE_PERSISTENCE = 0.95  # generated tones ~1; held vowels of one-word takes measured ≤ 0.92
 MAX_SHORT_PERSISTENCE = 0.82  # voices measured ≤ 0.76 at the short lag
 # With a clear syllable rhythm, long steady vowels (tonal languages, slow or synthetic voices)
 # reach 0.66; rhythmic music and keyed tones of the evaluation set sit at ≥ 0.70 (all but one
@@ -612,6 +613,17 @@ def detect_speech(
             music_probability=probability,
             music_like=probability is not None and probability >= MUSIC_THRESHOLD,
         )  # fmt: skip
+    if tonal and modulation is None:
+        # Under MIN_MODULATION_S of sound (a one-word prompt) there is no rhythm to measure,
+        # and a held vowel is nearly as steady as a note. Only what is steadier than any voice
+        # (a generated tone, a synthesiser note) or a single line is an error; the rest is a
+        # doubt. (The learned check was fitted on whole takes: on 0.3-1 s words it is no guide.)
+        lines = spectral_lines(power, loud, spec.bin_hz)
+        steady = persistence is not None and persistence >= MIN_TONE_PERSISTENCE
+        voice_like = not steady and lines is not None and lines > 1
+        return SpeechResult(
+            False, persistence, pairs, modulation, "tonal", lines=lines, voice_like=voice_like
+        )
     if tonal:
         return SpeechResult(False, persistence, pairs, modulation, "tonal")
     if modulation is not None and modulation < min_modulation_db:
@@ -628,11 +640,16 @@ def detect_speech(
             music_probability=probability, music_like=probability >= MUSIC_THRESHOLD,
         )  # fmt: skip
 
-    if steadiness is None:  # too few loud frames to judge more
-        return speech()
-    lines = spectral_lines(power, loud, spec.bin_hz)
-    if lines is not None and lines <= MAX_TONE_LINES:
+    # Sparse beeps leave too few frame pairs to measure steadiness, but a frame is enough to
+    # count its lines; with so little to go on, only a single line (a beep) is a verdict: a
+    # short word's vowel may show two.
+    enough = steadiness is not None or np.count_nonzero(loud) >= MIN_FRAMES
+    lines = spectral_lines(power, loud, spec.bin_hz) if enough else None
+    tone_lines = MAX_TONE_LINES if steadiness is not None else 1
+    if lines is not None and lines <= tone_lines:
         return SpeechResult(False, steadiness, pairs, modulation, "lines", lines=lines)
+    if steadiness is None:  # too few loud frame pairs to judge more (the learned check
+        return speech()  # was fitted without a line count for such clips)
     if persistence is None:
         return speech(lines)
     # The music cues below: no silence between notes (dips shallower than a voice's), and

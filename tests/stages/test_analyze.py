@@ -315,3 +315,14 @@ def test_a_clip_the_learned_music_check_doubts_gets_a_no_speech_warning(
     assert 0.0 <= clip.metrics["music_probability"] <= 1.0
     monkeypatch.setattr(speech_module, "MUSIC_THRESHOLD", 1.01)  # none does
     assert finding(Analyze()(speech_clip()), "no_speech") is None
+
+
+def test_a_one_word_prompt_gets_a_no_speech_warning_that_says_why() -> None:
+    from tests.stages.analysis.test_speech import one_word
+
+    x = one_word(RATE, glide=0.1)
+    clip = Analyze()(clip_of(x, [(0.25, 1.15)], speech_ratio=0.66))
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.WARNING, clip.findings
+    assert "too short to tell a held vowel from a note" in f.message
+    assert not clip.failed

@@ -815,3 +815,48 @@ def test_music_like_follows_the_music_threshold(
     result = detect_speech(stressed_voice(6.0, seed=9), RATE)
     assert result.is_speech and result.reason == "speech"
     assert result.music_like is flagged
+
+
+def one_word(rate: int, *, glide: float, seconds: float = 0.9, f0_hz: float = 150.0) -> np.ndarray:
+    """A one-word prompt: one voiced syllable whose pitch falls by ``glide`` (a share)."""
+    t = np.arange(round(seconds * rate)) / rate
+    phase = 2 * np.pi * np.cumsum(f0_hz * (1 - glide * t / seconds)) / rate
+    syllable = sum(np.sin(k * phase) / k**1.2 for k in range(1, int(3800 / f0_hz)))
+    syllable = syllable * np.sin(np.pi * t / seconds) ** 0.5
+    pad = np.zeros(rate // 4)
+    x = np.concatenate([pad, syllable, pad])
+    return (0.3 * x / np.abs(x).max() + 1e-4 * white(x.size)).astype(np.float32)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("glide", [0.05, 0.1])
+def test_a_one_word_prompt_held_steady_is_a_doubt_not_a_verdict(rate: int, glide: float) -> None:
+    # Under MIN_MODULATION_S there is no syllable rhythm to measure; a held vowel is nearly as
+    # steady as a note (one-word takes of real voices measured up to 0.92).
+    result = detect_speech(one_word(rate, glide=glide), rate)
+    assert result.modulation_db is None and result.reason == "tonal"
+    assert result.persistence is not None
+    assert result.persistence > speech_module.MAX_PERSISTENCE
+    assert result.persistence < speech_module.MIN_TONE_PERSISTENCE
+    assert result.voice_like and not result.is_speech
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+def test_a_short_generated_tone_stays_a_verdict(rate: int) -> None:
+    result = detect_speech(one_word(rate, glide=0.0), rate)  # no glide at all: a note
+    assert result.reason == "tonal" and not result.voice_like
+    short_beep = np.concatenate([np.zeros(rate // 4), tone(1000.0, 0.8, rate)])
+    assert not detect_speech(short_beep.astype(np.float32), rate).voice_like
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 48000])
+@pytest.mark.parametrize("beep_s", [0.06, 0.1])
+def test_sparse_beeps_are_a_signalling_tone(rate: int, beep_s: float) -> None:
+    # Short beeps once a second leave no loud frame pairs to measure steadiness; one line is
+    # still one line.
+    t = np.arange(10 * rate) / rate
+    x = 0.2 * np.sin(2 * np.pi * 1000 * t) * ((t % 1.0) < beep_s) + 1e-4 * white(t.size)
+    beeps = [(start, start + beep_s) for start in np.arange(0.0, 10.0)]  # as the VAD finds
+    result = detect_speech(x.astype(np.float32), rate, beeps)
+    assert result.persistence is None  # too few loud frame pairs
+    assert not result.is_speech and result.reason == "lines" and result.lines == 1
