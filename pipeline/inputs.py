@@ -28,6 +28,17 @@ AUDIO_EXTENSIONS = frozenset(
         ".caf",
         ".w64",
         ".rf64",
+        ".aifc",
+        ".snd",
+        ".mp2",
+        ".webm",
+        ".weba",
+        ".mka",
+        ".3gp",
+        ".3g2",
+        ".amr",
+        ".wma",
+        ".wv",
     }
 )
 

@@ -30,6 +30,7 @@ from pipeline.clip import Clip, SourceInfo
 from pipeline.errors import ConfigurationError, InputError
 from pipeline.stage import Stage
 
+READABLE = "WAV, FLAC, Ogg/Opus, MP3, M4A/MP4/MOV/3GP, WebM, AMR, WMA, AIFF or CAF files"
 SNIFF_BYTES = 64
 MAX_CHANNELS = 64
 MAX_RATE_HZ = 768_000
@@ -57,7 +58,16 @@ _EXTENSION_CONTAINERS: dict[str, frozenset[str]] = {
     ".caf": frozenset({"caf"}),
     ".gsm": frozenset({"raw"}),
     ".webm": frozenset({"webm"}),
+    ".weba": frozenset({"webm"}),
+    ".mka": frozenset({"webm"}),
     ".mkv": frozenset({"webm"}),
+    ".3gp": frozenset({"mp4"}),
+    ".3g2": frozenset({"mp4"}),
+    ".amr": frozenset({"amr"}),
+    ".wma": frozenset({"asf"}),
+    ".asf": frozenset({"asf"}),
+    ".wv": frozenset({"wavpack"}),
+    ".mp2": frozenset({"mp3"}),
 }
 
 _CONTAINER_TITLES = {
@@ -75,12 +85,16 @@ _CONTAINER_TITLES = {
     "nist": "NIST SPHERE",
     "voc": "Creative VOC",
     "webm": "WebM/Matroska",
+    "amr": "AMR",
+    "asf": "WMA/ASF",
+    "wavpack": "WavPack",
     "raw": "raw GSM 06.10",
 }
 
-_FFMPEG_CONTAINERS = frozenset({"mp4", "aac", "webm"})
-# libsndfile sometimes rejects valid-but-unusual streams of these; ffmpeg is the second try.
-_FFMPEG_FALLBACK = frozenset({"mp3", "ogg"})
+_FFMPEG_CONTAINERS = frozenset({"mp4", "aac", "webm", "amr", "asf", "wavpack"})
+# libsndfile sometimes rejects valid-but-unusual streams of these; ffmpeg is the second try
+# (a WAV may hold a codec libsndfile lacks: MP3 or G.722 in WAV, from old IVR systems).
+_FFMPEG_FALLBACK = frozenset({"mp3", "ogg", "wav"})
 
 # Subtypes that libsndfile widens to int16 exactly (see `_read_float32`).
 _READ_AS_INT16 = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "ALAW", "ULAW"})
@@ -213,6 +227,12 @@ def sniff_container(head: bytes) -> str | None:
         return "voc"
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "webm"
+    if head[:5] == b"#!AMR":  # narrow-band "#!AMR\n" and wide-band "#!AMR-WB\n" voice memos
+        return "amr"
+    if head[:8] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11":  # the ASF header object's GUID
+        return "asf"
+    if head[:4] == b"wvpk":
+        return "wavpack"
     if len(head) >= 4 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         layer = (head[1] >> 1) & 0x3
         if layer == 0 and head[1] & 0xF0 == 0xF0:
@@ -262,7 +282,7 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
         raise InputError(
             "unsupported_format",
             f"{_name(path)} is not audio voiceprep can read: it looks like "
-            f"{_describe_non_audio(facts.head)}. Pass WAV, FLAC, Ogg, MP3, M4A/MP4 or MOV files.",
+            f"{_describe_non_audio(facts.head)}. Pass {READABLE}.",
         )
     mismatch = _extension_mismatch(path, container)
     if mismatch:
@@ -275,7 +295,12 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
         except InputError as exc:
             if exc.code != "corrupt_input" or container not in _FFMPEG_FALLBACK:
                 raise
-            samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
+            try:
+                samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
+            except InputError:
+                raise exc from None  # libsndfile's reason is the one to read
+            if samples.shape[0] == 0:
+                raise exc from None
     if samples.shape[0] == 0:
         raise InputError(
             "empty_input",
@@ -356,6 +381,10 @@ def _decode_soundfile(
         rate, channels, frames = int(fh.samplerate), int(fh.channels), int(fh.frames)
         _check_shape(path, rate, channels)
         codec = _codec_name(fh.subtype)
+        # An MPEG stream's frame count is libsndfile's estimate (MP3 in WAV from old IVR
+        # systems decodes a few frames short of it); the bytes the header claims still tell
+        # truncation.
+        estimated = str(fh.subtype).startswith("MPEG")
         claim = _wav_claim(path) if container in ("wav", "rf64") else None
         claimed_s = frames / rate
         if claim is not None and claim[1] > 0:
@@ -375,7 +404,9 @@ def _decode_soundfile(
                     f"({_sf_reason(exc)}); re-export it from the original recording.",
                 ) from None
     got = samples.shape[0]
-    truncated = got < frames or (claim is not None and _wav_truncated(claim, facts.size))
+    truncated = (got < frames and not estimated) or (
+        claim is not None and _wav_truncated(claim, facts.size)
+    )
     if truncated and got == 0:
         raise InputError(
             "corrupt_input",

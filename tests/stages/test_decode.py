@@ -152,6 +152,39 @@ def test_decode_reads_mov_with_pcm_track(tmp_path):
     assert clip.samples is not None and clip.samples.shape == (8000,)
 
 
+# Voice memos and old IVR systems: (file name, ffmpeg codec arguments, rate, container, codec)
+FFMPEG_ONLY_CASES = [
+    ("memo.amr", ("-c:a", "libopencore_amrnb", "-b:a", "12.2k"), 8000, "amr", "amr_nb"),
+    ("memo.wma", ("-c:a", "wmav2"), 16000, "asf", "wmav2"),
+    ("take.wv", ("-c:a", "wavpack"), 16000, "wavpack", "wavpack"),
+    ("browser.webm", ("-c:a", "libopus"), 48000, "webm", "opus"),
+    ("phone.3gp", ("-c:a", "aac"), 16000, "mp4", "aac"),
+    ("g722.wav", ("-c:a", "g722"), 16000, "wav", "adpcm_g722"),
+]
+
+
+@pytest.mark.parametrize(("name", "codec_args", "rate", "container", "codec"), FFMPEG_ONLY_CASES)
+def test_decode_reads_what_only_ffmpeg_reads(
+    tmp_path: Path, name: str, codec_args: tuple[str, ...], rate: int, container: str, codec: str
+) -> None:
+    path = tmp_path / name
+    ffmpeg_encode(path, speechlike(2.0, rate), rate, *codec_args)
+    clip = decode(path)
+    assert errors(clip) == [] and clip.info is not None
+    assert (clip.info.container, clip.info.codec) == (container, codec)
+    assert clip.duration_s == pytest.approx(2.0, abs=0.1)
+    assert clip.samples is not None and np.sqrt(np.mean(clip.samples**2)) > 0.01
+
+
+def test_decode_reads_mp3_in_wav_without_calling_it_truncated(tmp_path: Path) -> None:
+    # libsndfile reads MPEG in WAV, but its frame count is an estimate a few frames long.
+    path = tmp_path / "ivr_mp3.wav"
+    ffmpeg_encode(path, speechlike(3.0, 16000), 16000, "-c:a", "libmp3lame", "-b:a", "32k")
+    clip = decode(path)
+    assert errors(clip) == [] and "truncated_input" not in warnings(clip)
+    assert clip.duration_s == pytest.approx(3.0, abs=0.1)
+
+
 def test_decode_reads_vbr_mp3_without_xing_header_to_the_end(tmp_path):
     path = tmp_path / "vbr.mp3"
     ffmpeg_encode(path, speechlike(3.0, 16000), 16000,
