@@ -23,6 +23,7 @@ from stages.loudness import BLOCK_ROWS, ROW_VALUES, channel_reduce, integrated_l
 __all__ = [
     "Normalize",
     "SourceScan",
+    "channel_correlation",
     "dc_offset",
     "downmix",
     "mono",
@@ -109,6 +110,27 @@ def scan_source(samples: np.ndarray) -> SourceScan:
     return SourceScan(highs, lows, sums, mono)
 
 
+MIN_ANTI_PHASE = 0.5  # two channels this anti-correlated (or more) are in opposite polarity
+_CORRELATION_STEP = 7  # every 7th frame: plenty for a correlation, 1/7 of the reads
+
+
+def channel_correlation(samples: np.ndarray) -> float | None:
+    """Correlation of the two channels of ``(frames, 2)`` audio (None: not two channels, or
+    a silent channel), on every `_CORRELATION_STEP`-th frame.
+
+    Near +1: the same signal (a mono take in two channels); near 0: unrelated channels; near
+    −1: one channel polarity-inverted against the other, which a downmix cancels.
+    """
+    x = np.asarray(samples)
+    if x.ndim != 2 or x.shape[1] != 2 or x.shape[0] < 2 * _CORRELATION_STEP:
+        return None
+    pairs = np.asarray(x[::_CORRELATION_STEP], dtype=np.float64)
+    pairs -= pairs.mean(axis=0)
+    left, right = pairs[:, 0], pairs[:, 1]
+    norm = math.sqrt(float(np.dot(left, left)) * float(np.dot(right, right)))
+    return float(np.dot(left, right)) / norm if norm > 0 else None
+
+
 def _peak_db(highs: np.ndarray, lows: np.ndarray) -> float:
     """`peak_dbfs` from per-channel maxima and minima (``-inf`` for silence or no channels)."""
     if highs.size == 0:
@@ -157,8 +179,9 @@ class Normalize(Stage):
 
     Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``.
     Metrics after: ``gain_db``, ``lufs`` (loudness reached; ``-inf`` for silence),
-    ``peak_dbfs``. Finding: ``loudness_ceiling`` (warning) when the peak ceiling holds the
-    loudness below the target.
+    ``peak_dbfs``. Findings: ``loudness_ceiling`` (warning) when the peak ceiling holds the
+    loudness below the target; ``phase_inverted`` (warning) when the two channels of a stereo
+    source are in opposite polarity (the mono is then their difference, not their sum).
 
     With ``limiter=True``, a clip whose peaks would pass the ceiling at the target gain gets
     that gain anyway, then `limit_peaks` turns the peaks down; the gain is re-measured and
@@ -197,6 +220,19 @@ class Normalize(Stage):
         clip.metrics["clipping_ratio"] = clipped.ratio
         clip.metrics["clipping_level"] = clipped.level
         mono = scan.mono
+        polarity = channel_correlation(source)
+        if polarity is not None and polarity <= -MIN_ANTI_PHASE:
+            # Channels in opposite polarity (a miswired balanced cable, a phase switch left
+            # on): their sum cancels the voice, their difference is it.
+            mono = np.subtract(source[:, 0], source[:, 1], dtype=np.float32)
+            mono *= np.float32(0.5)
+            self.warn(
+                clip,
+                "phase_inverted",
+                f"the two channels are in opposite polarity (correlation {polarity:.2f}): "
+                "adding them cancels the voice, so voiceprep used left minus right; check the "
+                "microphone cable's wiring or the interface's phase (Ø) switch",
+            )
         # Bandwidth only means something at the source rate, before resampling narrows it;
         # measured on the downmix (what the detector would compute itself) to do it once.
         clip.metrics["bandwidth_hz"] = detect_bandwidth(mono, clip.rate).bandwidth_hz

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -40,6 +41,38 @@ def test_stereo_is_downmixed_to_mono_mean() -> None:
     np.testing.assert_allclose(mono, (left + right) / 2, atol=1e-7)
     clip = run(np.stack([left, right], axis=1), 16000)
     assert clip.samples is not None and clip.samples.ndim == 1
+
+
+@pytest.mark.parametrize("right_gain", [-1.0, -0.7])
+def test_channels_in_opposite_polarity_are_subtracted_not_added(right_gain: float) -> None:
+    # A miswired balanced cable: the sum cancels the voice (to nothing at -1).
+    from tests.stages.analysis._signals import voice
+
+    left = voice(3.0, seed=3)
+    stereo = np.stack([left, right_gain * left], axis=1).astype(np.float32)
+    clip = run(stereo, 16000, target_lufs=-23.0)
+    (finding,) = [f for f in clip.findings if f.code == "phase_inverted"]
+    assert finding.severity is Severity.WARNING and "polarity" in finding.message
+    assert clip.metrics["lufs"] == pytest.approx(-23.0, abs=0.5)  # the voice, not a residue
+    assert clip.samples is not None
+    expected = (left - right_gain * left) / 2
+    assert float(np.corrcoef(clip.samples, expected)[0, 1]) > 0.95  # (after the rumble filter)
+
+
+@pytest.mark.parametrize(
+    ("make_right", "lowest"),
+    [(lambda left: 0.8 * left, 0.99), (lambda left: noise(left.size, seed=9), -0.2)],
+)
+def test_same_or_unrelated_channels_are_added(make_right: Any, lowest: float) -> None:
+    from stages.normalize import channel_correlation
+
+    left = noise(16000 * 2, seed=8)
+    stereo = np.stack([left, make_right(left)], axis=1).astype(np.float32)
+    correlation = channel_correlation(stereo)
+    assert correlation is not None and correlation >= lowest
+    clip = run(stereo, 16000)
+    assert "phase_inverted" not in clip.codes()
+    assert channel_correlation(left) is None  # mono: no question to ask
 
 
 def test_dc_offset_is_removed_and_source_left_alone() -> None:
