@@ -178,11 +178,25 @@ class Analyze(Stage):
         m["speaker_count"] = r.speaker_count
         m["speaker_change_s"] = [round(off + c, 2) for c in r.change_s]
         m["speaker_score"] = round(r.score, 4)
+        target = f" for {self.profile}" if self.profile else ""
+        if m.get("channel_talkers") == 2:  # seen on the stereo source: no guess involved
+            spans = m.get("channel_second_voice_s") or []
+            m["speaker_count"] = 2
+            m["speaker_change_s"] = [round(a, 2) for a, _ in spans]
+            where = ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in spans[:4])
+            clip.report(
+                "multiple_speakers",
+                Severity(t.speaker_severity),
+                self.name,
+                f"the left and right channels hold two different talkers (the second at "
+                f"{where}{' and later' if len(spans) > 4 else ''}{target}): a two-party call "
+                "recording? Use a recording of the one voice, or pass only its channel",
+            )
+            return
         if r.speaker_count < 2:
             return
         where = ", ".join(f"{off + a:.1f}–{off + b:.1f} s" for a, b in r.second_voice_s[:4])
         more = " and later" if len(r.second_voice_s) > 4 else ""
-        target = f" for {self.profile}" if self.profile else ""
         severity, advice = Severity(t.speaker_severity), "remove it or re-record alone"
         if r.method == "default" and severity is Severity.ERROR:
             # The cepstral check ranks clips well but is never sure: single voices of some

@@ -177,7 +177,9 @@ class Normalize(Stage):
     """Mono, DC and sub-20 Hz rumble removed, resampled to ``sample_rate``, gain set for
     ``target_lufs``.
 
-    Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``.
+    Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``;
+    for two channels ``channel_talkers`` (2 when each holds its own talker, as in a dual-channel
+    call recording; `stages.analysis.channels`) and then ``channel_second_voice_s``.
     Metrics after: ``gain_db``, ``lufs`` (loudness reached; ``-inf`` for silence),
     ``peak_dbfs``. Findings: ``loudness_ceiling`` (warning) when the peak ceiling holds the
     loudness below the target; ``phase_inverted`` (warning) when the two channels of a stereo
@@ -210,6 +212,7 @@ class Normalize(Stage):
             )
         source = np.asarray(clip.samples)
         from stages.analysis.bandwidth import detect_bandwidth
+        from stages.analysis.channels import detect_channel_talkers
         from stages.analysis.clipping import detect_clipping
 
         scan = scan_source(source)  # extremes, sums and downmix: one pass over the source
@@ -233,6 +236,11 @@ class Normalize(Stage):
                 "adding them cancels the voice, so voiceprep used left minus right; check the "
                 "microphone cable's wiring or the interface's phase (Ø) switch",
             )
+        talkers = detect_channel_talkers(source, clip.rate)
+        if talkers is not None:  # `analyze` judges it with the speaker check
+            clip.metrics["channel_talkers"] = talkers.talkers
+            if talkers.talkers > 1:
+                clip.metrics["channel_second_voice_s"] = [list(s) for s in talkers.second_voice_s]
         # Bandwidth only means something at the source rate, before resampling narrows it;
         # measured on the downmix (what the detector would compute itself) to do it once.
         clip.metrics["bandwidth_hz"] = detect_bandwidth(mono, clip.rate).bandwidth_hz

@@ -326,3 +326,17 @@ def test_a_one_word_prompt_gets_a_no_speech_warning_that_says_why() -> None:
     assert f is not None and f.severity is Severity.WARNING, clip.findings
     assert "too short to tell a held vowel from a note" in f.message
     assert not clip.failed
+
+
+def test_two_talkers_on_two_channels_fail_a_voice_cloning_take() -> None:
+    # Seen on the stereo source by `normalize` (a dual-channel call recording): no guess, so
+    # the profile's own severity, where the default cepstral check would only warn.
+    thresholds = load_profile("tencent-vod-voice").analysis
+    clip = speech_clip(channel_talkers=2, channel_second_voice_s=[[1.2, 2.0], [2.4, 2.9]])
+    clip = Analyze(thresholds=thresholds, speakers="default", profile="tencent-vod-voice")(clip)
+    f = finding(clip, "multiple_speakers")
+    assert f is not None and f.severity is Severity.ERROR
+    assert "left and right channels" in f.message and "1.2–2.0 s, 2.4–2.9 s" in f.message
+    assert clip.metrics["speaker_count"] == 2 and clip.metrics["speaker_change_s"] == [1.2, 2.4]
+    one = Analyze(thresholds=thresholds, speakers="default")(speech_clip(channel_talkers=1))
+    assert finding(one, "multiple_speakers") is None

@@ -1,0 +1,72 @@
+"""Two talkers on two channels: the dual-channel call recording, caught before the downmix.
+
+Contact centres record calls with the agent on one channel and the caller on the other; such a
+file offered as a voice sample holds two people, but once the channels are added they take
+turns in one track, and the cepstral speaker check (`stages.analysis.speakers`) only catches
+some of them (2 of 8 two-volunteer call takes). On the stereo source the evidence is plain:
+in each frame one channel carries the voice and the other only its own room tone, so each
+channel *dominates* (stands ``DOMINANT_DB`` over the other) for a while of its own. A single
+talker between two microphones differs between them by a few dB, never for long by this much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ChannelTalkers", "detect_channel_talkers"]
+
+FRAME_S = 0.02
+DOMINANT_DB = 15.0  # a channel this much louder than the other, in a frame, holds the talker
+ACTIVE_WITHIN_DB = 35.0  # ... when it is also within this of its own loud level (95th pct)
+MIN_TALK_S = 1.0  # each channel must hold its talker this long in all
+MIN_RANGE_DB = 20.0  # a channel with a talker spans this much (95th over 10th pct of frames)
+MERGE_GAP_S = 0.3  # dominant frames this close together make one span
+
+
+@dataclass(frozen=True)
+class ChannelTalkers:
+    """``talkers``: 2 when each channel holds its own talker, else 1. ``second_voice_s``: the
+    ``(start, end)`` spans (seconds of the source) of the channel whose talker comes in second;
+    ``talk_s``: seconds each channel dominates."""
+
+    talkers: int
+    second_voice_s: tuple[tuple[float, float], ...] = ()
+    talk_s: tuple[float, float] = (0.0, 0.0)
+
+
+def detect_channel_talkers(samples: np.ndarray, rate: int) -> ChannelTalkers | None:
+    """Whether the two channels of ``(frames, 2)`` audio hold two different talkers (None for
+    anything but two channels, or under a second of audio)."""
+    x = np.asarray(samples)
+    hop = max(1, round(FRAME_S * rate))
+    n = x.shape[0] // hop if x.ndim == 2 else 0
+    if x.ndim != 2 or x.shape[1] != 2 or n * FRAME_S < MIN_TALK_S:
+        return None
+    frames = np.asarray(x[: n * hop], dtype=np.float32).reshape(n, hop, 2)
+    power = np.einsum("fsc,fsc->fc", frames, frames) / hop
+    level = 10.0 * np.log10(np.maximum(power, 1e-12))
+    quiet, loud = np.percentile(level, [10.0, 95.0], axis=0)
+    talking = loud - quiet >= MIN_RANGE_DB  # a talker pauses; a steady noise or hum does not
+    active = (level >= loud - ACTIVE_WITHIN_DB) & talking
+    left = active[:, 0] & (level[:, 0] >= level[:, 1] + DOMINANT_DB)
+    right = active[:, 1] & (level[:, 1] >= level[:, 0] + DOMINANT_DB)
+    talk_s = (float(left.sum()) * FRAME_S, float(right.sum()) * FRAME_S)
+    if min(talk_s) < MIN_TALK_S:
+        return ChannelTalkers(1, (), talk_s)
+    second = right if np.argmax(right) > np.argmax(left) else left
+    return ChannelTalkers(2, _spans(second), talk_s)
+
+
+def _spans(mask: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """Runs of True frames as (start, end) seconds, runs closer than ``MERGE_GAP_S`` merged."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    starts, ends = edges[0::2] * FRAME_S, edges[1::2] * FRAME_S
+    spans: list[list[float]] = []
+    for start, end in zip(starts, ends, strict=True):
+        if spans and start - spans[-1][1] < MERGE_GAP_S:
+            spans[-1][1] = float(end)
+        else:
+            spans.append([float(start), float(end)])
+    return tuple((round(a, 2), round(b, 2)) for a, b in spans)

@@ -1,0 +1,52 @@
+"""Two talkers on two channels: dual-channel call recordings, caught on the stereo source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages.analysis.channels import detect_channel_talkers
+from tests.stages.analysis._signals import RATE, voice, white
+
+
+def call(turns: list[tuple[float, float, int]], seconds: float = 8.0) -> np.ndarray:
+    """Stereo: each ``(start, end, channel)`` turn holds a voice on that channel only."""
+    x = np.zeros((round(seconds * RATE), 2), dtype=np.float32)
+    for k, (start, end, channel) in enumerate(turns):
+        a, b = round(start * RATE), round(end * RATE)
+        x[a:b, channel] = voice((b - a) / RATE, seed=k)
+    return x + np.float32(1e-4) * white(x.size, seed=9).reshape(x.shape).astype(np.float32)
+
+
+def test_an_agent_and_a_caller_on_their_own_channels_are_two_talkers() -> None:
+    turns = [(0.5, 2.5, 0), (3.0, 4.5, 1), (5.0, 6.0, 0), (6.3, 7.8, 1)]
+    result = detect_channel_talkers(call(turns), RATE)
+    assert result is not None and result.talkers == 2
+    assert min(result.talk_s) >= 1.0
+    # The second talker's spans lie in the right channel's turns (the voice pauses in them).
+    right = [(a, b) for a, b, channel in turns if channel == 1]
+    assert result.second_voice_s
+    for start, end in result.second_voice_s:
+        assert any(a - 0.1 <= start and end <= b + 0.1 for a, b in right), (start, end)
+
+
+@pytest.mark.parametrize("right_gain", [1.0, 0.5, 0.1])
+def test_one_talker_in_both_channels_is_one(right_gain: float) -> None:
+    left = voice(6.0, seed=2)
+    stereo = np.stack([left, right_gain * left], axis=1).astype(np.float32)
+    result = detect_channel_talkers(stereo, RATE)
+    assert result is not None and result.talkers == 1
+
+
+def test_a_steady_noise_on_the_other_channel_is_not_a_talker() -> None:
+    # In the voice's pauses the noisy channel is the louder one, but it never pauses itself.
+    left = voice(6.0, seed=2)
+    stereo = np.stack([left, 0.02 * white(left.size)], axis=1).astype(np.float32)
+    result = detect_channel_talkers(stereo, RATE)
+    assert result is not None and result.talkers == 1
+
+
+def test_only_two_channels_of_a_second_or_more_are_judged() -> None:
+    assert detect_channel_talkers(voice(3.0), RATE) is None
+    assert detect_channel_talkers(np.zeros((RATE * 3, 3), dtype=np.float32), RATE) is None
+    assert detect_channel_talkers(np.zeros((RATE // 2, 2), dtype=np.float32), RATE) is None
