@@ -790,6 +790,12 @@ def load_bank(count: int, seed: int) -> Bank:
     return Bank(ids, takes, rate)
 
 
+def take_path(file: str) -> str:
+    """The path of a row's ``file`` (relative to `WORK`), without touching the disk: ``..``
+    is resolved in the text, so it works before `WORK` exists."""
+    return os.path.normpath(os.path.join(WORK, file))
+
+
 def write(path: str, y: np.ndarray, rate: int, subtype: str) -> str:
     """Write ``y`` as WAV of ``subtype`` or MP3 at 128 kbit/s; returns the path written."""
     import soundfile as sf
@@ -965,7 +971,7 @@ def score(rows: list[dict[str, Any]], profiles: Sequence[str]) -> list[dict[str,
     for profile in profiles:
         rate = load_profile(profile).sample_rate
         mine = [r for r in rows if r["check"] != "snr" or r["rate"] == rate]
-        paths = [os.path.join(WORK, r["file"]) for r in mine]
+        paths = [take_path(r["file"]) for r in mine]
         pipeline = Pipeline.for_profile(profile)
         records = {rec["source"]: rec for rec in pipeline.run(paths, workers=1, progress=False)}
         for row, path in zip(mine, paths, strict=True):

@@ -344,7 +344,7 @@ def test_every_construction_writes_the_promised_rate_and_format(
         rows = cons.build_construction(c, bank, folder, 5, control_of=control)
         assert len(rows) == 2 * (len(set(c.variants)) if control else 1)
         for row in rows:
-            path = Path(cons.WORK) / row["file"]
+            path = cons.take_path(row["file"])
             info = sf.info(str(path))
             assert info.samplerate == c.output_rate(row["variant"], RATE), c.name
             assert info.subtype == subtypes[c.subtype], c.name
@@ -359,7 +359,7 @@ def test_snr_takes_are_labelled_both_ways(cons: ModuleType, tmp_path: Path) -> N
     for row in rows:
         assert row["snr_a"] == pytest.approx(row["nominal_db"], abs=0.01)
         assert row["snr_b"] < row["snr_a"] - 0.5  # the take's pauses dilute its plain RMS
-        y, rate = sf.read(str(Path(cons.WORK) / row["file"]), dtype="float32")
+        y, rate = sf.read(cons.take_path(row["file"]), dtype="float32")
         assert rate == 16000 and float(np.max(np.abs(y))) < 1.0
 
 
