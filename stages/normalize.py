@@ -30,6 +30,8 @@ __all__ = [
     "scan_source",
 ]
 
+MIN_SOUND_DBFS = -120.0  # a peak under this is digital silence (24-bit dither sits ~-140)
+MIN_QUIET_RANGE_DB = 20.0  # a voice's 10 ms levels span this much (pauses); steady hiss ~2
 _CEILING_MARGIN = 1e-6  # relative: keeps float32 rounding from nudging a peak over the ceiling
 TARGET_TOLERANCE_LU = 0.5  # with the limiter: a loudness this close to the target reaches it
 _AIM_LU = 0.2  # the limiter's gain search stops this close to the target
@@ -182,8 +184,10 @@ class Normalize(Stage):
     call recording; `stages.analysis.channels`) and then ``channel_second_voice_s``.
     Metrics after: ``gain_db``, ``lufs`` (loudness reached; ``-inf`` for silence),
     ``peak_dbfs``. Findings: ``loudness_ceiling`` (warning) when the peak ceiling holds the
-    loudness below the target; ``phase_inverted`` (warning) when the two channels of a stereo
-    source are in opposite polarity (the mono is then their difference, not their sum).
+    loudness below the target; ``low_level`` (warning) when the take is under BS.1770's silence
+    gate yet holds a sound that comes and goes (measured scaled up, and raised);
+    ``phase_inverted`` (warning) when the two channels of a stereo source are in opposite
+    polarity (the mono is then their difference, not their sum).
 
     With ``limiter=True``, a clip whose peaks would pass the ceiling at the target gain gets
     that gain anyway, then `limit_peaks` turns the peaks down; the gain is re-measured and
@@ -258,8 +262,10 @@ class Normalize(Stage):
             mono = remove_rumble(mono, self.sample_rate)
 
         measured = integrated_loudness(mono, self.sample_rate) if mono.size else -math.inf
-        gain_db = 0.0 if not math.isfinite(measured) else self.target_lufs - measured
         peak_before = peak_dbfs(mono)
+        if not math.isfinite(measured) and peak_before > MIN_SOUND_DBFS:
+            measured = self._measure_very_quiet(clip, mono, peak_before)
+        gain_db = 0.0 if not math.isfinite(measured) else self.target_lufs - measured
         reached = measured + gain_db if math.isfinite(measured) else -math.inf
         if self.limiter:
             clip.metrics["limiter_gain_db"] = 0.0
@@ -298,6 +304,38 @@ class Normalize(Stage):
         clip.metrics["lufs"] = reached
         clip.metrics["peak_dbfs"] = peak_dbfs(mono)
         return clip
+
+    def _measure_very_quiet(self, clip: Clip, mono: np.ndarray, peak_db: float) -> float:
+        """Loudness of a take quieter than BS.1770's −70 LKFS silence gate, measured scaled up.
+
+        A voice peaking at −60 dBFS (an old recording, a forgotten input gain) is still a voice
+        (a 24-bit file keeps 80 dB under it), but the gate calls all of it silence, so it got
+        no gain and the VAD found nothing. Scaled so its peak sits at −20 dBFS it is measured
+        like any take; the warning says why the noise floor came up with it.
+        """
+        hop = max(1, self.sample_rate // 100)
+        blocks = mono[: mono.size // hop * hop].reshape(-1, hop)
+        if blocks.shape[0] < 10:
+            return -math.inf
+        power = np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / hop
+        quiet, loud = 10.0 * np.log10(np.percentile(power, [10.0, 95.0]) + 1e-30)
+        if loud - quiet < MIN_QUIET_RANGE_DB:
+            return -math.inf  # a steady hiss (an empty take): nothing worth raising
+        probe_db = -20.0 - peak_db
+        scaled = mono * np.float32(10.0 ** (probe_db / 20.0))
+        measured = integrated_loudness(scaled, self.sample_rate)
+        if not math.isfinite(measured):
+            return measured  # a click or two in silence: nothing to measure
+        measured -= probe_db
+        self.warn(
+            clip,
+            "low_level",
+            f"the source is so quiet (loudness {measured:.0f} LUFS, peak {peak_db:.0f} dBFS) "
+            "that BS.1770 counts it as silence; voiceprep measured it scaled up and raised it "
+            f"{self.target_lufs - measured:.0f} dB, noise floor included — record with more "
+            "input gain",
+        )
+        return measured
 
     def _limit_to_target(
         self, mono: np.ndarray, gain_db: float, peak_db: float

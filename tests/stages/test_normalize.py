@@ -335,3 +335,25 @@ def test_mono_adds_the_channels_and_passes_mono_through() -> None:
     assert mono(stereo[:, :1]).shape == (2,)
     already = np.zeros(8, dtype=np.float32)
     assert mono(already) is already  # measuring needs no copy
+
+
+@pytest.mark.parametrize("peak_db", [-65.0, -80.0])
+def test_a_take_under_the_silence_gate_is_measured_and_raised(peak_db: float) -> None:
+    # BS.1770 calls everything under -70 LKFS silence; a voice peaking at -65 dBFS is not.
+    from tests.stages.analysis._signals import voice
+
+    x = voice(4.0, seed=4)
+    x = (x / np.abs(x).max() * 10 ** (peak_db / 20)).astype(np.float32)
+    assert not math.isfinite(integrated_loudness(x, 16000))
+    clip = run(x, 16000, target_lufs=-23.0)
+    (finding,) = [f for f in clip.findings if f.code == "low_level"]
+    assert finding.severity is Severity.WARNING and "input gain" in finding.message
+    assert clip.metrics["lufs"] == pytest.approx(-23.0, abs=0.5)
+    assert clip.metrics["gain_db"] > 50.0
+
+
+def test_a_steady_hiss_under_the_gate_is_left_alone() -> None:
+    hiss = noise(16000 * 3, rms=10 ** (-80 / 20))
+    assert not math.isfinite(integrated_loudness(hiss, 16000))
+    clip = run(hiss, 16000)
+    assert clip.metrics["gain_db"] == 0.0 and "low_level" not in clip.codes()
