@@ -23,7 +23,6 @@ from stages.loudness import BLOCK_ROWS, ROW_VALUES, channel_reduce, integrated_l
 __all__ = [
     "Normalize",
     "SourceScan",
-    "channel_correlation",
     "dc_offset",
     "downmix",
     "mono",
@@ -113,24 +112,6 @@ def scan_source(samples: np.ndarray) -> SourceScan:
 
 
 MIN_ANTI_PHASE = 0.5  # two channels this anti-correlated (or more) are in opposite polarity
-_CORRELATION_STEP = 7  # every 7th frame: plenty for a correlation, 1/7 of the reads
-
-
-def channel_correlation(samples: np.ndarray) -> float | None:
-    """Correlation of the two channels of ``(frames, 2)`` audio (None: not two channels, or
-    a silent channel), on every `_CORRELATION_STEP`-th frame.
-
-    Near +1: the same signal (a mono take in two channels); near 0: unrelated channels; near
-    −1: one channel polarity-inverted against the other, which a downmix cancels.
-    """
-    x = np.asarray(samples)
-    if x.ndim != 2 or x.shape[1] != 2 or x.shape[0] < 2 * _CORRELATION_STEP:
-        return None
-    pairs = np.asarray(x[::_CORRELATION_STEP], dtype=np.float64)
-    pairs -= pairs.mean(axis=0)
-    left, right = pairs[:, 0], pairs[:, 1]
-    norm = math.sqrt(float(np.dot(left, left)) * float(np.dot(right, right)))
-    return float(np.dot(left, right)) / norm if norm > 0 else None
 
 
 def _peak_db(highs: np.ndarray, lows: np.ndarray) -> float:
@@ -216,7 +197,7 @@ class Normalize(Stage):
             )
         source = np.asarray(clip.samples)
         from stages.analysis.bandwidth import detect_bandwidth
-        from stages.analysis.channels import detect_channel_talkers
+        from stages.analysis.channels import detect_channel_talkers, stereo_frames
         from stages.analysis.clipping import detect_clipping
 
         scan = scan_source(source)  # extremes, sums and downmix: one pass over the source
@@ -227,7 +208,8 @@ class Normalize(Stage):
         clip.metrics["clipping_ratio"] = clipped.ratio
         clip.metrics["clipping_level"] = clipped.level
         mono = scan.mono
-        polarity = channel_correlation(source)
+        stereo = stereo_frames(source, clip.rate)
+        polarity = stereo.correlation if stereo is not None else None
         if polarity is not None and polarity <= -MIN_ANTI_PHASE:
             # Channels in opposite polarity (a miswired balanced cable, a phase switch left
             # on): their sum cancels the voice, their difference is it.
@@ -240,7 +222,7 @@ class Normalize(Stage):
                 "adding them cancels the voice, so voiceprep used left minus right; check the "
                 "microphone cable's wiring or the interface's phase (Ø) switch",
             )
-        talkers = detect_channel_talkers(source, clip.rate)
+        talkers = detect_channel_talkers(stereo) if stereo is not None else None
         if talkers is not None:  # `analyze` judges it with the speaker check
             clip.metrics["channel_talkers"] = talkers.talkers
             if talkers.talkers > 1:

@@ -162,29 +162,34 @@ def mirror_ratio(power: np.ndarray, bin_hz: float, nyquist: float) -> float | No
     n_pairs = int(min(FOLD_HZ, nyquist - FOLD_HZ) // BAND_HZ)
     if n_pairs < MIN_MIRROR_PAIRS:
         return None
-    cumulative = np.zeros((power.shape[0], power.shape[1] + 1))
-    np.cumsum(power, axis=1, out=cumulative[:, 1:])
-
-    def levels(edges_hz: np.ndarray) -> np.ndarray:
-        """dB level of each band between consecutive ``edges_hz`` (ascending), per frame."""
-        index = np.clip(np.round(edges_hz / bin_hz).astype(int), 0, power.shape[1])
-        return 10.0 * np.log10(np.maximum(np.diff(cumulative[:, index], axis=1), 1e-30))
-
     offsets = np.arange(n_pairs + 1) * BAND_HZ
-    below = levels(FOLD_HZ - offsets[::-1])[:, ::-1]  # column j: FOLD - 250(j+1) .. FOLD - 250j
-    above = levels(FOLD_HZ + offsets)  # column j: FOLD + 250j .. FOLD + 250(j+1)
-    ratios = []
-    for j in range(n_pairs):
-        quiet, loud = np.percentile(below[:, j], [QUIET_PERCENTILE, LEVEL_PERCENTILE])
-        frames = below[:, j] >= loud - MIRROR_WITHIN_DB
-        if loud - quiet < MIRROR_RANGE_DB or frames.sum() < MIN_MIRROR_FRAMES:
-            continue
-        own = below[frames, j]
-        others = [np.std(above[frames, k] - own) for k in (j - 2, j + 2) if 0 <= k < n_pairs]
-        control = min(others)
-        if control > 0.0:
-            ratios.append(float(np.std(above[frames, j] - own)) / control)
-    return float(np.median(ratios)) if len(ratios) >= MIN_MIRROR_PAIRS else None
+    edges = np.round(np.concatenate([FOLD_HZ - offsets[::-1], FOLD_HZ + offsets[1:]]) / bin_hz)
+    index = np.clip(edges.astype(int), 0, power.shape[1])
+    # Only the bins the bands read: a cumulative sum up to the last band's edge.
+    cumulative = np.zeros((power.shape[0], int(index[-1]) + 1))
+    np.cumsum(power[:, : index[-1]], axis=1, out=cumulative[:, 1:])
+    bands = 10.0 * np.log10(np.maximum(np.diff(cumulative[:, index], axis=1), 1e-30))
+    below = bands[:, n_pairs - 1 :: -1]  # column j: FOLD - 250(j+1) .. FOLD - 250j
+    above = bands[:, n_pairs:]  # column j: FOLD + 250j .. FOLD + 250(j+1)
+    quiet, loud = np.percentile(below, [QUIET_PERCENTILE, LEVEL_PERCENTILE], axis=0)
+    frames = below >= loud - MIRROR_WITHIN_DB  # per pair, its loud frames
+    usable = (loud - quiet >= MIRROR_RANGE_DB) & (frames.sum(axis=0) >= MIN_MIRROR_FRAMES)
+    weight = frames / np.maximum(frames.sum(axis=0), 1)
+
+    def spread(shift: int) -> np.ndarray:
+        """Per pair j, the std over its loud frames of above[:, j + shift] - below[:, j]."""
+        out = np.full(n_pairs, np.nan)
+        lo, hi = max(0, -shift), min(n_pairs, n_pairs - shift)
+        diff = above[:, lo + shift : hi + shift] - below[:, lo:hi]
+        w = weight[:, lo:hi]
+        mean = (diff * w).sum(axis=0)
+        out[lo:hi] = np.sqrt(((diff - mean) ** 2 * w).sum(axis=0))
+        return out
+
+    control = np.fmin(spread(-2), spread(2))
+    usable &= control > 0.0
+    ratios = spread(0)[usable] / control[usable]
+    return float(np.median(ratios)) if ratios.size >= MIN_MIRROR_PAIRS else None
 
 
 def _max_from(values: np.ndarray) -> np.ndarray:

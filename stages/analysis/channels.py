@@ -15,14 +15,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ChannelTalkers", "detect_channel_talkers"]
+__all__ = ["ChannelTalkers", "StereoFrames", "detect_channel_talkers", "stereo_frames"]
 
 FRAME_S = 0.02
+PICK_HZ = 8000  # per frame, about this many samples a second are read: plenty for a level
 DOMINANT_DB = 15.0  # a channel this much louder than the other, in a frame, holds the talker
 ACTIVE_WITHIN_DB = 35.0  # ... when it is also within this of its own loud level (95th pct)
 MIN_TALK_S = 1.0  # each channel must hold its talker this long in all
 MIN_RANGE_DB = 20.0  # a channel with a talker spans this much (95th over 10th pct of frames)
 MERGE_GAP_S = 0.3  # dominant frames this close together make one span
+
+
+@dataclass(frozen=True)
+class StereoFrames:
+    """Per ``FRAME_S`` frame of a two-channel source: each channel's mean power ``(n, 2)``,
+    and the correlation of the two channels over the whole take (None: a silent channel).
+
+    Both come from one pass over every ``step``-th sample of each frame (a level needs no
+    more; a 34 s 48 kHz stereo take: ~2 ms instead of ~11 for full-rate passes).
+    """
+
+    power: np.ndarray
+    correlation: float | None
 
 
 @dataclass(frozen=True)
@@ -36,17 +50,33 @@ class ChannelTalkers:
     talk_s: tuple[float, float] = (0.0, 0.0)
 
 
-def detect_channel_talkers(samples: np.ndarray, rate: int) -> ChannelTalkers | None:
-    """Whether the two channels of ``(frames, 2)`` audio hold two different talkers (None for
-    anything but two channels, or under a second of audio)."""
+def stereo_frames(samples: np.ndarray, rate: int) -> StereoFrames | None:
+    """`StereoFrames` of ``(frames, 2)`` audio; None for anything but two channels."""
     x = np.asarray(samples)
     hop = max(1, round(FRAME_S * rate))
     n = x.shape[0] // hop if x.ndim == 2 else 0
-    if x.ndim != 2 or x.shape[1] != 2 or n * FRAME_S < MIN_TALK_S:
+    if x.ndim != 2 or x.shape[1] != 2 or n == 0:
         return None
-    frames = np.asarray(x[: n * hop], dtype=np.float32).reshape(n, hop, 2)
-    power = np.einsum("fsc,fsc->fc", frames, frames) / hop
-    level = 10.0 * np.log10(np.maximum(power, 1e-12))
+    step = max(1, rate // PICK_HZ)
+    picked = np.ascontiguousarray(x[: n * hop].reshape(n, hop, 2)[:, ::step, :], np.float32)
+    count = picked.shape[1]
+    power = np.einsum("fsc,fsc->fc", picked, picked, dtype=np.float64) / count
+    cross = float(np.einsum("fs,fs->", picked[:, :, 0], picked[:, :, 1], dtype=np.float64))
+    total = n * count
+    means = picked.reshape(-1, 2).sum(axis=0, dtype=np.float64) / total
+    variance = power.sum(axis=0) / n - means**2
+    covariance = cross / total - means[0] * means[1]
+    norm = float(np.sqrt(variance[0] * variance[1]))
+    return StereoFrames(power, covariance / norm if norm > 0 else None)
+
+
+def detect_channel_talkers(frames: StereoFrames) -> ChannelTalkers | None:
+    """Whether the two channels (`stereo_frames`) hold two different talkers (None: under a
+    second of audio)."""
+    n = frames.power.shape[0]
+    if n * FRAME_S < MIN_TALK_S:
+        return None
+    level = 10.0 * np.log10(np.maximum(frames.power, 1e-12))
     quiet, loud = np.percentile(level, [10.0, 95.0], axis=0)
     talking = loud - quiet >= MIN_RANGE_DB  # a talker pauses; a steady noise or hum does not
     active = (level >= loud - ACTIVE_WITHIN_DB) & talking

@@ -59,20 +59,15 @@ def test_channels_in_opposite_polarity_are_subtracted_not_added(right_gain: floa
     assert float(np.corrcoef(clip.samples, expected)[0, 1]) > 0.95  # (after the rumble filter)
 
 
-@pytest.mark.parametrize(
-    ("make_right", "lowest"),
-    [(lambda left: 0.8 * left, 0.99), (lambda left: noise(left.size, seed=9), -0.2)],
-)
-def test_same_or_unrelated_channels_are_added(make_right: Any, lowest: float) -> None:
-    from stages.normalize import channel_correlation
-
+@pytest.mark.parametrize("make_right", [lambda left: 0.8 * left, lambda left: noise(left.size)])
+def test_same_or_unrelated_channels_are_added(make_right: Any) -> None:
     left = noise(16000 * 2, seed=8)
     stereo = np.stack([left, make_right(left)], axis=1).astype(np.float32)
-    correlation = channel_correlation(stereo)
-    assert correlation is not None and correlation >= lowest
     clip = run(stereo, 16000)
     assert "phase_inverted" not in clip.codes()
-    assert channel_correlation(left) is None  # mono: no question to ask
+    assert clip.samples is not None
+    expected = (stereo[:, 0] + stereo[:, 1]) / 2
+    assert float(np.corrcoef(clip.samples, expected)[0, 1]) > 0.95
 
 
 def test_dc_offset_is_removed_and_source_left_alone() -> None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.analysis.channels import detect_channel_talkers
+from stages.analysis.channels import ChannelTalkers, detect_channel_talkers, stereo_frames
 from tests.stages.analysis._signals import RATE, voice, white
+
+
+def talkers(stereo: np.ndarray) -> ChannelTalkers | None:
+    frames = stereo_frames(stereo, RATE)
+    assert frames is not None
+    return detect_channel_talkers(frames)
 
 
 def call(turns: list[tuple[float, float, int]], seconds: float = 8.0) -> np.ndarray:
@@ -20,7 +26,7 @@ def call(turns: list[tuple[float, float, int]], seconds: float = 8.0) -> np.ndar
 
 def test_an_agent_and_a_caller_on_their_own_channels_are_two_talkers() -> None:
     turns = [(0.5, 2.5, 0), (3.0, 4.5, 1), (5.0, 6.0, 0), (6.3, 7.8, 1)]
-    result = detect_channel_talkers(call(turns), RATE)
+    result = talkers(call(turns))
     assert result is not None and result.talkers == 2
     assert min(result.talk_s) >= 1.0
     # The second talker's spans lie in the right channel's turns (the voice pauses in them).
@@ -34,7 +40,7 @@ def test_an_agent_and_a_caller_on_their_own_channels_are_two_talkers() -> None:
 def test_one_talker_in_both_channels_is_one(right_gain: float) -> None:
     left = voice(6.0, seed=2)
     stereo = np.stack([left, right_gain * left], axis=1).astype(np.float32)
-    result = detect_channel_talkers(stereo, RATE)
+    result = talkers(stereo)
     assert result is not None and result.talkers == 1
 
 
@@ -42,11 +48,29 @@ def test_a_steady_noise_on_the_other_channel_is_not_a_talker() -> None:
     # In the voice's pauses the noisy channel is the louder one, but it never pauses itself.
     left = voice(6.0, seed=2)
     stereo = np.stack([left, 0.02 * white(left.size)], axis=1).astype(np.float32)
-    result = detect_channel_talkers(stereo, RATE)
+    result = talkers(stereo)
     assert result is not None and result.talkers == 1
 
 
 def test_only_two_channels_of_a_second_or_more_are_judged() -> None:
-    assert detect_channel_talkers(voice(3.0), RATE) is None
-    assert detect_channel_talkers(np.zeros((RATE * 3, 3), dtype=np.float32), RATE) is None
-    assert detect_channel_talkers(np.zeros((RATE // 2, 2), dtype=np.float32), RATE) is None
+    assert stereo_frames(voice(3.0), RATE) is None
+    assert stereo_frames(np.zeros((RATE * 3, 3), dtype=np.float32), RATE) is None
+    assert talkers(np.zeros((RATE // 2, 2), dtype=np.float32)) is None
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
+@pytest.mark.parametrize(("right_of", "expected"), [("same", 1.0), ("inverted", -1.0)])
+def test_correlation_of_the_channels(rate: int, right_of: str, expected: float) -> None:
+    left = (voice(3.0, rate, seed=5) + np.float32(0.01)).astype(np.float32)  # with a DC
+    right = left if right_of == "same" else -left
+    frames = stereo_frames(np.stack([left, right], axis=1), rate)
+    assert frames is not None and frames.correlation == pytest.approx(expected, abs=1e-3)
+
+
+def test_unrelated_channels_hardly_correlate_and_a_silent_one_not_at_all() -> None:
+    a, b = white(RATE * 3, seed=1), white(RATE * 3, seed=2)
+    frames = stereo_frames(np.stack([a, b], axis=1).astype(np.float32), RATE)
+    assert frames is not None and frames.correlation is not None
+    assert abs(frames.correlation) < 0.05
+    silent = stereo_frames(np.stack([a, 0 * a], axis=1).astype(np.float32), RATE)
+    assert silent is not None and silent.correlation is None
