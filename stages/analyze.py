@@ -55,8 +55,9 @@ def _energy_segments(samples: np.ndarray, rate: int) -> list[tuple[float, float]
     if n == 0:
         return []
     frames = x[: n * step].reshape(n, step)
-    with np.errstate(divide="ignore"):
-        energy_db = 10.0 * np.log10((frames * frames).mean(axis=1))
+    # Digital silence at -200 dB, not -inf: a percentile over -inf frames is NaN, and every
+    # comparison with NaN said "no speech".
+    energy_db = 10.0 * np.log10(np.maximum((frames * frames).mean(axis=1), 1e-20))
     floor = float(np.percentile(energy_db, 10))
     speech = (energy_db > max(floor + _SPEECH_ABOVE_FLOOR_DB, _SPEECH_MIN_DBFS)).astype(np.int8)
     edges = np.diff(np.concatenate(([0], speech, [0])))

@@ -340,3 +340,13 @@ def test_two_talkers_on_two_channels_fail_a_voice_cloning_take() -> None:
     assert clip.metrics["speaker_count"] == 2 and clip.metrics["speaker_change_s"] == [1.2, 2.4]
     one = Analyze(thresholds=thresholds, speakers="default")(speech_clip(channel_talkers=1))
     assert finding(one, "multiple_speakers") is None
+
+
+def test_a_clip_no_vad_has_seen_finds_speech_between_digital_silences() -> None:
+    # Frames of digital silence once made the energy floor NaN, and no frame beat a NaN.
+    from stages.analyze import _energy_segments
+
+    x = np.zeros(RATE * 3, dtype=np.float32)
+    x[RATE : 2 * RATE] = speechlike(1.0, RATE)
+    ((start, end),) = _energy_segments(x, RATE)[:1]
+    assert start == pytest.approx(1.0, abs=0.1) and end <= 2.05
