@@ -2,12 +2,13 @@
 
 The format is sniffed from the first bytes of the file, never taken from its extension.
 WAV, FLAC, Ogg (Vorbis/Opus), MP3, AIFF and friends go through libsndfile (the soundfile
-wheel); MP4/M4A/MOV and ADTS AAC go through the ffmpeg binary of ``imageio-ffmpeg``, piping
-f32le PCM out (no temporary files). Every problem with an input becomes a finding on the
-clip: ``missing_input``, ``empty_input``, ``unsupported_format``, ``corrupt_input``,
-``input_too_long``, ``truncated_input`` (errors; a truncated file is accepted with a
-warning when ``allow_truncated`` is set) and ``extension_mismatch``, ``nonfinite_samples``
-(warnings).
+wheel); MP4/M4A/MOV/3GP, ADTS AAC, WebM/Matroska, AMR, WMA/ASF and WavPack go through the
+ffmpeg binary of ``imageio-ffmpeg``, piping f32le PCM out (no temporary files), as does a WAV,
+MP3 or Ogg file that libsndfile cannot read (G.722 in WAV). Every problem with an input
+becomes a finding on the clip: ``missing_input``, ``empty_input``, ``unsupported_format``,
+``corrupt_input``, ``input_too_long``, ``truncated_input`` (errors; a truncated file is
+accepted with a warning when ``allow_truncated`` is set) and ``extension_mismatch``,
+``nonfinite_samples`` (warnings).
 """
 
 from __future__ import annotations
