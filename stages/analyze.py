@@ -181,17 +181,23 @@ class Analyze(Stage):
         m["speaker_score"] = round(r.score, 4)
         target = f" for {self.profile}" if self.profile else ""
         if m.get("channel_talkers") == 2:  # seen on the stereo source: no guess involved
+            from stages.analysis.channels import DOMINANT_DB, MIN_TALK_S
+
             spans = m.get("channel_second_voice_s") or []
+            talk = m.get("channel_talk_s") or []
             m["speaker_count"] = 2
             m["speaker_change_s"] = [round(a, 2) for a, _ in spans]
             where = ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in spans[:4])
+            alone = " and ".join(f"{s:.1f} s" for s in talk) or "over a second"
             clip.report(
                 "multiple_speakers",
                 Severity(t.speaker_severity),
                 self.name,
-                f"the left and right channels hold two different talkers (the second at "
-                f"{where}{' and later' if len(spans) > 4 else ''}{target}): a two-party call "
-                "recording? Use a recording of the one voice, or pass only its channel",
+                f"the left and right channels hold two different talkers (each stands "
+                f"{DOMINANT_DB:g} dB over the other for {alone}, two talkers from "
+                f"{MIN_TALK_S:g} s each; the second at {where}"
+                f"{' and later' if len(spans) > 4 else ''}{target}): a two-party call "
+                "recording? Use a recording of the one voice, or export only its channel",
             )
             return
         if r.speaker_count < 2:

@@ -162,7 +162,8 @@ class Normalize(Stage):
 
     Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``;
     for two channels ``channel_talkers`` (2 when each holds its own talker, as in a dual-channel
-    call recording; `stages.analysis.channels`) and then ``channel_second_voice_s``.
+    call recording; `stages.analysis.channels`) and then ``channel_second_voice_s`` and
+    ``channel_talk_s``.
     Metrics after: ``gain_db``, ``lufs`` (loudness reached; ``-inf`` for silence),
     ``peak_dbfs``. Findings: ``loudness_ceiling`` (warning) when the peak ceiling holds the
     loudness below the target; ``low_level`` (warning) when the take is under BS.1770's silence
@@ -218,15 +219,17 @@ class Normalize(Stage):
             self.warn(
                 clip,
                 "phase_inverted",
-                f"the two channels are in opposite polarity (correlation {polarity:.2f}): "
-                "adding them cancels the voice, so voiceprep used left minus right; check the "
-                "microphone cable's wiring or the interface's phase (Ø) switch",
+                f"the two channels are in opposite polarity (correlation {polarity:.2f}, "
+                f"opposite from -{MIN_ANTI_PHASE:g}): adding them cancels the voice, so "
+                "voiceprep used left minus right; check the microphone cable's wiring or the "
+                "interface's phase (Ø) switch",
             )
         talkers = detect_channel_talkers(stereo) if stereo is not None else None
         if talkers is not None:  # `analyze` judges it with the speaker check
             clip.metrics["channel_talkers"] = talkers.talkers
             if talkers.talkers > 1:
                 clip.metrics["channel_second_voice_s"] = [list(s) for s in talkers.second_voice_s]
+                clip.metrics["channel_talk_s"] = [round(s, 2) for s in talkers.talk_s]
         # Bandwidth only means something at the source rate, before resampling narrows it;
         # measured on the downmix (what the detector would compute itself) to do it once.
         clip.metrics["bandwidth_hz"] = detect_bandwidth(mono, clip.rate).bandwidth_hz
