@@ -303,7 +303,7 @@ class Analyze(Stage):
         cut of a few seconds has no pause to judge noise or hum against, and the error is
         already there).
         """
-        from stages.analysis.speech import MAX_PERSISTENCE
+        from stages.analysis.speech import MAX_PERSISTENCE, MIN_MODULATION_S
 
         t, m = self.thresholds, clip.metrics
         quality = Severity(t.quality_severity)
@@ -315,8 +315,9 @@ class Analyze(Stage):
             )
             if m.get("speech_modulation_db") is None:  # too little sound to hear a rhythm
                 doubt = (
-                    f"{steady}, but it is too short to tell a held vowel from a note; listen "
-                    "to it: a one-word prompt sounds like this"
+                    f"{steady}, but with under {MIN_MODULATION_S:g} s of sound it is too short "
+                    "to tell a held vowel from a note; listen to it: a one-word prompt sounds "
+                    "like this"
                 )
             else:
                 doubt = (

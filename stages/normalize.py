@@ -316,7 +316,8 @@ class Normalize(Stage):
             clip,
             "low_level",
             f"the source is so quiet (loudness {measured:.0f} LUFS, peak {peak_db:.0f} dBFS) "
-            "that BS.1770 counts it as silence; voiceprep measured it scaled up and raised it "
+            "that BS.1770 counts it as silence (under -70 LKFS); voiceprep measured it scaled "
+            "up and raised it "
             f"{self.target_lufs - measured:.0f} dB, noise floor included — record with more "
             "input gain",
         )
