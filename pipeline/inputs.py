@@ -43,10 +43,12 @@ AUDIO_EXTENSIONS = frozenset(
 )
 
 
-def expand_inputs(paths: Iterable[str]) -> list[str]:
+def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> list[str]:
     """Every file named by ``paths``: files as given, folders walked for audio, globs expanded.
 
     A path that exists is taken as it is, even when it holds glob characters (``take[1].wav``).
+    Walks and globs never enter ``skip_folder`` (the run's output folder: ``run session/ --out
+    session/out`` must not take its own outputs as inputs on the next run).
 
     A file named explicitly is taken whatever its extension (decode sniffs the content); in
     folders only files with an audio extension are taken, so notes and images are skipped.
@@ -54,6 +56,7 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     URLs (``s3://bucket/session/*.wav``) are expanded the same way through fsspec.
     """
     found: dict[str, None] = {}
+    skip = os.path.realpath(skip_folder) if skip_folder else None
     for raw in paths:
         if "://" in raw:
             from pipeline.remote import expand_url, is_url
@@ -67,16 +70,29 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
         matches = glob.glob(raw, recursive=True) if is_pattern else [raw]
         if not matches or not all(os.path.lexists(m) for m in matches):
             raise ConfigurationError(f"no such file or folder: {raw}")
+        if is_pattern and skip:
+            matches = [m for m in matches if not _inside(m, skip)]
         for match in matches:
             if os.path.isdir(match):
                 for root, dirs, files in os.walk(match):
-                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    dirs[:] = sorted(
+                        d
+                        for d in dirs
+                        if not d.startswith(".")
+                        and not (skip and _inside(os.path.join(root, d), skip))
+                    )
                     for name in sorted(files):
                         if not name.startswith(".") and _is_audio_name(name):
                             found[os.path.join(root, name)] = None
             else:
                 found[match] = None
     return sorted(found)
+
+
+def _inside(path: str, folder_real: str) -> bool:
+    """Whether ``path`` is ``folder_real`` (a realpath) or lies under it."""
+    real = os.path.realpath(path)
+    return real == folder_real or real.startswith(folder_real + os.sep)
 
 
 def _is_audio_name(name: str) -> bool:

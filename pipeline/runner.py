@@ -166,7 +166,10 @@ class Pipeline:
         from pipeline.executors import resolve_executor
         from pipeline.inputs import expand_inputs
 
-        sources = expand_inputs([inputs] if isinstance(inputs, str) else inputs)
+        remote = out is not None and "://" in out and not out.startswith("file://")
+        local_out = out.removeprefix("file://") if out is not None and not remote else None
+        paths = [inputs] if isinstance(inputs, str) else inputs
+        sources = expand_inputs(paths, skip_folder=local_out)  # never our own outputs
         names = self._plan_names(sources)
         pool, owned = resolve_executor(executor, workers=workers)
         try:

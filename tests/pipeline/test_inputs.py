@@ -49,3 +49,14 @@ def test_a_file_named_like_a_glob_is_itself(tmp_path):
     plain = _touch(tmp_path / "take1.wav")  # what "take[1].wav" would match as a pattern
     assert expand_inputs([bracketed]) == [bracketed]
     assert expand_inputs([str(tmp_path / "take[12].wav")]) == [plain]  # no such file: a pattern
+
+
+def test_walks_and_globs_skip_the_output_folder(tmp_path):
+    take = _touch(tmp_path / "session" / "take.wav")
+    _touch(tmp_path / "session" / "out" / "take.wav")  # last run's output
+    _touch(tmp_path / "session" / "out" / "deeper" / "x.wav")
+    skip = str(tmp_path / "session" / "out")
+    assert expand_inputs([str(tmp_path / "session")], skip_folder=skip) == [take]
+    assert expand_inputs([str(tmp_path / "session" / "**" / "*.wav")], skip_folder=skip) == [take]
+    named = str(tmp_path / "session" / "out" / "take.wav")  # named explicitly: taken
+    assert expand_inputs([named], skip_folder=skip) == [named]

@@ -224,3 +224,15 @@ def test_stages_run_with_single_threaded_blas_in_every_worker(tmp_path):
         # ... and the caller's own setting is back after each clip.
         after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
         assert max(after) == 2
+
+
+def test_an_output_folder_inside_the_inputs_is_never_read_as_input(tmp_path, monkeypatch):
+    folder = _inputs(tmp_path)
+    out = folder / "out"
+    pipeline = _pipeline(tmp_path)
+    monkeypatch.setattr(Pipeline, "with_encoder", lambda self, out: self)
+    first = pipeline.run([str(folder)], out=str(out), workers=1, progress=False)
+    (out / "take0.wav").write_bytes(b"\x01")  # what an encoder leaves behind
+    second = pipeline.run([str(folder)], out=str(out), workers=1, progress=False)
+    assert len(second) == len(first) == 8
+    assert not any("/out/" in record["source"] for record in second)
