@@ -52,12 +52,14 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
 
     A file named explicitly is taken whatever its extension (decode sniffs the content); in
     folders only files with an audio extension are taken, so notes and images are skipped.
-    Raises `ConfigurationError` for a path that matches nothing, so a typo is not a silent no-op.
+    Raises `ConfigurationError` for a path that matches nothing, and when folders hold no audio
+    file at all, so a typo is not a silent no-op.
     URLs (``s3://bucket/session/*.wav``) are expanded the same way through fsspec.
     """
     found: dict[str, None] = {}
     skip = os.path.realpath(skip_folder) if skip_folder else None
-    for raw in paths:
+    named = list(paths)
+    for raw in named:
         if "://" in raw:
             from pipeline.remote import expand_url, is_url
 
@@ -86,6 +88,12 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
                             found[os.path.join(root, name)] = None
             else:
                 found[match] = None
+    if named and not found:
+        raise ConfigurationError(
+            f"no audio files in {', '.join(named)}: folders are searched for "
+            f"{', '.join(sorted(AUDIO_EXTENSIONS))} files (name a file explicitly to check it "
+            "whatever its extension)"
+        )
     return sorted(found)
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import xxhash
 
+from pipeline.errors import ConfigurationError
+
 JOURNAL_NAME = "journal.sqlite"
 
 _SCHEMA = """
@@ -104,9 +106,17 @@ class Journal:
     """What finished in earlier runs into the same output folder."""
 
     def __init__(self, out_dir: str) -> None:
-        os.makedirs(out_dir, exist_ok=True)
         self.path = os.path.join(out_dir, JOURNAL_NAME)
-        self._db = sqlite3.connect(self.path)
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("PRAGMA user_version")  # opening is lazy: touch the file now
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise ConfigurationError(
+                f"cannot write the output folder {out_dir} ({reason}); choose a folder you "
+                "can write to with --out"
+            ) from None
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)

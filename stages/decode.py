@@ -148,6 +148,12 @@ class Decode(Stage):
     max_duration_s: float = 600.0
     allow_truncated: bool = False
 
+    def __post_init__(self) -> None:
+        if not self.max_duration_s > 0:
+            raise ConfigurationError(
+                f"the longest input accepted must be over 0 s, got {self.max_duration_s:g}"
+            )
+
     def process(self, clip: Clip) -> Clip:
         try:
             if "://" in clip.source:

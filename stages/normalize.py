@@ -189,6 +189,25 @@ class Normalize(Stage):
     limiter: bool = False  # off by default: voice cloning wants the natural dynamics
     max_limiting_db: float = 6.0
 
+    def __post_init__(self) -> None:
+        from pipeline.errors import ConfigurationError
+
+        if not -70.0 <= self.target_lufs < 0.0:
+            raise ConfigurationError(
+                f"target loudness must lie in -70 ... 0 LUFS (speech prompts: -23 ... -14), "
+                f"got {self.target_lufs:g}"
+            )
+        if not self.ceiling_dbfs <= 0.0:
+            raise ConfigurationError(
+                f"the peak ceiling must be at most 0 dBFS (full scale; -1 leaves room for the "
+                f"codec), got {self.ceiling_dbfs:g}"
+            )
+        if self.sample_rate <= 0 or self.max_limiting_db < 0.0:
+            raise ConfigurationError(
+                f"normalize needs a positive sample_rate and max_limiting_db >= 0, got "
+                f"{self.sample_rate} and {self.max_limiting_db:g}"
+            )
+
     def process(self, clip: Clip) -> Clip:
         if clip.samples is None or clip.rate <= 0:
             return self.error(

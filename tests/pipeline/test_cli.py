@@ -206,3 +206,24 @@ def test_a_long_source_name_is_cut_in_the_middle_of_the_summary():
     assert len(short) <= SOURCE_COLUMN and short.startswith("/takes/x")
     assert short.endswith("prompt_welcome.wav") and "…" in short
     assert _short("/takes/a.wav") == "/takes/a.wav"
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--target-lufs", "5"], "target loudness"),
+        (["--ceiling-dbfs", "3"], "peak ceiling"),
+        (["--max-input-s", "0"], "longest input"),
+    ],
+)
+def test_impossible_settings_are_usage_errors(capsys, options, says):
+    assert main(["check", SESSION, "--profile", "yeastar-prompt", *options]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["run", SESSION, "--profile", "yeastar-prompt", "--out", str(blocker / "out")])
+    assert code == 2
+    assert "cannot write the output folder" in capsys.readouterr().err

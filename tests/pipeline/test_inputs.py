@@ -60,3 +60,12 @@ def test_walks_and_globs_skip_the_output_folder(tmp_path):
     assert expand_inputs([str(tmp_path / "session" / "**" / "*.wav")], skip_folder=skip) == [take]
     named = str(tmp_path / "session" / "out" / "take.wav")  # named explicitly: taken
     assert expand_inputs([named], skip_folder=skip) == [named]
+
+
+def test_folders_without_any_audio_are_a_usage_error(tmp_path):
+    _touch(tmp_path / "notes" / "readme.txt")
+    (tmp_path / "empty").mkdir()
+    for folder in ("notes", "empty"):
+        with pytest.raises(ConfigurationError, match="no audio files in"):
+            expand_inputs([str(tmp_path / folder)])
+    assert expand_inputs([]) == []  # nothing asked, nothing found: not an error
