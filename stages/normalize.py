@@ -192,7 +192,7 @@ class Normalize(Stage):
     def __post_init__(self) -> None:
         from pipeline.errors import ConfigurationError
 
-        if not -70.0 <= self.target_lufs < 0.0:
+        if not -70.0 <= self.target_lufs <= 0.0:
             raise ConfigurationError(
                 f"target loudness must lie in -70 ... 0 LUFS (speech prompts: -23 ... -14), "
                 f"got {self.target_lufs:g}"
