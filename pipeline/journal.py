@@ -18,6 +18,7 @@ from typing import Any
 import xxhash
 
 from pipeline.errors import ConfigurationError
+from pipeline.results import utf8_text
 
 JOURNAL_NAME = "journal.sqlite"
 
@@ -55,12 +56,6 @@ def content_hash(path: str) -> str:
             return hashlib.file_digest(fh, xxhash.xxh3_128).hexdigest()[:32]
     except OSError:
         return ""
-
-
-def _key(source: str) -> str:
-    """``source`` as SQLite text. A file name that is not valid UTF-8 (``os.listdir`` gives its
-    bytes as lone surrogates) is stored with those written as ``\\udcXX`` escapes."""
-    return source.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def new_content_digest() -> xxhash.xxh3_128:
@@ -126,7 +121,7 @@ class Journal:
         row = self._db.execute(
             "SELECT content_hash, size, mtime_ns, record FROM clips "
             "WHERE source = ? AND config_hash = ? AND state = 'done'",
-            (_key(source), config_hash),
+            (utf8_text(source), config_hash),
         ).fetchone()
         if row is None:
             return None
@@ -138,7 +133,7 @@ class Journal:
                 return None
             self._db.execute(
                 "UPDATE clips SET size = ?, mtime_ns = ? WHERE source = ? AND config_hash = ?",
-                (stamp.size, stamp.mtime_ns, _key(source), config_hash),
+                (stamp.size, stamp.mtime_ns, utf8_text(source), config_hash),
             )
             self._db.commit()
         result: dict[str, Any] = json.loads(record)
@@ -153,7 +148,7 @@ class Journal:
         self._db.execute(
             "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, 'done', ?, ?)",
             (
-                _key(source),
+                utf8_text(source),
                 config_hash,
                 digest,
                 stamp.size,

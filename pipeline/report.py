@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ConfigurationError
-from pipeline.results import RESULTS_NAME
+from pipeline.results import LONE_SURROGATES, RESULTS_NAME
 from stages.normalize import downmix
 
 __all__ = [
@@ -771,7 +771,8 @@ def write_report(
     cards_tmp = f"{target}.{os.getpid()}.cards.tmp"
     page_tmp = f"{target}.{os.getpid()}.tmp"
     try:
-        with open(cards_tmp, "w", encoding="utf-8") as cards:
+        # A file name that is not valid UTF-8 shows as \udcXX escapes (as in results.jsonl).
+        with open(cards_tmp, "w", encoding="utf-8", errors=LONE_SURROGATES) as cards:
             for i, record in enumerate(_records(results_path)):
                 media = clip_media(
                     record, audio=audio, preview_max_s=preview_max_s, base_dir=base_dir
@@ -780,7 +781,7 @@ def write_report(
                 tally.add(record)
                 index.append(_index_entry(record, i))
                 bar.update(1)
-        with open(page_tmp, "w", encoding="utf-8") as page:
+        with open(page_tmp, "w", encoding="utf-8", errors=LONE_SURROGATES) as page:
             page.write(
                 _page_head(
                     title or f"voiceprep report — {os.path.basename(base_dir)}", tally, index

@@ -24,6 +24,13 @@ RESULTS_NAME = "results.jsonl"
 LONE_SURROGATES = "backslashreplace"
 
 
+def utf8_text(value: str) -> str:
+    """``value`` with any lone surrogate (a file name that is not valid UTF-8, as
+    ``os.listdir`` gives it) written as a ``\\udcXX`` escape: text SQLite and strict UTF-8
+    writers accept."""
+    return value.encode("utf-8", LONE_SURROGATES).decode("utf-8")
+
+
 def _json_safe(value: Any) -> Any:
     """Plain JSON types only: numpy scalars become floats, inf/nan become null."""
     if isinstance(value, dict):

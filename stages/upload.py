@@ -43,7 +43,7 @@ from typing import Any, Final
 
 from pipeline.errors import ConfigurationError, VendorError
 from pipeline.journal import JOURNAL_NAME
-from pipeline.results import RESULTS_NAME, Results, write_records
+from pipeline.results import LONE_SURROGATES, RESULTS_NAME, Results, utf8_text, write_records
 
 __all__ = [
     "UPLOADS_NAME",
@@ -177,13 +177,13 @@ class UploadLedger:
             (
                 row.output,
                 row.vendor,
-                row.source,
+                utf8_text(row.source),
                 row.state,
                 row.remote_id,
                 row.status,
                 row.request_id,
                 row.at,
-                json.dumps(row.detail, ensure_ascii=False),
+                utf8_text(json.dumps(row.detail, ensure_ascii=False)),
                 row.error,
                 row.attempts,
             ),
@@ -248,7 +248,7 @@ class UploadLedger:
             self._append({**receipt.to_dict(), "state": "done"})
 
     def _append(self, line: dict[str, Any]) -> None:
-        with open(self._jsonl, "a", encoding="utf-8") as fh:
+        with open(self._jsonl, "a", encoding="utf-8", errors=LONE_SURROGATES) as fh:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
 
     # --- callbacks -------------------------------------------------------------------------

@@ -330,3 +330,16 @@ def test_run_with_report_flag_writes_the_report(tmp_path: Path) -> None:
     assert code == 0
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert len(_templates(page)) == 1 and 'class="after"' in page
+
+
+def test_report_shows_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    # os.listdir gives such a name's bytes as lone surrogates; the page escapes them.
+    import os
+
+    speech = np.concatenate([np.zeros(RATE), tone(300, 1.0, RATE), np.zeros(RATE)])
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.wav"
+    sf.write(raw, speech, RATE, subtype="PCM_16")
+    source = os.fsdecode(raw)
+    write_records(str(tmp_path / "results.jsonl"), [_record(source, output=None)])
+    page = Path(write_report(str(tmp_path), progress=False)).read_text(encoding="utf-8")
+    assert "caf\\udce9.wav" in page

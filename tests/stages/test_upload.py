@@ -305,3 +305,16 @@ def test_sync_results_keeps_results_readable(tmp_path: Path) -> None:
     upload_run(str(out), client_factory=FakeClient)
     record = read_jsonl(out / "results.jsonl")[0]
     assert json.loads(json.dumps(record))["upload"]["state"] == "done"
+
+
+def test_a_source_name_that_is_not_utf8_is_kept_in_the_ledger(tmp_path: Path) -> None:
+    # os.listdir gives such a name's bytes as lone surrogates, which SQLite text refuses.
+    import os
+
+    out = make_run(tmp_path / "run", "yeastar", NAMES[:1])
+    ledger = UploadLedger(str(out))
+    source = os.fsdecode(b"in/caf\xe9.m4a")
+    ledger.mark_sending("alpha.wav", "yeastar", source, str(out / "alpha.wav"))
+    row = ledger.get("alpha.wav", "yeastar")
+    assert row is not None and row.source == "in/caf\\udce9.m4a" and row.state == "sending"
+    ledger.close()
