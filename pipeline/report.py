@@ -743,8 +743,8 @@ def _index_entry(record: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def write_report(
-    out_dir: str,
-    path: str | None = None,
+    out_dir: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
     audio: bool = True,
     preview_max_s: float = 20.0,
@@ -756,6 +756,8 @@ def write_report(
     ``path`` defaults to ``out_dir/report.html``. ``audio=False`` leaves out the players
     (pages of thousands of clips stay small); ``preview_max_s`` caps each preview's length.
     """
+    out_dir = os.fspath(out_dir)
+    path = os.fspath(path) if path is not None else None
     results_path = out_dir if out_dir.endswith(".jsonl") else os.path.join(out_dir, RESULTS_NAME)
     if not os.path.isfile(results_path):
         raise ConfigurationError(

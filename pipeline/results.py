@@ -123,8 +123,9 @@ class Results:
         self.summary = summary if summary is not None else self._summarise()
 
     @classmethod
-    def read(cls, out_dir: str) -> Results:
-        """Open the results of an earlier run from its output folder."""
+    def read(cls, out_dir: str | os.PathLike[str]) -> Results:
+        """Open the results of an earlier run from its output folder (or its results.jsonl)."""
+        out_dir = os.fspath(out_dir)
         path = out_dir if out_dir.endswith(".jsonl") else os.path.join(out_dir, RESULTS_NAME)
         return cls(path=path)
 

@@ -112,12 +112,12 @@ class Pipeline:
         text = __version__ + "|" + "|".join(repr(stage) for stage in self.stages)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
-    def process(self, source: str, name: str = "") -> Clip:
+    def process(self, source: str | os.PathLike[str], name: str = "") -> Clip:
         """Run every stage on one input. A crash inside a stage becomes an error finding."""
         from pipeline.allocator import keep_freed_memory
 
         keep_freed_memory()  # once per process: reuse freed buffers instead of page-faulting
-        clip = Clip(source=source, name=name)
+        clip = Clip(source=os.fspath(source), name=name)
         with single_threaded_blas():
             for stage in self.stages:
                 if not _runs_on(stage, clip):  # a failed clip skips all but `runs_after` stages
@@ -137,15 +137,15 @@ class Pipeline:
         clip.samples = None  # the audio is written or no longer needed; keep results small
         return clip
 
-    def record(self, source: str, name: str = "") -> dict[str, Any]:
+    def record(self, source: str | os.PathLike[str], name: str = "") -> dict[str, Any]:
         """Process one input and return its result record."""
         return clip_record(self.process(source, name), self.profile.name if self.profile else None)
 
     def run(
         self,
-        inputs: Iterable[str] | str,
+        inputs: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
         *,
-        out: str | None = None,
+        out: str | os.PathLike[str] | None = None,
         workers: int | None = None,
         progress: bool | None = None,
         on_result: Callable[[dict[str, Any]], None] | None = None,
@@ -153,7 +153,8 @@ class Pipeline:
     ) -> Results:
         """Process every input; with ``out``, write vendor-ready audio, results.jsonl and a journal.
 
-        ``inputs`` are files, folders, globs or fsspec URLs (``s3://bucket/session/*.wav``).
+        ``inputs`` are files, folders, globs or fsspec URLs (``s3://bucket/session/*.wav``), as
+        strings or ``pathlib.Path`` objects, one or many.
         ``workers`` defaults to all cores. A run into an ``out`` folder that already holds a
         journal skips inputs that finished there before. ``out`` may be a URL: the audio is
         uploaded there, and the journal and results.jsonl are kept in a local folder named
@@ -166,9 +167,14 @@ class Pipeline:
         from pipeline.executors import resolve_executor
         from pipeline.inputs import expand_inputs
 
+        # Paths or strings (a notebook passes pathlib.Path), one or many.
+        if isinstance(inputs, (str, os.PathLike)):
+            paths = [os.fspath(inputs)]
+        else:
+            paths = [os.fspath(p) for p in inputs]
+        out = os.fspath(out) if out is not None else None
         remote = out is not None and "://" in out and not out.startswith("file://")
         local_out = out.removeprefix("file://") if out is not None and not remote else None
-        paths = [inputs] if isinstance(inputs, str) else inputs
         sources = expand_inputs(paths, skip_folder=local_out)  # never our own outputs
         names = self._plan_names(sources)
         pool, owned = resolve_executor(executor, workers=workers)

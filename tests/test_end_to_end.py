@@ -212,3 +212,20 @@ def test_voice_cloning_profile_enforces_its_window(runs):
         expected = label["expected_findings"].get("tencent-vod-voice", [])
         codes = {f["code"] for f in record["findings"]}
         assert set(expected) <= codes, (record["source"], codes)
+
+
+def test_the_notebook_api_takes_pathlib_paths_everywhere(tmp_path):
+    # A notebook passes Path objects: one or many inputs, the output folder, the report.
+    from pathlib import Path
+
+    from pipeline.report import write_report
+    from pipeline.results import Results
+
+    take = Path("fixtures/session/greeting_en-us_16k.wav")
+    pipeline = Pipeline.for_profile("yeastar-prompt")
+    results = pipeline.run(take, out=tmp_path / "out", workers=1, progress=False)
+    assert results.all_passed and len(results) == 1
+    assert len(pipeline.run([take, Path("fixtures/session")], workers=1, progress=False)) == 14
+    assert [r["status"] for r in Results.read(tmp_path / "out")] == ["passed"]
+    assert Path(write_report(tmp_path / "out", progress=False)).is_file()
+    assert pipeline.process(take).codes() == pipeline.process(str(take)).codes()
