@@ -60,7 +60,7 @@ class Pipeline:
     options: RunOptions = field(default_factory=RunOptions)
 
     @classmethod
-    def for_profile(cls, profile: str | Profile, **options: Any) -> Pipeline:
+    def for_profile(cls, profile: str | os.PathLike[str] | Profile, **options: Any) -> Pipeline:
         """The default chain for a vendor profile: decode, normalize, vad, trim, analyze, validate.
 
         `run(..., out=DIR)` adds `encode` so that vendor-ready files are written to ``DIR``.
@@ -72,7 +72,7 @@ class Pipeline:
         from stages.vad import Vad
         from stages.validate import Validate
 
-        prof = load_profile(profile) if isinstance(profile, str) else profile
+        prof = profile if isinstance(profile, Profile) else load_profile(profile)
         opts = RunOptions(**options)
         stages: list[Stage] = [
             Decode(max_duration_s=opts.max_input_s, allow_truncated=opts.allow_truncated),

@@ -229,3 +229,5 @@ def test_the_notebook_api_takes_pathlib_paths_everywhere(tmp_path):
     assert [r["status"] for r in Results.read(tmp_path / "out")] == ["passed"]
     assert Path(write_report(tmp_path / "out", progress=False)).is_file()
     assert pipeline.process(take).codes() == pipeline.process(str(take)).codes()
+    custom = Path("pipeline/profiles/yeastar-prompt.toml")  # a profile file, as a Path
+    assert Pipeline.for_profile(custom).profile == pipeline.profile

@@ -7,6 +7,7 @@ breaking a documented rule is an error, breaking one of our own defaults a warni
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -172,8 +173,9 @@ def available_profiles() -> list[str]:
     return list(_builtin())
 
 
-def load_profile(name: str) -> Profile:
+def load_profile(name: str | os.PathLike[str]) -> Profile:
     """The built-in profile ``name``, or a profile TOML file at that path."""
+    name = os.fspath(name)
     if name.endswith(".toml"):
         try:
             with open(name, "rb") as fh:
