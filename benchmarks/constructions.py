@@ -118,14 +118,9 @@ Make = Callable[[np.ndarray, int, float, np.random.Generator], tuple[np.ndarray,
 # --- small helpers ------------------------------------------------------------------------------
 
 
-def db(power: float) -> float:
-    """``power`` (mean square) in dB re full scale."""
-    return 10.0 * math.log10(max(power, 1e-20))
-
-
 def rms_db(x: np.ndarray) -> float:
-    """RMS level of ``x`` in dBFS."""
-    return db(float(np.mean(np.square(x, dtype=np.float64)))) if x.size else -200.0
+    """RMS level of ``x`` in dBFS (-200 for no samples)."""
+    return 10.0 * math.log10(max(mes.power(x), 1e-20))
 
 
 def fit(y: np.ndarray, n: int) -> np.ndarray:
@@ -423,7 +418,7 @@ def colored_noise(
         spectrum /= freqs ** (0.5 if color == "pink" else 1.0)
         spectrum[0] = 0.0
         y = np.fft.irfft(spectrum, n)
-    return (y / math.sqrt(float(np.mean(y * y))) * 10 ** (level_dbfs / 20)).astype(np.float32)
+    return mes.scale_to_db(y, level_dbfs)
 
 
 def tones(n: int, rate: int, freqs: Sequence[float], level_dbfs: float) -> np.ndarray:
@@ -522,7 +517,7 @@ def chords(n: int, rate: int, rng: np.random.Generator, level_dbfs: float = -20.
             starts.append(i * step)
             hz.append(root * 2 ** (semis / 12))
     y = _notes(n, rate, starts, hz, 1.5 * step).astype(np.float32)
-    return (y * np.float32(10 ** ((level_dbfs - rms_db(y)) / 20))).astype(np.float32)
+    return mes.scale_to_db(y, level_dbfs)
 
 
 def arpeggio(n: int, rate: int, rng: np.random.Generator, level_dbfs: float = -20.0) -> np.ndarray:
@@ -534,7 +529,7 @@ def arpeggio(n: int, rate: int, rng: np.random.Generator, level_dbfs: float = -2
     chord_shift = [CHORDS[(i // len(pattern)) % len(CHORDS)][0] for i in range(count)]
     hz = [root * 2 ** ((pattern[i % len(pattern)] + chord_shift[i]) / 12) for i in range(count)]
     y = _notes(n, rate, [i * step for i in range(count)], hz, 3 * step).astype(np.float32)
-    return (y * np.float32(10 ** ((level_dbfs - rms_db(y)) / 20))).astype(np.float32)
+    return mes.scale_to_db(y, level_dbfs)
 
 
 def clicks(n: int, rate: int, rng: np.random.Generator) -> np.ndarray:

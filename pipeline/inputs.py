@@ -8,39 +8,44 @@ from collections.abc import Iterable
 
 from pipeline.errors import ConfigurationError
 
-AUDIO_EXTENSIONS = frozenset(
-    {
-        ".wav",
-        ".wave",
-        ".mp3",
-        ".flac",
-        ".ogg",
-        ".oga",
-        ".opus",
-        ".m4a",
-        ".mp4",
-        ".mov",
-        ".aac",
-        ".aif",
-        ".aiff",
-        ".au",
-        ".gsm",
-        ".caf",
-        ".w64",
-        ".rf64",
-        ".aifc",
-        ".snd",
-        ".mp2",
-        ".webm",
-        ".weba",
-        ".mka",
-        ".3gp",
-        ".3g2",
-        ".amr",
-        ".wma",
-        ".wv",
-    }
-)
+# The containers each audio extension promises (decode warns when the content is another);
+# an extension not listed here promises nothing.
+EXTENSION_CONTAINERS: dict[str, frozenset[str]] = {
+    ".wav": frozenset({"wav", "rf64", "w64"}),
+    ".wave": frozenset({"wav", "rf64", "w64"}),
+    ".rf64": frozenset({"rf64", "wav"}),
+    ".w64": frozenset({"w64"}),
+    ".mp3": frozenset({"mp3"}),
+    ".flac": frozenset({"flac"}),
+    ".ogg": frozenset({"ogg"}),
+    ".oga": frozenset({"ogg"}),
+    ".opus": frozenset({"ogg"}),
+    ".m4a": frozenset({"mp4"}),
+    ".mp4": frozenset({"mp4"}),
+    ".mov": frozenset({"mp4"}),
+    ".aac": frozenset({"aac", "mp4"}),
+    ".aif": frozenset({"aiff"}),
+    ".aiff": frozenset({"aiff"}),
+    ".aifc": frozenset({"aiff"}),
+    ".au": frozenset({"au"}),
+    ".snd": frozenset({"au"}),
+    ".caf": frozenset({"caf"}),
+    ".gsm": frozenset({"raw"}),
+    ".webm": frozenset({"webm"}),
+    ".weba": frozenset({"webm"}),
+    ".mka": frozenset({"webm"}),
+    ".mkv": frozenset({"webm"}),
+    ".3gp": frozenset({"mp4"}),
+    ".3g2": frozenset({"mp4"}),
+    ".amr": frozenset({"amr"}),
+    ".wma": frozenset({"asf"}),
+    ".asf": frozenset({"asf"}),
+    ".wv": frozenset({"wavpack"}),
+    ".mp2": frozenset({"mp3"}),
+}
+
+# What a folder walk takes: every extension above but the video-first containers.
+AUDIO_EXTENSIONS = frozenset(EXTENSION_CONTAINERS) - {".mkv", ".asf"}
 
 
 def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> list[str]:

@@ -406,22 +406,22 @@ class Analyze(Stage):
 
         snr = m.get("snr_db")
         if snr is not None and math.isfinite(snr) and snr < t.min_snr_db:
+            measured = f"SNR {snr:.1f} dB is below {t.min_snr_db:g} dB{target}"
             if m.get("snr_from_pauses", True) or snr < UNPAUSED_TRUSTED_SNR_DB:
                 clip.report(
                     "low_snr",
                     quality,
                     self.name,
-                    f"SNR {snr:.1f} dB is below {t.min_snr_db:g} dB{target}; re-record in a "
-                    "quieter room or closer to the microphone",
+                    f"{measured}; re-record in a quieter room or closer to the microphone",
                 )
             else:
                 self.warn(
                     clip,
                     "low_snr",
-                    f"SNR {snr:.1f} dB is below {t.min_snr_db:g} dB{target}, but the take has "
-                    "no pause to measure the noise in (clean takes cut that tight read as "
-                    "low as 11 dB); listen to it, and keep about half a second of room tone "
-                    "before and after the speech so the noise can be measured",
+                    f"{measured}, but the take has no pause to measure the noise in (clean "
+                    "takes cut that tight read as low as 11 dB); listen to it, and keep about "
+                    "half a second of room tone before and after the speech so the noise can "
+                    "be measured",
                 )
 
         clipped = m.get("clipping_ratio")

@@ -29,47 +29,13 @@ import numpy as np
 
 from pipeline.clip import Clip, SourceInfo
 from pipeline.errors import ConfigurationError, InputError
+from pipeline.inputs import EXTENSION_CONTAINERS
 from pipeline.stage import Stage
 
 READABLE = "WAV, FLAC, Ogg/Opus, MP3, M4A/MP4/MOV/3GP, WebM, AMR, WMA, AIFF or CAF files"
 SNIFF_BYTES = 64
 MAX_CHANNELS = 64
 MAX_RATE_HZ = 768_000
-
-# Containers an extension promises; an extension not listed here promises nothing.
-_EXTENSION_CONTAINERS: dict[str, frozenset[str]] = {
-    ".wav": frozenset({"wav", "rf64", "w64"}),
-    ".wave": frozenset({"wav", "rf64", "w64"}),
-    ".rf64": frozenset({"rf64", "wav"}),
-    ".w64": frozenset({"w64"}),
-    ".mp3": frozenset({"mp3"}),
-    ".flac": frozenset({"flac"}),
-    ".ogg": frozenset({"ogg"}),
-    ".oga": frozenset({"ogg"}),
-    ".opus": frozenset({"ogg"}),
-    ".m4a": frozenset({"mp4"}),
-    ".mp4": frozenset({"mp4"}),
-    ".mov": frozenset({"mp4"}),
-    ".aac": frozenset({"aac", "mp4"}),
-    ".aif": frozenset({"aiff"}),
-    ".aiff": frozenset({"aiff"}),
-    ".aifc": frozenset({"aiff"}),
-    ".au": frozenset({"au"}),
-    ".snd": frozenset({"au"}),
-    ".caf": frozenset({"caf"}),
-    ".gsm": frozenset({"raw"}),
-    ".webm": frozenset({"webm"}),
-    ".weba": frozenset({"webm"}),
-    ".mka": frozenset({"webm"}),
-    ".mkv": frozenset({"webm"}),
-    ".3gp": frozenset({"mp4"}),
-    ".3g2": frozenset({"mp4"}),
-    ".amr": frozenset({"amr"}),
-    ".wma": frozenset({"asf"}),
-    ".asf": frozenset({"asf"}),
-    ".wv": frozenset({"wavpack"}),
-    ".mp2": frozenset({"mp3"}),
-}
 
 _CONTAINER_TITLES = {
     "wav": "WAV",
@@ -795,11 +761,11 @@ def _codec_name(subtype: str) -> str:
 
 def _extension_mismatch(path: str, container: str) -> str | None:
     ext = os.path.splitext(path)[1].lower()
-    promised = _EXTENSION_CONTAINERS.get(ext)
+    promised = EXTENSION_CONTAINERS.get(ext)
     if promised is None or container in promised:
         return None
     real = _CONTAINER_TITLES[container]
-    better = next((e for e, c in _EXTENSION_CONTAINERS.items() if container in c), "")
+    better = next((e for e, c in EXTENSION_CONTAINERS.items() if container in c), "")
     return (
         f"{_name(path)} is named {ext} but holds {real} audio; decoded it as {real}. "
         f"Rename it to {better or 'a matching extension'} so other tools read it correctly."

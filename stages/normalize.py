@@ -31,6 +31,7 @@ __all__ = [
 
 MIN_SOUND_DBFS = -120.0  # a peak under this is digital silence (24-bit dither sits ~-140)
 MIN_QUIET_RANGE_DB = 20.0  # a voice's 10 ms levels span this much (pauses); steady hiss ~2
+MIN_ANTI_PHASE = 0.5  # two channels this anti-correlated (or more) are in opposite polarity
 _CEILING_MARGIN = 1e-6  # relative: keeps float32 rounding from nudging a peak over the ceiling
 TARGET_TOLERANCE_LU = 0.5  # with the limiter: a loudness this close to the target reaches it
 _AIM_LU = 0.2  # the limiter's gain search stops this close to the target
@@ -109,9 +110,6 @@ def scan_source(samples: np.ndarray) -> SourceScan:
     lows = np.fmin.reduce(np.vstack((run_lo.reshape(per_row, n_ch), tail)), axis=0)
     sums = run_sum.reshape(per_row, n_ch).sum(axis=0) + tail.sum(axis=0, dtype=np.float64)
     return SourceScan(highs, lows, sums, mono)
-
-
-MIN_ANTI_PHASE = 0.5  # two channels this anti-correlated (or more) are in opposite polarity
 
 
 def _peak_db(highs: np.ndarray, lows: np.ndarray) -> float:
@@ -317,12 +315,12 @@ class Normalize(Stage):
         no gain and the VAD found nothing. Scaled so its peak sits at −20 dBFS it is measured
         like any take; the warning says why the noise floor came up with it.
         """
-        hop = max(1, self.sample_rate // 100)
-        blocks = mono[: mono.size // hop * hop].reshape(-1, hop)
-        if blocks.shape[0] < 10:
+        from stages.vad import frame_energies_db
+
+        energy_db, _ = frame_energies_db(mono, self.sample_rate)  # 10 ms frames
+        if energy_db.size < 10:
             return -math.inf
-        power = np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / hop
-        quiet, loud = 10.0 * np.log10(np.percentile(power, [10.0, 95.0]) + 1e-30)
+        quiet, loud = np.percentile(energy_db, [10.0, 95.0])
         if loud - quiet < MIN_QUIET_RANGE_DB:
             return -math.inf  # a steady hiss (an empty take): nothing worth raising
         probe_db = -20.0 - peak_db

@@ -40,6 +40,9 @@ class HumResult:
     prominence_db: float
 
 
+NO_HUM = HumResult(None, None, (), 0.0)
+
+
 def _median_spectrum(x: np.ndarray, rate: int) -> np.ndarray:
     """Per-bin median over 1 s Hann segments of the power spectrum, scaled to mean-square."""
     n = round(SEGMENT_S * rate)
@@ -81,12 +84,11 @@ def detect_hum(
     10-30 dB under it in the whole clip's spectrum: a low voice fills the bins around 100
     and 120 Hz, and 0 of 10 such takes were found when the whole clip decided.) Lines more
     than ``MAX_UNDER_SPEECH_DB`` under the speech's mean power are not reported: no profile
-    limits hum that faint, and pauses made of short pieces show such lines by chance.
-    A take with speech and no such pause (cut tight
-    to the voice) cannot be checked that way, so there a hum must show at the mains
-    frequency itself: no voice's pitch sits at 50 or 60 Hz (cut tight to their longest
-    speech segment, 25 of 390 clean takes showed lines on mains harmonics; 21 of them at
-    the 2nd or 3rd only).
+    limits hum that faint, and pauses made of short pieces show such lines by chance. A take
+    with speech and no such pause (cut tight to the voice) cannot be checked that way, so
+    there a hum must show at the mains frequency itself: no voice's pitch sits at 50 or 60 Hz
+    (cut tight to their longest speech segment, 25 of 390 clean takes showed lines on mains
+    harmonics; 21 of them at the 2nd or 3rd only).
     """
     x = mono(samples)
     if not segments:
@@ -101,17 +103,17 @@ def detect_hum(
             return found
         speech_dbfs = 10.0 * math.log10(max(float(np.mean(np.square(speech))), 1e-30))
         faint = found.level_dbfs < speech_dbfs - MAX_UNDER_SPEECH_DB
-        return HumResult(None, None, (), 0.0) if faint else found
+        return NO_HUM if faint else found
     found = _find_hum(x, rate)
-    return found if 1 in found.harmonics else HumResult(None, None, (), 0.0)
+    return found if 1 in found.harmonics else NO_HUM
 
 
 def _find_hum(x: np.ndarray, rate: int) -> HumResult:
     if x.shape[0] < rate // 4:
-        return HumResult(None, None, (), 0.0)
+        return NO_HUM
     spectrum = _median_spectrum(x, rate)
     bin_hz = rate / round(SEGMENT_S * rate)
-    best: HumResult = HumResult(None, None, (), 0.0)
+    best = NO_HUM
     best_power = 0.0
     for f0 in MAINS_HZ:  # two candidates, each vectorised over its harmonics
         k = np.arange(1, HARMONICS + 1)
