@@ -18,7 +18,6 @@ import numpy as np
 __all__ = ["ChannelTalkers", "StereoFrames", "detect_channel_talkers", "stereo_frames"]
 
 FRAME_S = 0.02
-PICK_HZ = 8000  # per frame, about this many samples a second are read: plenty for a level
 DOMINANT_DB = 15.0  # a channel this much louder than the other, in a frame, holds the talker
 ACTIVE_WITHIN_DB = 35.0  # ... when it is also within this of its own loud level (95th pct)
 MIN_TALK_S = 1.0  # each channel must hold its talker this long in all
@@ -29,11 +28,7 @@ MERGE_GAP_S = 0.3  # dominant frames this close together make one span
 @dataclass(frozen=True)
 class StereoFrames:
     """Per ``FRAME_S`` frame of a two-channel source: each channel's mean power ``(n, 2)``,
-    and the correlation of the two channels over the whole take (None: a silent channel).
-
-    Both come from one pass over every ``step``-th sample of each frame (a level needs no
-    more; a 34 s 48 kHz stereo take: ~2 ms instead of ~11 for full-rate passes).
-    """
+    and the correlation of the two channels over the whole take (None: a silent channel)."""
 
     power: np.ndarray
     correlation: float | None
@@ -51,22 +46,34 @@ class ChannelTalkers:
 
 
 def stereo_frames(samples: np.ndarray, rate: int) -> StereoFrames | None:
-    """`StereoFrames` of ``(frames, 2)`` audio; None for anything but two channels."""
+    """`StereoFrames` of ``(frames, 2)`` audio; None for anything but two channels.
+
+    Sums over interleaved ``(frames, 2)`` audio run numpy's inner loop two values at a time
+    (~6 ms for a 34 s 48 kHz take), so each channel is copied out once and each frame's sums
+    are batched dot products over contiguous rows (~1.5 ms).
+    """
     x = np.asarray(samples)
     hop = max(1, round(FRAME_S * rate))
     n = x.shape[0] // hop if x.ndim == 2 else 0
     if x.ndim != 2 or x.shape[1] != 2 or n == 0:
         return None
-    step = max(1, rate // PICK_HZ)
-    picked = np.ascontiguousarray(x[: n * hop].reshape(n, hop, 2)[:, ::step, :], np.float32)
-    count = picked.shape[1]
-    power = np.einsum("fsc,fsc->fc", picked, picked, dtype=np.float64) / count
-    cross = float(np.einsum("fs,fs->", picked[:, :, 0], picked[:, :, 1], dtype=np.float64))
-    total = n * count
-    means = picked.reshape(-1, 2).sum(axis=0, dtype=np.float64) / total
+    left, right = (
+        np.ascontiguousarray(x[: n * hop, c], dtype=np.float32).reshape(n, 1, hop) for c in (0, 1)
+    )
+
+    def frame_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b.transpose(0, 2, 1)).reshape(n).astype(np.float64)
+
+    power = np.stack([frame_dots(left, left), frame_dots(right, right)], axis=1) / hop
+    total = n * hop
+    cross = float(frame_dots(left, right).sum()) / total
+    means = np.array(
+        [left.sum(axis=2).sum(dtype=np.float64), right.sum(axis=2).sum(dtype=np.float64)]
+    )
+    means /= total
     variance = power.sum(axis=0) / n - means**2
-    covariance = cross / total - means[0] * means[1]
-    norm = float(np.sqrt(variance[0] * variance[1]))
+    covariance = cross - means[0] * means[1]
+    norm = float(np.sqrt(max(variance[0], 0.0) * max(variance[1], 0.0)))
     return StereoFrames(power, covariance / norm if norm > 0 else None)
 
 
