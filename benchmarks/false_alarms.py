@@ -35,7 +35,10 @@ soundfile, 44.1/48 kHz (else the voice's native rate), room reverb (exponentiall
 noise impulse response, RT60 0.2–0.5 s),
 a low-cut at 80–120 Hz (4th-order Butterworth), a DC offset of 0.1–0.5 % of full scale
 (``dc``: constant, as an audio interface adds it; ``gated_dc``: present only while the voice
-sounds, as in TTS or GSM prompts with a bias of their own joined with digital silence).
+sounds, as in TTS or GSM prompts with a bias of their own joined with digital silence),
+two channels of one talker (``stereo``; `to_stereo`: a spaced pair, a dead second input with
+hiss or digital zeros, a gated microphone beside one that hears the voice 20 dB down, or a
+mid/side pair with ambience; channels in random order).
 Quiet takes (peak under −30 dBFS) are written as 24-bit WAV so that 16-bit quantisation does
 not become the noise floor.
 
@@ -78,7 +81,7 @@ import make_eval_set as mes  # noqa: E402
 WORK = os.path.join(HERE, "_work", "fa")
 VOICE_DIR = os.path.join(WORK, "voices")
 TAKE_DIR = os.path.join(WORK, "takes")
-VERSION = 5  # the takes' recipe
+VERSION = 6  # the takes' recipe
 VOICE_VERSION = 2  # the voices' prompts
 SEED = 23
 TAKES = 300
@@ -276,7 +279,9 @@ TRANSFORMS = (
     "lowcut",
     "dc",
     "gated_dc",
+    "stereo",
 )
+STEREO_KINDS = ("spaced", "dead_hiss", "dead_zero", "gated_bleed", "mid_side")
 
 
 # --- voices -------------------------------------------------------------------------------------
@@ -453,6 +458,54 @@ def peak_to(x: np.ndarray, peak_dbfs: float) -> np.ndarray:
     return x if peak == 0 else (x * np.float32(10 ** (peak_dbfs / 20) / peak)).astype(np.float32)
 
 
+def delayed(x: np.ndarray, samples: int) -> np.ndarray:
+    """``x`` later by ``samples`` (zeros in front), same length."""
+    return np.concatenate([np.zeros(samples, np.float32), x[: x.size - samples]])
+
+
+def gated(x: np.ndarray, rate: int, under_peak_db: float) -> np.ndarray:
+    """``x`` with every 10 ms frame quieter than ``under_peak_db`` under its peak zeroed."""
+    hop = rate // 100
+    n = x.size // hop
+    level = np.abs(x[: n * hop]).reshape(n, hop).max(axis=1)
+    y = x.copy()
+    y[: n * hop][np.repeat(level < np.max(np.abs(x)) * 10 ** (-under_peak_db / 20), hop)] = 0.0
+    return y
+
+
+def to_stereo(
+    x: np.ndarray, rate: int, kind: str, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """One talker on two channels, recorded one of the `STEREO_KINDS` ways; ``(frames, 2)``."""
+    ms = rate / 1000.0
+    peak = float(np.max(np.abs(x)))
+    label: dict[str, Any] = {"stereo": kind}
+    if kind == "spaced":  # two microphones 0.2-1 m apart: later and quieter in one
+        lag, gain = round(rng.uniform(0.5, 3.0) * ms), float(rng.uniform(-6.0, -1.0))
+        other = delayed(x, lag) * np.float32(10 ** (gain / 20))
+        label.update(lag_ms=round(lag / ms, 2), gain_db=round(gain, 1))
+    elif kind == "dead_hiss":  # an unused input of the interface: its preamp's hiss
+        level = float(rng.uniform(-95.0, -80.0))
+        other = rng.standard_normal(x.size).astype(np.float32) * np.float32(10 ** (level / 20))
+        label["hiss_dbfs"] = round(level, 1)
+    elif kind == "dead_zero":
+        other = np.zeros_like(x)
+    elif kind == "gated_bleed":  # a gated close microphone; a second one hears the voice too
+        under = float(rng.uniform(30.0, 45.0))
+        bleed = delayed(x, round(rng.uniform(1.0, 3.0) * ms)) * np.float32(0.1)
+        room = rng.standard_normal(x.size).astype(np.float32) * np.float32(peak * 10 ** (-65 / 20))
+        x, other = gated(x, rate, under), bleed + room
+        label["gate_under_peak_db"] = round(under, 1)
+    elif kind == "mid_side":  # M/S decoded: the room's reflections in the side signal
+        side = delayed(x, round(rng.uniform(15.0, 40.0) * ms)) * np.float32(rng.uniform(0.1, 0.3))
+        x, other = x + side, x - side
+    else:
+        raise ValueError(kind)
+    pair = [x, other] if rng.random() < 0.5 else [other, x]
+    stereo = np.stack(pair, axis=1).astype(np.float32)
+    return stereo * np.float32(min(1.0, 0.99 * peak / float(np.max(np.abs(stereo))))), label
+
+
 def write_take(
     path: str, x: np.ndarray, rate: int, *, codec: str | None, kbps: float = 96.0
 ) -> float | None:
@@ -483,7 +536,7 @@ def write_take(
         # Vorbis is variable-rate: levels 0.3 … 0 give ~50–100 kbit/s on these mono takes.
         level = float(np.clip(0.3 * (128.0 - kbps) / 64.0, 0.0, 0.3))
         sf.write(path, x, rate, format="OGG", subtype="VORBIS", compression_level=level)
-    return os.path.getsize(path) * 8 / 1000 / (x.size / rate)
+    return os.path.getsize(path) * 8 / 1000 / (x.shape[0] / rate)
 
 
 # --- takes --------------------------------------------------------------------------------------
@@ -570,6 +623,9 @@ def build_take(
         dc = float(rng.choice([-1, 1]) * rng.uniform(0.001, 0.005))
         x = (x + np.float32(dc)).astype(np.float32)
         label["dc"] = round(dc, 4)
+    if "stereo" in transforms:
+        x, extra = to_stereo(x, out_rate, str(rng.choice(STEREO_KINDS)), rng)
+        label.update(extra)
     label["rate"] = out_rate
     label["source_rate"] = rate
     return x.astype(np.float32), out_rate, label

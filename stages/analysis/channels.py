@@ -7,6 +7,8 @@ some of them (2 of 8 two-volunteer call takes). On the stereo source the evidenc
 in each frame one channel carries the voice and the other only its own room tone, so each
 channel *dominates* (stands ``DOMINANT_DB`` over the other) for a while of its own. A single
 talker between two microphones differs between them by a few dB, never for long by this much.
+A channel only counts where it stands over its own room tone (``ABOVE_FLOOR_DB``): when a noise
+gate silences one microphone in the pauses, the other is louder there, but not talking.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ __all__ = ["ChannelTalkers", "StereoFrames", "detect_channel_talkers", "stereo_f
 FRAME_S = 0.02
 DOMINANT_DB = 15.0  # a channel this much louder than the other, in a frame, holds the talker
 ACTIVE_WITHIN_DB = 35.0  # ... when it is also within this of its own loud level (95th pct)
+ABOVE_FLOOR_DB = 12.0  # ... and this far over its own room tone (10th pct): not just the other
+# channel falling silent (a noise gate on one microphone while the other hears the voice too)
 MIN_TALK_S = 1.0  # each channel must hold its talker this long in all
 MIN_RANGE_DB = 20.0  # a channel with a talker spans this much (95th over 10th pct of frames)
 MERGE_GAP_S = 0.3  # dominant frames this close together make one span
@@ -86,7 +90,7 @@ def detect_channel_talkers(frames: StereoFrames) -> ChannelTalkers | None:
     level = 10.0 * np.log10(np.maximum(frames.power, 1e-12))
     quiet, loud = np.percentile(level, [10.0, 95.0], axis=0)
     talking = loud - quiet >= MIN_RANGE_DB  # a talker pauses; a steady noise or hum does not
-    active = (level >= loud - ACTIVE_WITHIN_DB) & talking
+    active = (level >= loud - ACTIVE_WITHIN_DB) & (level >= quiet + ABOVE_FLOOR_DB) & talking
     left = active[:, 0] & (level[:, 0] >= level[:, 1] + DOMINANT_DB)
     right = active[:, 1] & (level[:, 1] >= level[:, 0] + DOMINANT_DB)
     talk_s = (float(left.sum()) * FRAME_S, float(right.sum()) * FRAME_S)
