@@ -51,6 +51,7 @@ def test_a_steady_noise_on_the_other_channel_is_not_a_talker() -> None:
     result = talkers(stereo)
     assert result is not None and result.talkers == 1
 
+
 def test_a_gated_microphone_beside_one_that_hears_the_voice_too_is_one_talker() -> None:
     # A noise gate zeroes the left channel in the pauses, where the right microphone (hearing
     # the same voice 20 dB down) is left with its room tone: louder, but not talking.
@@ -64,7 +65,6 @@ def test_a_gated_microphone_beside_one_that_hears_the_voice_too_is_one_talker() 
     result = talkers(stereo)
     assert result is not None and result.talkers == 1, result
     assert result.talk_s[0] >= 1.0  # the gated channel does dominate while the voice sounds
-
 
 
 def test_only_two_channels_of_a_second_or_more_are_judged() -> None:
