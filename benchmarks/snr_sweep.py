@@ -27,8 +27,10 @@ IVR (8 kHz) and voice-cloning (24 kHz) profiles do: ``Decode → Normalize(rate)
 Analyze`` (thresholds of ``--profile``, speaker check off: it does not touch the SNR).
 
 Output: per cell (noise × nominal SNR) the count, median error (estimated − true, dB), the
-90th percentile of |error| and the worst |error|; then per noise and per rate. ``--json``
-saves every clip's label and metrics.
+90th percentile of |error|, the worst |error| and how many clips got ``low_snr`` or
+``multiple_speakers`` at any severity (``--speakers default`` runs the speaker check too; it
+is off by default); then per noise and per rate. ``--json`` saves every clip's label and
+metrics.
 """
 
 from __future__ import annotations
@@ -235,8 +237,13 @@ def build(
     return labels
 
 
-def analyse(labels: list[dict[str, Any]], folder: str, profile: str) -> list[dict[str, Any]]:
-    """Run the analysis chain at each clip's own rate; return labels with ``metrics``."""
+def analyse(
+    labels: list[dict[str, Any]], folder: str, profile: str, speakers: str | None = None
+) -> list[dict[str, Any]]:
+    """Run the analysis chain at each clip's own rate; return labels with ``metrics``.
+
+    ``speakers``: the speaker method of `Analyze` (None: off, as it does not touch the SNR).
+    """
     import accuracy
 
     from pipeline.profiles import load_profile
@@ -254,13 +261,16 @@ def analyse(labels: list[dict[str, Any]], folder: str, profile: str) -> list[dic
                 Decode(),
                 Normalize(sample_rate=rate),
                 accuracy.make_vad(None),
-                Analyze(thresholds=thresholds, speakers=None),
+                Analyze(thresholds=thresholds, speakers=speakers),
             ]
         clip, _ = accuracy.run_chain(chains[rate], os.path.join(folder, label["path"]))
         keep = ("snr_db", "snr_wada_db", "noise_floor_dbfs", "speech_level_dbfs", "speech_ratio")
         metrics = {k: clip.metrics.get(k) for k in keep}
         out.append({**label, "metrics": metrics, "codes": [f.code for f in clip.findings]})
     return out
+
+
+FLAGS = {"low_snr", "multiple_speakers"}  # findings that tell a person the take is not clean
 
 
 def _stats(errors: Sequence[float]) -> str:
@@ -276,6 +286,7 @@ def _stats(errors: Sequence[float]) -> str:
 def table(results: Sequence[dict[str, Any]]) -> str:
     """Per-cell, per-noise and per-rate error lines (estimated − true SNR, dB)."""
     cells: dict[tuple[str, float], list[float]] = defaultdict(list)
+    flagged: dict[tuple[str, float], int] = defaultdict(int)
     by_noise: dict[str, list[float]] = defaultdict(list)
     by_rate: dict[int, list[float]] = defaultdict(list)
     missing = 0
@@ -286,14 +297,18 @@ def table(results: Sequence[dict[str, Any]]) -> str:
             missing += 1
             continue
         err = float(est) - float(r["snr_db"])
-        cells[(r["noise_type"], float(r["nominal_snr_db"]))].append(err)
+        cell = (r["noise_type"], float(r["nominal_snr_db"]))
+        cells[cell].append(err)
+        flagged[cell] += bool(FLAGS & set(r.get("codes", ())))
         by_noise[r["noise_type"]].append(err)
         by_rate[int(r["rate"])].append(err)
         if r["nominal_snr_db"] <= 30:
             everything.append(err)
-    lines = ["cell (noise, SNR)      n  error = estimated − true (dB)"]
+    lines = ["cell (noise, SNR)      n  error = estimated − true (dB)             flagged"]
     for noise, snr in sorted(cells, key=lambda k: (NOISES.index(k[0]), k[1])):
-        lines.append(f"{noise:8s} {snr:4.0f} dB   {_stats(cells[(noise, snr)])}")
+        cell = (noise, snr)
+        share = f"{flagged[cell]:3d}/{len(cells[cell])}"
+        lines.append(f"{noise:8s} {snr:4.0f} dB   {_stats(cells[cell])}  {share}")
     lines.append("")
     lines += [f"{noise:16s} {_stats(by_noise[noise])}" for noise in NOISES if noise in by_noise]
     lines += [
@@ -320,6 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", default="tencent-vod-voice")
     parser.add_argument("--out", default=WORK, help="folder for the clips (rebuilt each run)")
     parser.add_argument("--json", help="save every clip's label and metrics here")
+    parser.add_argument(
+        "--speakers",
+        choices=("default", "neural"),
+        help="run this speaker check too, so `flagged` counts multiple_speakers (default: off)",
+    )
     args = parser.parse_args(argv)
     noises = [n.strip() for n in args.noises.split(",") if n.strip()]
     unknown = sorted(set(noises) - set(NOISES))
@@ -331,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     accuracy.pin_to_one_core()
     voices = dev_voices()
     labels = build(voices, plan(noises, snrs, args.per_cell), args.out, args.seed)
-    results = analyse(labels, args.out, args.profile)
+    results = analyse(labels, args.out, args.profile, args.speakers)
     print(table(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

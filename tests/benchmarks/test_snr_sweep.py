@@ -92,9 +92,11 @@ def test_table_reports_per_cell_medians(sweep: ModuleType) -> None:
             "snr_db": 0.2,
             "rate": 8000,
             "metrics": {"snr_db": 0.2 + e},
+            "codes": codes,
         }
-        for e in (-2.0, -1.0, 3.0)
+        for e, codes in ((-2.0, ["low_snr"]), (-1.0, ["hum"]), (3.0, ["multiple_speakers"]))
     ]
     text = sweep.table(rows)
     assert "white       0 dB" in text
     assert "median  -1.00" in text
+    assert "  2/3" in text  # low_snr or multiple_speakers: two of the three clips
