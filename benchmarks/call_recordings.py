@@ -1,7 +1,7 @@
 """Dual-channel call recordings built the ways contact centres make them, through the real chain.
 
     bash benchmarks/install_eval_deps.sh       # once: the KLettres volunteers
-    python benchmarks/call_recordings.py       # 11 kinds x 8 calls + 6 x 8 controls, ~1 min
+    python benchmarks/call_recordings.py       # 12 x 8 calls, 6 x 8 + 5 x 20 controls, ~1 min
 
 A call recorder puts the agent on the left channel and the caller on the right. Offered as a
 voice sample, such a file holds two people; `stages.analysis.channels` is meant to catch it
@@ -17,7 +17,11 @@ four turns of 1.5–3.5 s (0.2–0.8 s apart), and counts how many `Pipeline.for
 - ``short_caller``: the caller only answers, two turns of 0.5–0.9 s.
 
 Controls (must *not* count two talkers on the channels): one person's four turns, all on
-the left channel, the right one left to its room tone, under the same treatments.
+the left channel, the right one left to its room tone, under the same treatments; and one
+talker on two microphones that both hear them (``ONE_TALKER_KINDS``): a coincident XY
+cardioid pair with the talker at a fixed angle, swaying ±10–40°, or *walking* from −70° to
++70° across it (each capsule faces them in turn); a spaced pair in a room; a dry voice in a
+wide decorrelated reverb. Each microphone has its own room (RT60 0.3–0.8 s).
 ``channels`` counts takes with ``channel_talkers`` = 2; ``flagged`` counts any
 ``multiple_speakers`` finding and ``errors`` those at error severity (on a control they come
 from the mono speaker check, which gives a warning by default: KLettres volunteers spelling
@@ -49,12 +53,14 @@ import make_eval_set as mes  # noqa: E402
 WORK = os.path.join(HERE, "_work", "calls")
 RATE = 16_000
 PER_KIND = 8
+ONE_TALKER_PER_KIND = 20  # the likeliest false alarms: more of them
 SEED = 7
 KINDS = (
     "clean", "caller_12dB_down", "bleed_25dB", "bleed_15dB", "bleed_10dB", "caller_phone",
     "mp3_128", "mp3_64", "mp3_48", "rate8k", "rate48k", "short_caller",
 )  # fmt: skip
 CONTROL_KINDS = ("clean", "caller_12dB_down", "bleed_25dB", "bleed_15dB", "mp3_48", "rate8k")
+ONE_TALKER_KINDS = ("xy_fixed", "xy_sway", "xy_walk", "spaced_room", "wide_reverb")
 COLUMNS = ("channels", "flagged", "errors")
 TURN_RMS = 0.05
 ROOM_UNDER_DB = (55.0, 60.0)  # each side's pink room tone under TURN_RMS: left, right
@@ -121,10 +127,20 @@ def treat(
     return fa.peak_to(take.astype(np.float32), -3.0), rate, codec, kbps
 
 
+def count(pipeline: Any, path: str, counts: Counter[str]) -> None:
+    """Analyse the take at ``path`` and add it to ``counts`` (keys: ``n`` and `COLUMNS`)."""
+    clip = pipeline.process(path)
+    said = [f for f in clip.findings if f.code == "multiple_speakers"]
+    counts["n"] += 1
+    counts["channels"] += clip.metrics.get("channel_talkers") == 2
+    counts["flagged"] += bool(said)
+    counts["errors"] += any(f.severity.value == "error" for f in said)
+
+
 def score(
     pipeline: Any, voices: Sequence[Any], prompts: Any, kind: str, *, control: bool
 ) -> Counter[str]:
-    """Build and analyse `PER_KIND` takes of ``kind``; count them by `COLUMNS`."""
+    """Build and analyse `PER_KIND` calls (or controls) of ``kind``; count them by `COLUMNS`."""
     counts: Counter[str] = Counter()
     os.makedirs(WORK, exist_ok=True)
     for i in range(PER_KIND):
@@ -136,15 +152,55 @@ def score(
         if control:  # one person, all their turns on one channel; the other only room tone
             left, right = left + right, np.zeros_like(right)
         take, rate, codec, kbps = treat(rng, kind, left, right)
-        name = f"{'control_' if control else ''}{kind}_{i}.{codec or 'wav'}"
-        path = os.path.join(WORK, name)
+        path = os.path.join(WORK, f"{'control_' if control else ''}{kind}_{i}.{codec or 'wav'}")
         fa.write_take(path, take, rate, codec=codec, kbps=kbps)
-        clip = pipeline.process(path)
-        counts["n"] += 1
-        counts["channels"] += clip.metrics.get("channel_talkers") == 2
-        said = [f for f in clip.findings if f.code == "multiple_speakers"]
-        counts["flagged"] += bool(said)
-        counts["errors"] += any(f.severity.value == "error" for f in said)
+        count(pipeline, path, counts)
+    return counts
+
+
+def room_tail(rng: np.random.Generator, rt60_s: float) -> np.ndarray:
+    """A room's late reverberation: decaying noise, unit energy (each microphone its own)."""
+    t = np.arange(round(0.8 * RATE)) / RATE
+    tail = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60_s)
+    tail[0] = 0.0
+    return (tail / np.sqrt(np.sum(tail**2))).astype(np.float32)
+
+
+def one_talker(rng: np.random.Generator, x: np.ndarray, kind: str) -> np.ndarray:
+    """One voice ``x`` on two microphones, the `ONE_TALKER_KINDS` way; ``(frames, 2)``."""
+    rt60, direct = rng.uniform(0.3, 0.8), 10 ** (rng.uniform(-6.0, 6.0) / 20)
+    rooms = [np.convolve(x, room_tail(rng, rt60))[: x.size] / np.float32(direct) for _ in "lr"]
+    if kind == "spaced_room":  # omnis 0.2-1 m apart: later and quieter in one
+        lag = round(rng.uniform(0.5, 3.0) * RATE / 1000)
+        far = fa.delayed(x, lag) * np.float32(10 ** (-rng.uniform(0.0, 6.0) / 20))
+        return np.stack([x + rooms[0], far + rooms[1]], axis=1)
+    if kind == "wide_reverb":  # a dry voice in the middle of a wide stereo reverb
+        return np.stack([x + rooms[0], x + rooms[1]], axis=1)
+    # A coincident XY pair of cardioids 90 degrees apart; the talker's angle in radians.
+    angle = np.full(x.size, np.radians(rng.uniform(-60.0, 60.0)))
+    if kind == "xy_sway":
+        t = np.arange(x.size) / RATE
+        angle += np.radians(rng.uniform(10.0, 40.0)) * np.sin(
+            2 * np.pi * rng.uniform(0.05, 0.2) * t
+        )
+    elif kind == "xy_walk":  # across the whole pair, so each capsule faces the talker in turn
+        angle = np.radians(np.linspace(-70.0, 70.0, x.size))
+    gains = [0.5 * (1 + np.cos(angle + side * np.pi / 4)) for side in (-1.0, 1.0)]
+    return np.stack([g * x + 0.5 * room for g, room in zip(gains, rooms, strict=True)], axis=1)
+
+
+def score_one_talker(pipeline: Any, voices: Sequence[Any], prompts: Any, kind: str) -> Counter[str]:
+    """Build and analyse `ONE_TALKER_PER_KIND` one-talker stereo takes; count by `COLUMNS`."""
+    counts: Counter[str] = Counter()
+    os.makedirs(WORK, exist_ok=True)
+    for i in range(ONE_TALKER_PER_KIND):
+        rng = np.random.default_rng([SEED, 2, ONE_TALKER_KINDS.index(kind), i])
+        voice = voices[int(rng.integers(len(voices)))]
+        x = cons.voice_take(prompts(voice), RATE, rng)
+        take = fa.peak_to(one_talker(rng, x, kind).astype(np.float32), -3.0)
+        path = os.path.join(WORK, f"one_{kind}_{i}.wav")
+        fa.write_take(path, take, RATE, codec=None)
+        count(pipeline, path, counts)
     return counts
 
 
@@ -164,16 +220,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return banks[voice.id]
 
     pipeline = Pipeline.for_profile(args.profile)
-    for title, kinds, control in (
-        ("calls (two people)", KINDS, False),
-        ("controls (one person)", CONTROL_KINDS, True),
-    ):
-        print(
-            ("\n" if control else "")
-            + f"{title:22s} {'channels':>8s} {'flagged':>8s} {'errors':>8s}"
-        )
+
+    def calls(kind: str) -> Counter[str]:
+        return score(pipeline, voices, prompts, kind, control=False)
+
+    def controls(kind: str) -> Counter[str]:
+        return score(pipeline, voices, prompts, kind, control=True)
+
+    def one_talkers(kind: str) -> Counter[str]:
+        return score_one_talker(pipeline, voices, prompts, kind)
+
+    tables = (
+        ("calls (two people)", KINDS, calls),
+        ("controls (one person)", CONTROL_KINDS, controls),
+        ("one talker, two mics", ONE_TALKER_KINDS, one_talkers),
+    )
+    header = "".join(f" {k:>8s}" for k in COLUMNS)
+    for number, (title, kinds, run) in enumerate(tables):
+        print(("\n" if number else "") + f"{title:22s}{header}")
         for kind in kinds:
-            c = score(pipeline, voices, prompts, kind, control=control)
+            c = run(kind)
             print(f"{kind:22s}" + "".join(f" {c[k]:4d}/{c['n']:<3d}" for k in COLUMNS))
     return 0
 

@@ -197,7 +197,8 @@ class Analyze(Stage):
                 f"{DOMINANT_DB:g} dB over the other for {alone}, two talkers from "
                 f"{MIN_TALK_S:g} s each; the second at {where}"
                 f"{' and later' if len(spans) > 4 else ''}{target}): a two-party call "
-                "recording? Use a recording of the one voice, or export only its channel",
+                "recording, or two people on their own microphones? Use a recording of the "
+                "one voice, or export only its channel",
             )
             return
         if r.speaker_count < 2:

@@ -64,3 +64,23 @@ def test_bleed_puts_each_side_into_the_other_that_far_down(calls: ModuleType) ->
     agent_only = (left != 0)[: take.shape[0]]
     ratio_db = 10 * np.log10(np.mean(take[agent_only, 1] ** 2) / np.mean(take[agent_only, 0] ** 2))
     assert ratio_db == pytest.approx(-25.0, abs=0.5)
+
+
+@pytest.mark.parametrize("kind", ["xy_fixed", "xy_sway", "xy_walk", "spaced_room", "wide_reverb"])
+def test_one_talker_takes_are_two_channels_of_one_voice(calls: ModuleType, kind: str) -> None:
+    x = np.concatenate(phrases(150.0) * 3)
+    take = calls.one_talker(np.random.default_rng(5), x, kind)
+    assert take.shape == (x.size, 2)
+    assert np.all(np.isfinite(take)) and np.any(take[:, 0]) and np.any(take[:, 1])
+
+
+def test_a_walking_talker_is_louder_on_one_side_first_and_the_other_last(calls: ModuleType) -> None:
+    x = np.concatenate(phrases(150.0) * 4)
+    take = calls.one_talker(np.random.default_rng(6), x, "xy_walk")
+    quarter = x.size // 4
+
+    def lead_db(part: np.ndarray) -> float:
+        return float(10 * np.log10(np.mean(part[:, 0] ** 2) / np.mean(part[:, 1] ** 2)))
+
+    first, last = lead_db(take[:quarter]), lead_db(take[-quarter:])
+    assert min(abs(first), abs(last)) > 0.5 and first * last < 0  # each room blurs it

@@ -67,6 +67,30 @@ def test_a_gated_microphone_beside_one_that_hears_the_voice_too_is_one_talker() 
     assert result.talk_s[0] >= 1.0  # the gated channel does dominate while the voice sounds
 
 
+def test_two_people_on_their_own_microphones_in_one_room_are_two_talkers() -> None:
+    # Each microphone also hears the other person 10 dB down: no call recorder, one room.
+    turns = [(0.5, 2.5, 0), (3.0, 4.5, 1), (5.0, 6.0, 0), (6.3, 7.8, 1)]
+    x = call(turns)
+    bleed = np.float32(10 ** (-10 / 20))
+    stereo = np.stack([x[:, 0] + bleed * x[:, 1], x[:, 1] + bleed * x[:, 0]], axis=1)
+    result = talkers(stereo)
+    assert result is not None and result.talkers == 2, result
+
+
+def test_one_talker_walking_across_a_coincident_pair_in_a_room_is_one() -> None:
+    # An XY pair of cardioids, 90 degrees apart; the talker walks from -70 to +70 degrees, so
+    # first the left and then the right capsule faces them, with each capsule's own room.
+    x = voice(8.0, seed=6)
+    walk = np.radians(np.linspace(-70.0, 70.0, x.size))
+    rng = np.random.default_rng(7)
+    decay = np.exp(-6.9 * np.arange(RATE // 2) / (0.5 * RATE))
+    rooms = [np.convolve(x, 0.1 * rng.standard_normal(decay.size) * decay)[: x.size] for _ in "lr"]
+    capsules = [0.5 * (1 + np.cos(walk + side * np.pi / 4)) for side in (-1.0, 1.0)]
+    stereo = np.stack([g * x + room for g, room in zip(capsules, rooms, strict=True)], axis=1)
+    result = talkers(stereo.astype(np.float32))
+    assert result is not None and result.talkers == 1, result
+
+
 def test_only_two_channels_of_a_second_or_more_are_judged() -> None:
     assert stereo_frames(voice(3.0), RATE) is None
     assert stereo_frames(np.zeros((RATE * 3, 3), dtype=np.float32), RATE) is None
