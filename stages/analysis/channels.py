@@ -11,9 +11,10 @@ A channel only counts where it stands over its own room tone (``ABOVE_FLOOR_DB``
 gate silences one microphone in the pauses, the other is louder there, but not talking.
 
 The levels are compared over ``SMOOTH_S`` (a syllable or two), not per 20 ms frame: one talker's
-reflections make the channels differ by a few dB from frame to frame, up to 3 dB over 0.3 s
-(mid/side pairs of the false-alarm set), while two people on their own microphones keep their
-separation for whole words. That lets the check catch two people in one room, each on a
+reflections make the channels differ by a few dB from frame to frame, but over 0.3 s one talker
+leads both ways by at most 3 dB (mid/side, spaced and XY pairs in rooms), 5.3 dB when walking
+across an XY pair, while two people on their own microphones keep their separation for whole
+words. That lets the check catch two people in one room, each on a
 microphone that hears the other ~10 dB down (`benchmarks/call_recordings.py`, ``bleed_10dB``),
 not only calls, where the other side is 25–60 dB down.
 """
