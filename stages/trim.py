@@ -4,6 +4,14 @@ Keeps ``pad_ms`` of audio either side of the speech `vad` found. A clip longer t
 ``max_s`` is cut at the last pause between two speech segments that lets it fit — never in
 the middle of a word; a clip shorter than ``min_s`` (or one with no pause to cut at) is an
 error telling the speaker what to record instead.
+
+The VAD joins speech across pauses shorter than its hangover (300 ms), and in a noisy room
+across longer ones, so fluent reading can run for many seconds as one segment. The last pause
+*between* segments may then lie far before ``max_s``, or nowhere: a real 169 s talk whose first
+40 s were one segment was refused as ``too_long``. So the cut may also fall in a
+`short_pauses` stretch inside a segment: at least ``MIN_SHORT_PAUSE_S`` at the room's floor,
+which in speech is a gap between words (stop closures, even doubled ones, are shorter). It is
+used when it keeps at least ``SHORT_PAUSE_GAIN_S`` more than the last pause between segments.
 """
 
 from __future__ import annotations
@@ -17,7 +25,13 @@ from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from pipeline.stage import Stage
 
-__all__ = ["Trim", "cut_at_pause"]
+__all__ = ["Trim", "cut_at_pause", "short_pauses"]
+
+MIN_SHORT_PAUSE_S = 0.2
+SHORT_PAUSE_UNDER_LOUD_DB = 25.0  # a short pause lies this far under the clip's loud level ...
+SHORT_PAUSE_OVER_FLOOR_DB = 10.0  # ... and within this of its floor (a noisy take has none)
+SHORT_PAUSE_GAIN_S = 1.0
+LEVEL_FRAME_S = 0.01
 
 
 def cut_at_pause(
@@ -37,6 +51,34 @@ def cut_at_pause(
         if end >= speech_end:
             return i, end
     return None
+
+
+def short_pauses(
+    samples: np.ndarray, rate: int, *, from_s: float, to_s: float
+) -> list[tuple[float, float]]:
+    """Stretches at least ``MIN_SHORT_PAUSE_S`` long where mono ``samples`` fall to the room's
+    floor, beginning after ``from_s`` and ending by ``to_s``, as ``(start_s, end_s)`` in time
+    order.
+
+    "At the floor": 10 ms frames under both the clip's loud level (95th percentile of its
+    frames) less ``SHORT_PAUSE_UNDER_LOUD_DB`` and its floor (10th percentile) plus
+    ``SHORT_PAUSE_OVER_FLOOR_DB``.
+    """
+    hop = max(1, round(LEVEL_FRAME_S * rate))
+    n = samples.shape[0] // hop
+    if n == 0:
+        return []
+    frames = np.asarray(samples[: n * hop], dtype=np.float32).reshape(n, hop)
+    level = 10.0 * np.log10(np.einsum("ij,ij->i", frames, frames) / hop + 1e-12)
+    floor, loud = np.percentile(level, [10.0, 95.0])
+    quiet = level < min(loud - SHORT_PAUSE_UNDER_LOUD_DB, floor + SHORT_PAUSE_OVER_FLOOR_DB)
+    first, last = int(from_s / LEVEL_FRAME_S), int(to_s / LEVEL_FRAME_S)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.view(np.int8), [0]))))
+    return [  # whole stretches with sound on both sides, not the quiet end of a stretch
+        (a * hop / rate, b * hop / rate)
+        for a, b in zip(edges[0::2], edges[1::2], strict=True)
+        if first < a and b <= last and (b - a) * hop / rate >= MIN_SHORT_PAUSE_S
+    ]
 
 
 @dataclass
@@ -83,7 +125,14 @@ class Trim(Stage):
         cut_note = ""
         if self.max_s is not None and end - start > self.max_s:
             cut = cut_at_pause(segments, start_s=start, max_s=self.max_s, pad_s=pad)
-            if cut is None:
+            short = self._cut_at_short_pause(clip, segments, start, pad)
+            if short is not None and (cut is None or short[1] >= cut[1] + SHORT_PAUSE_GAIN_S):
+                kept_segments, cut_end = short
+                where = "a short pause inside the speech (no longer pause fits)"
+            elif cut is not None:
+                kept_segments, cut_end = segments[: cut[0]], cut[1]
+                where = "a pause"
+            else:
                 return self.error(
                     clip,
                     "too_long",
@@ -91,15 +140,14 @@ class Trim(Stage):
                     f"to cut at; {self._target()} accepts at most {self.max_s:g} s; record a "
                     "shorter take, or pause for a breath between sentences so it can be cut",
                 )
-            kept, full_end = cut[0], end
-            end = cut[1]
+            full_end, end = end, cut_end
             cut_note = (
-                f"cut {full_end - end:.1f} s after {end - start:.1f} s at a pause "
-                f"(kept {kept} of {len(segments)} speech segments) to fit {self._target()}'s "
-                f"{self.max_s:g} s limit; listen to check the kept part says everything needed, "
-                "or record a shorter take"
+                f"cut {full_end - end:.1f} s after {end - start:.1f} s at {where} "
+                f"(kept {len(kept_segments)} of {len(segments)} speech segments) to fit "
+                f"{self._target()}'s {self.max_s:g} s limit; listen to check the kept part says "
+                "everything needed, or record a shorter take"
             )
-            segments = segments[:kept]
+            segments = kept_segments
 
         self._cut(clip, start, end, segments)
         if cut_note:
@@ -114,6 +162,23 @@ class Trim(Stage):
                 f"{self.min_s:g} s; record a longer sample",
             )
         return clip
+
+    def _cut_at_short_pause(
+        self, clip: Clip, segments: list[tuple[float, float]], start_s: float, pad_s: float
+    ) -> tuple[list[tuple[float, float]], float] | None:
+        """The kept segments and the end, cutting in the latest `short_pauses` stretch that
+        fits ``max_s`` (the segment it lies in ends where the stretch begins); None if none."""
+        assert clip.samples is not None and self.max_s is not None
+        limit = start_s + self.max_s
+        pauses = short_pauses(
+            clip.samples, clip.rate, from_s=segments[0][0], to_s=min(limit, segments[-1][1])
+        )
+        if not pauses:
+            return None
+        pause_start, pause_end = pauses[-1]
+        end = min(pause_start + pad_s, (pause_start + pause_end) / 2.0, limit)
+        kept = [(s, min(e, pause_start)) for s, e in segments if s < pause_start]
+        return kept, end
 
     def _target(self) -> str:
         return self.profile or "the target platform"

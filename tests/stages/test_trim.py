@@ -7,9 +7,9 @@ import pytest
 
 from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
-from stages.trim import Trim, cut_at_pause
+from stages.trim import Trim, cut_at_pause, short_pauses
 from stages.vad import Vad
-from tests.stages.test_vad import utterance
+from tests.stages.test_vad import add_noise, utterance
 
 RATE = 8000
 
@@ -148,3 +148,48 @@ def test_vad_then_trim_gives_burst_plus_pad(rate: int) -> None:
     assert clip.offset_s == pytest.approx(1.3, abs=0.02)
     assert clip.offset_s + clip.duration_s == pytest.approx(3.9, abs=0.02)
     assert clip.metrics["speech_ratio"] == pytest.approx(2.2 / 2.6, abs=0.02)
+
+
+def fluent(gap_s: float, *, seconds: float = 36.0) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Speech in 1.5 s phrases with ``gap_s`` silences between them, as the VAD reports fluent
+    reading: one segment over the whole of it (its hangover joins gaps under 300 ms)."""
+    parts: list[tuple[str, float]] = [("pause", 0.5)]
+    while sum(d for _, d in parts) < seconds - 1.0:
+        parts += [("speech", 1.5), ("pause", gap_s)]
+    x = utterance([*parts[:-1], ("pause", 0.5)], RATE)
+    return x, [(0.5, x.shape[0] / RATE - 0.5)]
+
+
+def test_fluent_speech_with_no_pause_between_segments_is_cut_at_a_gap_between_phrases() -> None:
+    x, segments = fluent(0.25)
+    clip = Trim(pad_ms=200, max_s=30.0)(Clip("t", samples=x, rate=RATE, segments=segments))
+    assert clip.codes() == ["trimmed_to_max"]
+    assert 28.0 <= clip.duration_s <= 30.0  # the latest gap that fits, not the start
+    end = clip.offset_s + clip.duration_s
+    phrase = 1.5 + 0.25
+    into_gap = (end - 0.5) % phrase - 1.5  # where the cut lies after its phrase's end
+    assert 0.0 <= into_gap <= 0.25, into_gap
+    assert "short pause" in clip.findings[0].message
+
+
+def test_gaps_as_short_as_stop_closures_are_not_pauses_to_cut_at() -> None:
+    x, segments = fluent(0.08)
+    clip = Trim(pad_ms=200, max_s=30.0)(Clip("t", samples=x, rate=RATE, segments=segments))
+    assert clip.codes() == ["too_long"]
+
+
+def test_gaps_filled_with_room_noise_are_not_taken_for_pauses() -> None:
+    x, _ = fluent(0.25)
+    assert short_pauses(x, RATE, from_s=0.0, to_s=36.0)
+    assert not short_pauses(add_noise(x, 15.0), RATE, from_s=0.0, to_s=36.0)
+
+
+def test_a_pause_between_segments_wins_unless_a_short_pause_keeps_a_second_more() -> None:
+    x, _ = fluent(0.25)
+    x[round(29.3 * RATE) : round(29.9 * RATE)] = 0.0  # a real pause, between two segments
+    segments = [(0.5, 29.3), (29.9, x.shape[0] / RATE - 0.5)]
+    clip = Trim(pad_ms=200, max_s=30.0)(Clip("t", samples=x, rate=RATE, segments=segments))
+    # The gap between phrases at 30.0 s would end the clip at 30.125 s: only 0.6 s more.
+    assert clip.codes() == ["trimmed_to_max"]
+    assert "at a pause" in clip.findings[0].message
+    assert clip.offset_s + clip.duration_s == pytest.approx(29.5, abs=0.01)
