@@ -24,6 +24,7 @@ import numpy as np
 from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from pipeline.stage import Stage
+from stages.normalize import mono
 
 __all__ = ["Trim", "cut_at_pause", "short_pauses"]
 
@@ -56,19 +57,20 @@ def cut_at_pause(
 def short_pauses(
     samples: np.ndarray, rate: int, *, from_s: float, to_s: float
 ) -> list[tuple[float, float]]:
-    """Stretches at least ``MIN_SHORT_PAUSE_S`` long where mono ``samples`` fall to the room's
-    floor, beginning after ``from_s`` and ending by ``to_s``, as ``(start_s, end_s)`` in time
-    order.
+    """Stretches at least ``MIN_SHORT_PAUSE_S`` long where ``samples`` (mixed to mono) fall to
+    the room's floor, beginning after ``from_s`` and ending by ``to_s``, as ``(start_s, end_s)``
+    in time order.
 
     "At the floor": 10 ms frames under both the clip's loud level (95th percentile of its
     frames) less ``SHORT_PAUSE_UNDER_LOUD_DB`` and its floor (10th percentile) plus
     ``SHORT_PAUSE_OVER_FLOOR_DB``.
     """
+    x = mono(samples)
     hop = max(1, round(LEVEL_FRAME_S * rate))
-    n = samples.shape[0] // hop
+    n = x.shape[0] // hop
     if n == 0:
         return []
-    frames = np.asarray(samples[: n * hop], dtype=np.float32).reshape(n, hop)
+    frames = x[: n * hop].reshape(n, hop)
     level = 10.0 * np.log10(np.einsum("ij,ij->i", frames, frames) / hop + 1e-12)
     floor, loud = np.percentile(level, [10.0, 95.0])
     quiet = level < min(loud - SHORT_PAUSE_UNDER_LOUD_DB, floor + SHORT_PAUSE_OVER_FLOOR_DB)

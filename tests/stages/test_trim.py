@@ -193,3 +193,10 @@ def test_a_pause_between_segments_wins_unless_a_short_pause_keeps_a_second_more(
     assert clip.codes() == ["trimmed_to_max"]
     assert "at a pause" in clip.findings[0].message
     assert clip.offset_s + clip.duration_s == pytest.approx(29.5, abs=0.01)
+
+
+def test_short_pauses_of_a_stereo_take_are_those_of_its_mix() -> None:
+    x, _ = fluent(0.25)
+    assert short_pauses(np.stack([x, x], axis=1), RATE, from_s=0.0, to_s=36.0) == short_pauses(
+        x, RATE, from_s=0.0, to_s=36.0
+    )
