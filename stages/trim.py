@@ -25,6 +25,7 @@ from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from pipeline.stage import Stage
 from stages.normalize import mono
+from stages.vad import true_runs
 
 __all__ = ["Trim", "cut_at_pause", "short_pauses"]
 
@@ -75,10 +76,9 @@ def short_pauses(
     floor, loud = np.percentile(level, [10.0, 95.0])
     quiet = level < min(loud - SHORT_PAUSE_UNDER_LOUD_DB, floor + SHORT_PAUSE_OVER_FLOOR_DB)
     first, last = int(from_s / LEVEL_FRAME_S), int(to_s / LEVEL_FRAME_S)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.view(np.int8), [0]))))
     return [  # whole stretches with sound on both sides, not the quiet end of a stretch
         (a * hop / rate, b * hop / rate)
-        for a, b in zip(edges[0::2], edges[1::2], strict=True)
+        for a, b in zip(*true_runs(quiet), strict=True)
         if first < a and b <= last and (b - a) * hop / rate >= MIN_SHORT_PAUSE_S
     ]
 

@@ -44,6 +44,7 @@ __all__ = [
     "frame_energies_db",
     "refine_segment",
     "smooth_runs",
+    "true_runs",
     "webrtc_frames",
 ]
 
@@ -67,7 +68,7 @@ EDGE_S = 0.1  # a background is what the take begins and ends with
 _TINY = 10.0 ** (SILENCE_FLOOR_DBFS / 10.0)
 
 
-def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def true_runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) indices of the runs of True in a boolean array."""
     edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
@@ -261,7 +262,7 @@ class Vad(Stage):
     ) -> list[tuple[float, float]]:
         """Speech segments in seconds: detector runs, smoothed, then (optionally) refined."""
         flags, unit = self.detector().speech_frames(mono, rate)
-        starts, ends = _runs(flags)
+        starts, ends = true_runs(flags)
         starts_s, ends_s = smooth_runs(
             starts * unit,
             ends * unit,

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stages.vad import true_runs
+
 __all__ = ["ChannelTalkers", "StereoFrames", "detect_channel_talkers", "stereo_frames"]
 
 FRAME_S = 0.02
@@ -112,8 +114,7 @@ def detect_channel_talkers(frames: StereoFrames) -> ChannelTalkers | None:
 
 def _spans(mask: np.ndarray) -> tuple[tuple[float, float], ...]:
     """Runs of True frames as (start, end) seconds, runs closer than ``MERGE_GAP_S`` merged."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    starts, ends = edges[0::2] * FRAME_S, edges[1::2] * FRAME_S
+    starts, ends = (edge * FRAME_S for edge in true_runs(mask))
     spans: list[list[float]] = []
     for start, end in zip(starts, ends, strict=True):
         if spans and start - spans[-1][1] < MERGE_GAP_S:
