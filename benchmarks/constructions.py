@@ -31,7 +31,9 @@ promises to catch):
   (default soxr_hq), pydub ``set_frame_rate`` (audioop's linear interpolation, both ways),
   pydub with G.711 µ-law at 8 kHz (audioop), ``np.interp`` both ways, sample repetition
   (zero-order hold, 16/24/48 kHz only), MP3 at 8 kHz (soundfile) and back with soxr;
-  (i) an 8th-order Butterworth low-pass at 4 kHz, (i) a 300–3400 Hz 4th-order band-pass.
+  (i) low-pass filters written at the take's rate: Butterworth 8th-order at 4 kHz, 4th-order
+  at 4 kHz, 8th-order at 3.4 kHz, a 6th-order Chebyshev (1 dB ripple) at 3.8 kHz, a 255-tap
+  FIR at 4 kHz, and (i) a 300–3400 Hz 4th-order band-pass.
 - ``clipping``, at 44.1 kHz: ``np.clip`` at full scale with 0.1 / 1 / 5 % of samples over,
   clipping at 0.99, pydub ``apply_gain(+12)`` (int16 saturation), one-sided clipping;
   hidden clipping (1 % clipped, then −3…−12 dB) written as float, PCM_16 and PCM_24; hidden
@@ -289,12 +291,30 @@ def band_mp3(x: np.ndarray, rate: int) -> np.ndarray:
     return fit(soxr.resample(decoded, PHONE_HZ, rate), x.size)
 
 
-def band_butter(x: np.ndarray, rate: int) -> np.ndarray:
-    """An 8th-order Butterworth low-pass at 4 kHz (a filter, not an 8 kHz path)."""
-    from scipy.signal import butter, sosfilt
+def low_pass(
+    order: int, cutoff_hz: float, **design: Any
+) -> Callable[[np.ndarray, int], np.ndarray]:
+    """An IIR low-pass at ``cutoff_hz`` written at the take's rate (a filter, not an 8 kHz path).
 
-    sos = butter(8, 4000.0, fs=rate, output="sos")
-    return sosfilt(sos, np.asarray(x, np.float64)).astype(np.float32)
+    ``design`` goes to `scipy.signal.iirfilter` (default Butterworth; ``ftype="cheby1",
+    rp=1.0`` for a Chebyshev with 1 dB of ripple).
+    """
+
+    def path(x: np.ndarray, rate: int) -> np.ndarray:
+        from scipy.signal import iirfilter, sosfilt
+
+        sos = iirfilter(order, cutoff_hz, btype="lowpass", fs=rate, output="sos", **design)
+        return sosfilt(sos, np.asarray(x, np.float64)).astype(np.float32)
+
+    return path
+
+
+def band_fir(x: np.ndarray, rate: int) -> np.ndarray:
+    """A 255-tap windowed-sinc (FIR) low-pass at 4 kHz."""
+    from scipy.signal import firwin, lfilter
+
+    taps = firwin(255, 4000.0, fs=rate)
+    return lfilter(taps, 1.0, np.asarray(x, np.float64)).astype(np.float32)
 
 
 def band_telephone(x: np.ndarray, rate: int) -> np.ndarray:
@@ -303,6 +323,9 @@ def band_telephone(x: np.ndarray, rate: int) -> np.ndarray:
 
     sos = butter(4, [300.0, 3400.0], btype="bandpass", fs=rate, output="sos")
     return sosfilt(sos, np.asarray(x, np.float64)).astype(np.float32)
+
+
+band_butter = low_pass(8, 4000.0)
 
 
 # --- clipping (x at its rate in) ----------------------------------------------------------------
@@ -696,6 +719,10 @@ def _constructions() -> tuple[Construction, ...]:
         band("sample_hold", band_hold, variants=(16_000, 24_000, 48_000)),
         band("mp3_8k", band_mp3),
         band("butter8_4k", band_butter, informative=True),
+        band("butter4_4k", low_pass(4, 4000.0), informative=True),
+        band("butter8_3k4", low_pass(8, 3400.0), informative=True),
+        band("cheby6_3k8", low_pass(6, 3800.0, ftype="cheby1", rp=1.0), informative=True),
+        band("fir_4k", band_fir, informative=True),
         band("tel_bandpass", band_telephone, informative=True),
     ]
     clip = "clipping"
@@ -922,7 +949,8 @@ def build(
     for check in checks:
         if check == "snr":
             continue
-        stamp = {"version": VERSION, "seed": seed, "count": count, "check": check}
+        names = [c.name for c in mine if c.check == check]  # a construction added: rebuild
+        stamp = {"version": VERSION, "seed": seed, "count": count, "check": check, "names": names}
 
         def make_check(check: str = check) -> list[dict[str, Any]]:
             out = []

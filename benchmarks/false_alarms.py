@@ -721,6 +721,7 @@ def score(labels: list[dict[str, Any]], profiles: Sequence[str]) -> list[dict[st
                     "snr_db", "speech_persistence", "speech_modulation_db", "hum_hz",
                     "hum_dbfs", "speech_level_dbfs", "bandwidth_hz", "clipping_ratio",
                     "dc_offset", "speech_ratio", "speaker_score", "speaker_count",
+                    "hf_tilt_db",
                 )
             }})  # fmt: skip
     return rows
@@ -768,6 +769,16 @@ def report(rows: list[dict[str, Any]]) -> str:
                 continue
             cells = ", ".join(f"{v} {n}" for v, n in voices.most_common(10))
             out.append(f"  {code} by voice: {cells}")
+        tilts = sorted(
+            r["metrics"]["hf_tilt_db"]
+            for r in mine
+            if r["metrics"].get("hf_tilt_db") is not None and r.get("source_band_hz") is None
+        )
+        if tilts:  # the margin of the tilt test (`stages.analysis.bandwidth`) on these voices
+            out.append(
+                f"hf_tilt_db of the {len(tilts)} wide-band takes: darkest {tilts[0]:.1f}, "
+                f"1st percentile {np.percentile(tilts, 1):.1f}, median {np.median(tilts):.1f} dB"
+            )
         for r in bad_takes:
             m = r["metrics"]
             codes = ",".join(c for c, s in r["findings"] if s == "error")

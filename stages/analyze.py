@@ -252,9 +252,9 @@ class Analyze(Stage):
         voice (slow, high or level-tone voices do this, and so does gated music).
 
         ``snr_db`` / ``noise_floor_dbfs`` are re-estimated per frequency band here (a VAD split
-        alone fails at low SNR and on hum); ``bandwidth_hz`` is kept from `normalize`, which
-        measured it at the source rate (None when no earlier stage did: at the current rate it
-        would say nothing about the source).
+        alone fails at low SNR and on hum); ``bandwidth_hz`` and ``hf_tilt_db`` are kept from
+        `normalize`, which measured them at the source rate (None when no earlier stage did:
+        at the current rate they would say nothing about the source).
         """
         from stages.analysis._spectra import power_spectrogram
         from stages.analysis.hum import detect_hum
@@ -279,6 +279,7 @@ class Analyze(Stage):
         m["hum_dbfs"] = hum.level_dbfs
         if "bandwidth_hz" not in m:  # no source-rate measurement: this one is only informative
             m["bandwidth_hz"] = None
+        m.setdefault("hf_tilt_db", None)
         speech = detect_speech(x, rate, clip.segments, spectrogram=spec)
         m["speech_persistence"] = speech.persistence
         m["speech_modulation_db"] = speech.modulation_db
@@ -380,6 +381,39 @@ class Analyze(Stage):
                 f"audio content ends at {bandwidth:.0f} Hz, below {limit:.0f} Hz needed at "
                 f"{clip.rate} Hz{target} ({cause}); use the original wideband recording, "
                 "not a phone-call or 8 kHz copy",
+            )
+        elif limit > 4000.0:  # the output carries more than telephone audio does
+            self._judge_tilt(clip, m.get("hf_tilt_db"), quality, target)
+
+    def _judge_tilt(self, clip: Clip, tilt: float | None, quality: Severity, target: str) -> None:
+        """``band_limited`` from the 5-7 kHz tilt: a low-pass filter leaves no edge to find."""
+        from stages.analysis.bandwidth import (
+            FILTERED_TILT_DB,
+            MUFFLED_TILT_DB,
+            VOICE_DARKEST_TILT_DB,
+        )
+
+        if tilt is None or tilt >= MUFFLED_TILT_DB:
+            return
+        measured = (
+            f"5-7 kHz lies {-tilt:.0f} dB under 2-3.5 kHz (voices measured: at most "
+            f"{-VOICE_DARKEST_TILT_DB:g} dB under)"
+        )
+        if tilt < FILTERED_TILT_DB:
+            clip.report(
+                "band_limited",
+                quality,
+                self.name,
+                f"{measured}: the audio was low-pass filtered or passed a narrow channel"
+                f"{target}; use the original wideband recording",
+            )
+        else:
+            self.warn(
+                clip,
+                "band_limited",
+                f"{measured}: it sounds muffled, as if low-pass filtered or recorded through "
+                "a dull microphone; listen to it, and use the original wideband recording "
+                "if there is one",
             )
 
     def _judge(self, clip: Clip, *, dc_removed: bool) -> None:

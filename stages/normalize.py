@@ -158,7 +158,8 @@ class Normalize(Stage):
     """Mono, DC and sub-20 Hz rumble removed, resampled to ``sample_rate``, gain set for
     ``target_lufs``.
 
-    Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``;
+    Metrics measured on the source: ``dc_offset``, ``clipping_ratio``, ``source_peak_dbfs``,
+    ``bandwidth_hz`` and ``hf_tilt_db`` (`stages.analysis.bandwidth`);
     for two channels ``channel_talkers`` (2 when each holds its own talker, as in a dual-channel
     call recording; `stages.analysis.channels`) and then ``channel_second_voice_s`` and
     ``channel_talk_s``.
@@ -249,7 +250,9 @@ class Normalize(Stage):
                 clip.metrics["channel_talk_s"] = [round(s, 2) for s in talkers.talk_s]
         # Bandwidth only means something at the source rate, before resampling narrows it;
         # measured on the downmix (what the detector would compute itself) to do it once.
-        clip.metrics["bandwidth_hz"] = detect_bandwidth(mono, clip.rate).bandwidth_hz
+        bandwidth = detect_bandwidth(mono, clip.rate)
+        clip.metrics["bandwidth_hz"] = bandwidth.bandwidth_hz
+        clip.metrics["hf_tilt_db"] = bandwidth.tilt_db
         clip.samples = None  # the stereo source is no longer needed: free it early
         del source
         if self.remove_dc and mono.size:

@@ -208,6 +208,28 @@ def test_clipping_measured_when_no_earlier_stage_did() -> None:
     assert finding(clip, "clipping").severity is Severity.ERROR
 
 
+@pytest.mark.parametrize(
+    ("profile", "tilt", "severity"),
+    [
+        ("tencent-vod-voice", -20.0, None),
+        ("tencent-vod-voice", -33.0, Severity.WARNING),
+        ("tencent-vod-voice", -45.0, Severity.ERROR),
+        ("yeastar-prompt", -45.0, None),  # an 8 kHz output holds nothing above 4 kHz anyway
+        ("tencent-vod-voice", None, None),  # a source under 14 kHz: no tilt measured
+    ],
+)
+def test_a_steep_high_frequency_tilt_is_band_limited(
+    profile: str, tilt: float | None, severity: Severity | None
+) -> None:
+    stage = Analyze(thresholds=load_profile(profile).analysis, profile=profile)
+    clip = speech_clip(bandwidth_hz=7000.0, hf_tilt_db=tilt)
+    clip.rate = load_profile(profile).sample_rate
+    f = finding(stage(clip), "band_limited")
+    assert (f.severity if f else None) is severity
+    if f is not None and tilt is not None:
+        assert f"{-tilt:.0f} dB under 2-3.5 kHz" in f.message and "wideband" in f.message
+
+
 def test_dc_offset_warns_and_says_it_was_removed() -> None:
     clip = Analyze()(speech_clip(dc_offset=0.05))
     f = finding(clip, "dc_offset")

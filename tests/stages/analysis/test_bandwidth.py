@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.analysis.bandwidth import detect_bandwidth
+from stages.analysis.bandwidth import (
+    FILTERED_TILT_DB,
+    VOICE_DARKEST_TILT_DB,
+    detect_bandwidth,
+)
 from tests.stages.analysis._signals import RATE, mix, pink, voice, white
 
 
@@ -24,13 +28,60 @@ def test_wideband_speech_reads_wide() -> None:
 
 
 def test_dark_voice_is_not_band_limited() -> None:
-    # A dull microphone: −18 dB per octave above 2 kHz, 36 dB down at 8 kHz — a slope, not a wall.
-    x = voice(5.0, seed=2).astype(np.float64)
-    spec = np.fft.rfft(x)
-    freqs = np.fft.rfftfreq(x.size, 1 / RATE)
-    spec *= np.minimum(1.0, (2000.0 / np.maximum(freqs, 1.0)) ** 3)
-    result = detect_bandwidth(np.fft.irfft(spec, x.size).astype(np.float32), RATE)
+    # A dull microphone is a slope, not a wall.
+    result = detect_bandwidth(_dull(voice(5.0, seed=2), RATE), RATE)
     assert result.bandwidth_hz >= 6500.0
+
+
+def _dull(x: np.ndarray, rate: int) -> np.ndarray:
+    """A dull microphone: −18 dB per octave above 2 kHz, 36 dB down at 8 kHz."""
+    spec = np.fft.rfft(x.astype(np.float64))
+    freqs = np.fft.rfftfreq(x.size, 1 / rate)
+    spec *= np.minimum(1.0, (2000.0 / np.maximum(freqs, 1.0)) ** 3)
+    return np.fft.irfft(spec, x.size).astype(np.float32)
+
+
+def _filtered(**design: object) -> np.ndarray:
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(**design, fs=RATE, output="sos")
+    return sosfilt(sos, voice(5.0, seed=2)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        {"N": 8, "Wn": 4000.0},  # an 8th-order Butterworth low-pass
+        {"N": 4, "Wn": [300.0, 3400.0], "btype": "bandpass"},  # a telephone band-pass
+    ],
+)
+def test_a_low_pass_filter_leaves_no_edge_but_a_steep_tilt(design: dict) -> None:
+    # The skirt keeps fricatives within FLOOR_DB and makes no cliff, so the level tests
+    # read content up to 5.5 kHz and more; 5-7 kHz still sinks under any voice measured
+    # (this synthetic voice is brighter than most: +1 dB unfiltered).
+    result = detect_bandwidth(_filtered(**design), RATE)
+    assert result.bandwidth_hz >= 5500.0
+    assert result.tilt_db is not None and result.tilt_db < VOICE_DARKEST_TILT_DB
+
+
+def test_a_steep_low_pass_tilts_like_no_voice() -> None:
+    tilt = detect_bandwidth(_filtered(N=8, Wn=3400.0), RATE).tilt_db
+    assert tilt is not None and tilt < FILTERED_TILT_DB
+
+
+def test_wideband_and_dull_voices_tilt_gently() -> None:
+    x = voice(5.0, seed=2)
+    for samples in (x, _dull(x, RATE)):
+        tilt = detect_bandwidth(samples, RATE).tilt_db
+        assert tilt is not None and tilt > VOICE_DARKEST_TILT_DB
+
+
+def test_no_tilt_under_a_rate_that_holds_7khz() -> None:
+    import soxr
+
+    narrow = soxr.resample(voice(3.0, seed=2), RATE, 8000)
+    assert detect_bandwidth(narrow, 8000).tilt_db is None
+    assert detect_bandwidth(np.zeros(RATE, dtype=np.float32), RATE).tilt_db is None
 
 
 def test_noise_filled_top_after_a_cliff_is_still_band_limited() -> None:
