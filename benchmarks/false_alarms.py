@@ -721,7 +721,7 @@ def score(labels: list[dict[str, Any]], profiles: Sequence[str]) -> list[dict[st
                     "snr_db", "speech_persistence", "speech_modulation_db", "hum_hz",
                     "hum_dbfs", "speech_level_dbfs", "bandwidth_hz", "clipping_ratio",
                     "dc_offset", "speech_ratio", "speaker_score", "speaker_count",
-                    "hf_tilt_db",
+                    "hf_tilt_db", "speaker_pitch_gap_st",
                 )
             }})  # fmt: skip
     return rows

@@ -179,6 +179,7 @@ class Analyze(Stage):
         m["speaker_count"] = r.speaker_count
         m["speaker_change_s"] = [round(off + c, 2) for c in r.change_s]
         m["speaker_score"] = round(r.score, 4)
+        m["speaker_pitch_gap_st"] = r.pitch.gap_st
         target = f" for {self.profile}" if self.profile else ""
         if m.get("channel_talkers") == 2:  # seen on the stereo source: no guess involved
             from stages.analysis.channels import DOMINANT_DB, MIN_TALK_S
@@ -205,6 +206,18 @@ class Analyze(Stage):
             return
         where = ", ".join(f"{off + a:.1f}–{off + b:.1f} s" for a, b in r.second_voice_s[:4])
         more = " and later" if len(r.second_voice_s) > 4 else ""
+        if r.by_pitch:
+            from stages.analysis.pitch_split import PITCH_GAP_ST
+
+            self.warn(  # pitch alone is never sure: an expressive talker can swing as far
+                clip,
+                "multiple_speakers",
+                f"a second voice at another pitch at {where}{more}: the speech falls into two "
+                f"groups {r.pitch.gap_st:.1f} semitones apart (about {r.pitch.low_hz:.0f} and "
+                f"{r.pitch.high_hz:.0f} Hz; one talker's stay under {PITCH_GAP_ST:g}{target}); "
+                "listen to those seconds: if it is another person, remove it or re-record alone",
+            )
+            return
         severity, advice = Severity(t.speaker_severity), "remove it or re-record alone"
         if r.method == "default" and severity is Severity.ERROR:
             # The cepstral check ranks clips well but is never sure: single voices of some

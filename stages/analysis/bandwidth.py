@@ -39,8 +39,9 @@ festival voice coded as MP3, among the false-alarm set's 273 wide-band takes
 under white floors 30–80 dB down, and the test split's takes, read −27 at the darkest. The
 same 186 voices low-pass filtered at 3.4–4 kHz read −9…−66 (median −33 with the floor 80 dB
 down, −28 at 40 dB; a 4th-order Butterworth at 4 kHz is the gentlest filter tried, and a
-bright voice filtered at 44.1/48 kHz keeps the most). The tilt is only a number here; `analyze` judges it (a
-warning under ``MUFFLED_TILT_DB``, the profile's severity under ``FILTERED_TILT_DB``).
+bright voice filtered at 44.1/48 kHz keeps the most). The tilt is only a number here;
+`analyze` judges it (a warning under ``MUFFLED_TILT_DB``, the profile's severity under
+``FILTERED_TILT_DB``).
 
 Measure on the *source* (before `normalize` resamples): after resampling to 8 kHz every
 clip is band-limited to 4 kHz.

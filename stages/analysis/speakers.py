@@ -30,10 +30,11 @@ background talk in pauses embed as another "voice"), and scores how far the leas
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from stages.analysis.pitch_split import NO_SPLIT, PITCH_GAP_ST, PitchSplit, pitch_split
 from stages.normalize import mono
 
 __all__ = [
@@ -65,7 +66,9 @@ class SpeakerResult:
     ``speaker_count`` is 1 or 2 (2 means "two or more"); ``score`` is continuous, higher
     meaning more likely several voices (for ROC curves); ``change_s`` lists where the voice
     changes; ``second_voice_s`` the ``(start, end)`` spans of the voice that did not start
-    the clip; ``speech_s`` how much speech the verdict rests on.
+    the clip; ``speech_s`` how much speech the verdict rests on. ``pitch`` holds the
+    clearest split of the voiced stretches by pitch (`stages.analysis.pitch_split`); a gap
+    of `PITCH_GAP_ST` calls two voices even when ``score`` does not (``by_pitch``).
     """
 
     speaker_count: int
@@ -75,6 +78,8 @@ class SpeakerResult:
     speech_s: float = 0.0
     method: str = "default"
     threshold: float = DEFAULT_THRESHOLD
+    pitch: PitchSplit = NO_SPLIT  # the voiced stretches' two pitch groups
+    by_pitch: bool = False  # True when only the pitch groups (not ``score``) call two voices
 
 
 def _frame_mask(
@@ -269,24 +274,56 @@ def detect_speakers(
     ``method`` is ``"default"`` (cepstral statistics, numpy only) or ``"neural"``
     (resemblyzer embeddings; needs ``pip install voiceprep[neural]``). ``threshold``
     overrides the method's score threshold. Clips with less than ``2 * min_voice_s`` of
-    speech are called one voice with score 0: too little to tell.
+    speech are called one voice with score 0: too little to tell. With either method, two
+    groups of voiced stretches `PITCH_GAP_ST` apart in pitch also call two voices.
     """
+    if method not in ("default", "neural"):
+        raise ValueError(f"speaker method must be 'default' or 'neural', got {method!r}")
+    x = mono(samples)
+    frames = _speech_frames(x, rate, segments)
     if method == "neural":
         from stages.analysis.neural import detect_speakers_neural
 
-        return detect_speakers_neural(
-            samples,
-            rate,
-            segments,
-            min_voice_s=min_voice_s,
-            threshold=NEURAL_THRESHOLD if threshold is None else threshold,
+        limit = NEURAL_THRESHOLD if threshold is None else threshold
+        result = detect_speakers_neural(
+            samples, rate, segments, min_voice_s=min_voice_s, threshold=limit
         )
-    if method != "default":
-        raise ValueError(f"speaker method must be 'default' or 'neural', got {method!r}")
+    else:
+        limit = DEFAULT_THRESHOLD if threshold is None else threshold
+        result = _cepstral_verdict(frames, limit, window_s, hop_s, min_voice_s)
+    if frames is None:
+        return result
+    split = pitch_split(frames.times, frames.pitch_hz, frames.hop_s, span_s=min_voice_s)
+    if result.speaker_count > 1 or split.gap_st < PITCH_GAP_ST:
+        return replace(result, pitch=split)
+    change = tuple(a for a, _ in split.second_voice_s)
+    return replace(
+        result,
+        speaker_count=2,
+        change_s=change,
+        second_voice_s=split.second_voice_s,
+        pitch=split,
+        by_pitch=True,
+    )
+
+
+@dataclass(frozen=True)
+class _SpeechFrames:
+    """The 25 ms frames (20 ms hop) of a clip, with cepstra and pitch of its loud speech."""
+
+    times: np.ndarray  # centre of every frame
+    loud: np.ndarray  # frames of loud speech, clear of the noise floor
+    mfcc: np.ndarray  # cepstra of every frame (NaN outside ``loud``)
+    pitch_hz: np.ndarray  # pitch of the loud frames, 0 elsewhere and where unvoiced
+    hop_s: float
+
+
+def _speech_frames(
+    x: np.ndarray, rate: int, segments: list[tuple[float, float]]
+) -> _SpeechFrames | None:
+    """Cepstra and pitch of the loud speech frames of mono ``x`` (None: under 10 frames)."""
     from stages.analysis.mfcc import frame_grid, grid_cepstra
 
-    limit = DEFAULT_THRESHOLD if threshold is None else threshold
-    x = mono(samples)
     grid = frame_grid(x, rate)  # resampled to 16 kHz above that
     hop, win = grid.hop_s, grid.win_s
     n_frames = max(0, (x.shape[0] - round(win * rate)) // round(hop * rate) + 1)
@@ -303,7 +340,7 @@ def detect_speakers(
     speech, times = speech[:n], times[:n]
     level = energy_db[:n]
     if speech.sum() < 10:
-        return SpeakerResult(1, 0.0, threshold=limit)
+        return None
     floor = max(
         np.percentile(level[speech], 95) - LOUD_WITHIN_DB,
         np.percentile(level, 10) + ABOVE_NOISE_DB,
@@ -318,11 +355,27 @@ def detect_speakers(
         frames=wanted,
         energy_db=energy_db,
     )
-    voiced = loud & (feats.pitch_hz[:n] > 0)
+    pitch = np.where(loud, feats.pitch_hz[:n], 0.0)
+    return _SpeechFrames(times, loud, feats.mfcc[:n], pitch, hop)
+
+
+def _cepstral_verdict(
+    frames: _SpeechFrames | None,
+    limit: float,
+    window_s: float,
+    hop_s: float,
+    min_voice_s: float,
+) -> SpeakerResult:
+    """The default method's steps 2–4 (module docstring) on the loud speech frames."""
+    if frames is None:
+        return SpeakerResult(1, 0.0, threshold=limit)
+    hop = frames.hop_s
+    loud = frames.loud
+    voiced = loud & (frames.pitch_hz > 0)
     if voiced.sum() * hop >= 2 * min_voice_s:  # vowels carry the voice; fricatives the words
         loud = voiced
-    f = feats.mfcc[:n][loud, 1:]
-    sel_times = times[loud]
+    f = frames.mfcc[loud, 1:]
+    sel_times = frames.times[loud]
     speech_s = f.shape[0] * hop
     width, step = max(2, round(window_s / hop)), max(1, round(hop_s / hop))
     if speech_s < 2 * min_voice_s or f.shape[0] < 2 * width:

@@ -350,6 +350,26 @@ def test_a_one_word_prompt_gets_a_no_speech_warning_that_says_why() -> None:
     assert not clip.failed
 
 
+def test_a_second_voice_found_by_pitch_alone_is_a_warning_that_names_the_pitches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stages.analysis import speakers
+    from stages.analysis.pitch_split import PitchSplit
+
+    split = PitchSplit(12.3, 112.0, 228.0, ((1.5, 2.8),))
+    verdict = speakers.SpeakerResult(
+        2, 0.4, (1.5,), ((1.5, 2.8),), speech_s=3.0, method="neural", pitch=split, by_pitch=True
+    )
+    monkeypatch.setattr(speakers, "detect_speakers", lambda *args, **kwargs: verdict)
+    analyze = Analyze(speakers="neural", thresholds=AnalysisThresholds(speaker_severity="error"))
+    clip = analyze(speech_clip())
+    f = finding(clip, "multiple_speakers")
+    assert f is not None and f.severity is Severity.WARNING
+    assert "1.5–2.8 s" in f.message and "12.3 semitones" in f.message
+    assert "112 and 228 Hz" in f.message and "listen" in f.message
+    assert clip.metrics["speaker_pitch_gap_st"] == 12.3 and clip.metrics["speaker_count"] == 2
+
+
 def test_two_talkers_on_two_channels_fail_a_voice_cloning_take() -> None:
     # Seen on the stereo source by `normalize` (a dual-channel call recording): no guess, so
     # the profile's own severity, where the default cepstral check would only warn.

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stages.analysis.mfcc import cepstra, dct_matrix, mel_filterbank
+from stages.analysis.pitch_split import PITCH_GAP_ST
 from stages.analysis.speakers import detect_speakers, length_penalty, loud_segments, split_two
 
 RATE = 16000
@@ -91,6 +92,29 @@ def test_two_voices_score_higher_than_one() -> None:
         detect_speakers(two, RATE, segments_of(two)).score
         > detect_speakers(one, RATE, segments_of(one)).score
     )
+
+
+@pytest.mark.parametrize("method", ["default", "neural"])
+def test_a_voice_an_octave_higher_counts_by_pitch_when_the_score_does_not(method: str) -> None:
+    rng = np.random.default_rng(12)
+    low, high = speakers(rng)
+    a, b = voice(rng, 5.0, **low), voice(rng, 4.0, **high)
+    x = np.concatenate([a, b])
+    # A threshold no score reaches leaves the pitch groups alone to decide.
+    result = detect_speakers(x, RATE, segments_of(x), method=method, threshold=1e9)
+    assert result.by_pitch and result.speaker_count == 2
+    assert PITCH_GAP_ST <= result.pitch.gap_st <= 12.0 * np.log2(225 / 105) + 1.0
+    (start, end), *_ = result.second_voice_s
+    assert start < a.shape[0] / RATE < end and end > x.shape[0] / RATE - 0.5
+    assert result.change_s[0] == start
+
+
+def test_one_voice_is_not_split_by_pitch() -> None:
+    rng = np.random.default_rng(13)
+    x = voice(rng, 10.0, **speakers(rng)[0])
+    result = detect_speakers(x, RATE, segments_of(x), threshold=1e9)
+    assert not result.by_pitch and result.speaker_count == 1
+    assert result.pitch.gap_st < 3.0
 
 
 def test_a_second_voice_shorter_than_min_voice_s_is_not_counted() -> None:
