@@ -38,6 +38,7 @@ RUN_S = 0.8  # voiced speech each group must hold in one run of consecutive stre
 BRIDGE_FRAMES = 3  # unvoiced frames a stretch may span (a stop closure, a creaky frame)
 MIN_STRETCH_S = 0.1
 LIMIT_MARGIN = 0.05  # pitches this close (relative) to the tracker's limits are left out
+CUT_STEP_ST = 0.25  # cuts are tried between pitches this far apart (a few hundred at most)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def pitch_split(
         return NO_SPLIT
     semitones = np.array([s.semitones for s in stretches])
     voiced = np.array([s.voiced_s for s in stretches])
-    levels = np.unique(semitones)
+    levels = np.unique(np.round(semitones / CUT_STEP_ST) * CUT_STEP_ST)  # bounded: long clips
     best, best_cut = 0.0, None
     for cut in (levels[:-1] + levels[1:]) / 2.0:
         high = semitones > cut
