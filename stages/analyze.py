@@ -214,7 +214,7 @@ class Analyze(Stage):
                 "multiple_speakers",
                 f"a second voice at another pitch at {where}{more}: the speech falls into two "
                 f"groups {r.pitch.gap_st:.1f} semitones apart (about {r.pitch.low_hz:.0f} and "
-                f"{r.pitch.high_hz:.0f} Hz; one talker's stay under {PITCH_GAP_ST:g}{target}); "
+                f"{r.pitch.high_hz:.0f} Hz; one talker stays within {PITCH_GAP_ST:g}{target}); "
                 "listen to those seconds: if it is another person, remove it or re-record alone",
             )
             return

@@ -95,7 +95,7 @@ class BandwidthResult:
     nyquist_hz: float
     cliff: bool  # True when a steep filter edge (or the voice's edge over noise) set it
     imaged: bool = False  # True when what lies above FOLD_HZ mirrors the band below it
-    tilt_db: float | None = None  # 5-7 kHz over 2-3.5 kHz (dB); None under a 16 kHz rate
+    tilt_db: float | None = None  # 5-7 kHz over 2-3.5 kHz (dB); None under a 14 kHz rate
 
 
 def _band_sums(power: np.ndarray, per_band: int) -> np.ndarray:

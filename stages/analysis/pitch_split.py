@@ -3,8 +3,8 @@
 The cepstral and embedding checks (`stages.analysis.speakers`) compare the *sound* of
 windows of speech and are never sure about short turns. Pitch says less, but says it
 plainly when it differs: one talker's voiced stretches stay within a few semitones of one
-another (the fourth session measured professional talents moving 4–5 semitones between
-prompts), while a man at ~110 Hz and a woman at ~210 Hz lie about 11 semitones apart.
+another (the test split's professional talents move 4–5 semitones between prompts), while
+a man at ~110 Hz and a woman at ~210 Hz lie about 11 semitones apart.
 
 Method: the voiced frames of the loud speech are grouped into stretches (runs of voiced
 frames with gaps of at most ``BRIDGE_FRAMES``); each stretch of at least ``MIN_STRETCH_S``
@@ -14,9 +14,9 @@ clip, consecutive stretches with ``run_s`` of voiced speech between them (a turn
 scattered octave slips or squeaks of one talker). Of those cuts the one that best explains
 the pitches as two groups wins (Otsu's criterion: the largest between-group variance,
 weighted by voiced seconds), and ``gap_st`` is the difference of the two groups'
-duration-weighted median pitches there. Pitches within 5 % of the
-tracker's limits (`stages.analysis.mfcc.MIN_PITCH_HZ`, ``MAX_PITCH_HZ``) are left out: a
-tracker pinned at its floor or ceiling has lost the voice.
+duration-weighted median pitches there. Pitches within 5 % of the tracker's limits
+(`stages.analysis.mfcc.MIN_PITCH_HZ`, ``MAX_PITCH_HZ``) are left out: a tracker pinned at
+its floor or ceiling has lost the voice.
 
 Measured through the chain (`benchmarks/README.md`, "Two voices at two pitches"): single
 voices read at most 7.1 semitones on the dev split, 6.3 on the test split and 7.9 on the
