@@ -25,7 +25,7 @@ from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from pipeline.stage import Stage
 from stages.normalize import mono
-from stages.vad import true_runs
+from stages.vad import frame_energies_db, true_runs
 
 __all__ = ["Trim", "cut_at_pause", "short_pauses"]
 
@@ -33,7 +33,6 @@ MIN_SHORT_PAUSE_S = 0.2
 SHORT_PAUSE_UNDER_LOUD_DB = 25.0  # a short pause lies this far under the clip's loud level ...
 SHORT_PAUSE_OVER_FLOOR_DB = 10.0  # ... and within this of its floor (a noisy take has none)
 SHORT_PAUSE_GAIN_S = 1.0
-LEVEL_FRAME_S = 0.01
 
 
 def cut_at_pause(
@@ -66,16 +65,12 @@ def short_pauses(
     frames) less ``SHORT_PAUSE_UNDER_LOUD_DB`` and its floor (10th percentile) plus
     ``SHORT_PAUSE_OVER_FLOOR_DB``.
     """
-    x = mono(samples)
-    hop = max(1, round(LEVEL_FRAME_S * rate))
-    n = x.shape[0] // hop
-    if n == 0:
+    level, hop = frame_energies_db(mono(samples), rate)
+    if level.size == 0:
         return []
-    frames = x[: n * hop].reshape(n, hop)
-    level = 10.0 * np.log10(np.einsum("ij,ij->i", frames, frames) / hop + 1e-12)
     floor, loud = np.percentile(level, [10.0, 95.0])
     quiet = level < min(loud - SHORT_PAUSE_UNDER_LOUD_DB, floor + SHORT_PAUSE_OVER_FLOOR_DB)
-    first, last = int(from_s / LEVEL_FRAME_S), int(to_s / LEVEL_FRAME_S)
+    first, last = int(from_s * rate / hop), int(to_s * rate / hop)
     return [  # whole stretches with sound on both sides, not the quiet end of a stretch
         (a * hop / rate, b * hop / rate)
         for a, b in zip(*true_runs(quiet), strict=True)

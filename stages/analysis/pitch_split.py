@@ -7,7 +7,7 @@ another (the test split's professional talents move 4–5 semitones between prom
 a man at ~110 Hz and a woman at ~210 Hz lie about 11 semitones apart.
 
 Method: the voiced frames of the loud speech are grouped into stretches (runs of voiced
-frames with gaps of at most ``BRIDGE_FRAMES``); each stretch of at least ``MIN_STRETCH_S``
+frames with gaps of fewer than ``BRIDGE_FRAMES``); each stretch of at least ``MIN_STRETCH_S``
 gets its median pitch, in semitones. Every way of cutting the stretches into a lower and a
 higher group by pitch is tried; a cut counts only when each group holds, somewhere in the
 clip, consecutive stretches with ``run_s`` of voiced speech between them (a turn, not the
@@ -31,11 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stages.vad import smooth_runs, true_runs
+
 __all__ = ["NO_SPLIT", "PITCH_GAP_ST", "PitchSplit", "pitch_split"]
 
 PITCH_GAP_ST = 10.0  # semitones between two groups' pitches that one talker does not reach
 RUN_S = 0.8  # voiced speech each group must hold in one run of consecutive stretches
-BRIDGE_FRAMES = 3  # unvoiced frames a stretch may span (a stop closure, a creaky frame)
+BRIDGE_FRAMES = 3  # a stretch spans gaps of fewer unvoiced frames (a stop closure, a creak)
 MIN_STRETCH_S = 0.1
 LIMIT_MARGIN = 0.05  # pitches this close (relative) to the tracker's limits are left out
 CUT_STEP_ST = 0.25  # cuts are tried between pitches this far apart (a few hundred at most)
@@ -73,19 +75,15 @@ def _stretches(times_s: np.ndarray, pitch_hz: np.ndarray, hop_s: float) -> list[
     usable = (pitch_hz >= MIN_PITCH_HZ * (1 + LIMIT_MARGIN)) & (
         pitch_hz <= MAX_PITCH_HZ * (1 - LIMIT_MARGIN)
     )
-    idx = np.flatnonzero(usable)
-    if idx.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(idx) > BRIDGE_FRAMES)
-    firsts, lasts = np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks], idx[-1]]
+    starts, ends = smooth_runs(*true_runs(usable), min_gap=BRIDGE_FRAMES, min_length=0)
     out = []
-    for a, b in zip(firsts, lasts, strict=True):
-        f0 = pitch_hz[a : b + 1][usable[a : b + 1]]
+    for a, b in zip(starts, ends, strict=True):
+        f0 = pitch_hz[a:b][usable[a:b]]
         if f0.size * hop_s >= MIN_STRETCH_S:
             out.append(
                 _Stretch(
                     float(times_s[a] - hop_s / 2),
-                    float(times_s[b] + hop_s / 2),
+                    float(times_s[b - 1] + hop_s / 2),
                     f0.size * hop_s,
                     float(np.median(12.0 * np.log2(f0 / 100.0))),
                 )
