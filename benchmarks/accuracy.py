@@ -4,6 +4,7 @@
     python benchmarks/accuracy.py                    # every clip, on one core: ~1–2 min
     python benchmarks/accuracy.py --limit 60 --json out.json
     python benchmarks/accuracy.py --eval benchmarks/_work/eval-dev --speakers neural  # tuning
+    python benchmarks/accuracy.py --quality dnsmos   # with the dnsmos extra: ~6 min
 
 Tune and calibrate on the dev split (``make_eval_set.py --split dev``: other people's voices);
 the default set, benchmarks/_work/eval, is the test set: score on it, never tune on it.
@@ -72,12 +73,15 @@ def pin_to_one_core() -> None:
 
 
 def analysis_chain(
-    profile: str, vad_backend: str | None = None, speakers: str | None = None
+    profile: str,
+    vad_backend: str | None = None,
+    speakers: str | None = None,
+    quality: str | None = None,
 ) -> list[Any]:
     """The stages that analyse a clip, without trimming, encoding or vendor validation.
 
     ``speakers``: the speaker method `Analyze` uses ("default", "neural" or "none"); None keeps
-    `Analyze`'s own default.
+    `Analyze`'s own default. ``quality``: "dnsmos" also scores DNSMOS (the extra).
     """
     from pipeline.profiles import load_profile
     from stages.decode import Decode
@@ -93,6 +97,8 @@ def analysis_chain(
         options: dict[str, Any] = {}
         if speakers is not None:
             options["speakers"] = None if speakers == "none" else speakers
+        if quality is not None:
+            options["quality"] = quality
         chain.append(Analyze(thresholds=load_profile(profile).analysis, **options))
     return chain
 
@@ -549,6 +555,7 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> Report:
         f"{len(outcomes)} clips ({sum(o.label['duration_s'] for o in outcomes) / 60:.1f} min), "
         f"{n_speech} with speech; profile thresholds: {args.profile}"
         + (f"; speakers: {args.speakers}" if getattr(args, "speakers", None) else "")
+        + (f"; quality: {args.quality}" if getattr(args, "quality", None) else "")
     )
     crashed = [o for o in outcomes if "internal_error" in o.codes]
     if crashed:
@@ -626,6 +633,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="speaker method of Analyze (default: Analyze's own); "
         "tune on --eval benchmarks/_work/eval-dev, never on the test set",
     )
+    parser.add_argument(
+        "--quality",
+        choices=("dnsmos",),
+        default=None,
+        help="also score DNSMOS (extra voiceprep[dnsmos]; its interfering-talker gap joins "
+        "the speaker check)",
+    )
     parser.add_argument("--limit", type=int, default=0, help="score only every k-th clip to get ~N")
     parser.add_argument(
         "--speed-clips", type=int, default=40, help="clips for the per-backend timing"
@@ -643,7 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.limit and args.limit < len(labels):
         labels = labels[:: math.ceil(len(labels) / args.limit)]
     pin_to_one_core()
-    chain = analysis_chain(args.profile, args.vad, args.speakers)
+    chain = analysis_chain(args.profile, args.vad, args.speakers, args.quality)
     outcomes = analyse(labels, chain, args.eval)
     rep = report(outcomes, args)
     print("\n".join(rep.lines))

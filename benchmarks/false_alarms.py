@@ -705,13 +705,18 @@ def expected(label: dict[str, Any], profile: str, code: str) -> bool:
     return band < min(prof.analysis.min_bandwidth_hz, 0.8 * prof.sample_rate / 2.0)
 
 
-def score(labels: list[dict[str, Any]], profiles: Sequence[str]) -> list[dict[str, Any]]:
-    """Run every take through each profile's chain; one row per take and profile."""
+def score(
+    labels: list[dict[str, Any]], profiles: Sequence[str], *, quality: str | None = None
+) -> list[dict[str, Any]]:
+    """Run every take through each profile's chain; one row per take and profile.
+
+    ``quality="dnsmos"`` adds the DNSMOS scores (extra) and their interfering-talker check.
+    """
     from pipeline.runner import Pipeline
 
     rows = []
     for profile in profiles:
-        pipeline = Pipeline.for_profile(profile)
+        pipeline = Pipeline.for_profile(profile, quality=quality)
         for label in labels:
             clip = pipeline.process(os.path.join(TAKE_DIR, label["file"]))
             findings = [(f.code, str(f.severity.value)) for f in clip.findings]
@@ -721,7 +726,7 @@ def score(labels: list[dict[str, Any]], profiles: Sequence[str]) -> list[dict[st
                     "snr_db", "speech_persistence", "speech_modulation_db", "hum_hz",
                     "hum_dbfs", "speech_level_dbfs", "bandwidth_hz", "clipping_ratio",
                     "dc_offset", "speech_ratio", "speaker_score", "speaker_count",
-                    "hf_tilt_db", "speaker_pitch_gap_st",
+                    "hf_tilt_db", "speaker_pitch_gap_st", "dnsmos_interference",
                 )
             }})  # fmt: skip
     return rows
@@ -803,6 +808,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--takes", type=int, default=TAKES)
     parser.add_argument("--limit", type=int, default=0, help="score only the first N takes")
     parser.add_argument("--profile", action="append", help="profile(s) to run (default: both)")
+    parser.add_argument(
+        "--quality", choices=("dnsmos",), help="also score DNSMOS (extra voiceprep[dnsmos])"
+    )
     parser.add_argument("--json", help="write per-take rows (findings, metrics) here")
     args = parser.parse_args(argv)
     if shutil.which("ffmpeg") is None:
@@ -819,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{built - started:.0f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(engines.items()))
     )
     print("transformations: " + ", ".join(f"{k} {v}" for k, v in sorted(transforms.items())))
-    rows = score(labels, args.profile or PROFILES)
+    rows = score(labels, args.profile or PROFILES, quality=args.quality)
     print(report(rows))
     print(f"scored in {time.perf_counter() - built:.0f} s")
     if args.json:

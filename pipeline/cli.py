@@ -150,7 +150,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--quality",
         choices=("dnsmos",),
         default=None,
-        help="also score DNSMOS P.835 quality (needs the voiceprep[dnsmos] extra; slower)",
+        help="also score DNSMOS P.835 quality, and warn of a voice under the main one "
+        "(needs the voiceprep[dnsmos] extra; ~22x real time)",
     )
     p.add_argument(
         "--speakers",

@@ -87,7 +87,9 @@ class Analyze(Stage):
     thresholds: AnalysisThresholds = field(default_factory=AnalysisThresholds)
     profile: str | None = None
     # "dnsmos": also score DNSMOS P.835 (extra voiceprep[dnsmos]; metrics dnsmos_sig/bak/ovrl,
-    # finding low_quality under thresholds.min_dnsmos_ovrl). None: skip (it is ~35× real time).
+    # finding low_quality under thresholds.min_dnsmos_ovrl; with the speaker check on, also
+    # the personalised model: dnsmos_interference). None: skip (~45× real time, ~22× with
+    # the personalised model).
     quality: str | None = None
     # Speaker check: "default" (cepstral statistics, numpy), "neural" (resemblyzer, extra
     # voiceprep[neural]) or None (skip). Metrics speaker_count/speaker_change_s/speaker_score.
@@ -203,6 +205,7 @@ class Analyze(Stage):
             )
             return
         if r.speaker_count < 2:
+            self._judge_interference(clip)
             return
         where = ", ".join(f"{off + a:.1f}–{off + b:.1f} s" for a, b in r.second_voice_s[:4])
         more = " and later" if len(r.second_voice_s) > 4 else ""
@@ -237,14 +240,45 @@ class Analyze(Stage):
             f"{r.threshold:.2f}{target}); {advice}",
         )
 
+    def _judge_interference(self, clip: Clip) -> None:
+        """``multiple_speakers`` (warning) from DNSMOS's interfering-talker gap, when scored.
+
+        The speaker checks need each voice alone for a while; a voice *under* the main one
+        (an overlap, a colleague talking in the background) gives them no turn to find. The
+        personalised DNSMOS model hears it as background. Clipping distortion lowers that
+        model's BAK too, so a clipped take is not judged this way.
+        """
+        from stages.analysis.quality import INTERFERENCE_LIMIT, locate_interference
+
+        assert clip.samples is not None
+        m = clip.metrics
+        gap = m.get("dnsmos_interference")
+        if gap is None or gap < INTERFERENCE_LIMIT or (m.get("clipping_ratio") or 0.0) > 0.0:
+            return
+        m["speaker_count"] = 2
+        start, end = locate_interference(clip.samples, clip.rate)
+        off = clip.offset_s
+        target = f" for {self.profile}" if self.profile else ""
+        self.warn(  # DNSMOS does not separate voices: it cannot be sure, and cannot say when
+            clip,
+            "multiple_speakers",
+            f"another voice seems to speak under the main one, most clearly at "
+            f"{off + start:.1f}–{off + end:.1f} s (DNSMOS hears an interfering talker: the "
+            f"personalised model's background score is {gap:.2f} lower than the standard "
+            f"one's, one voice stays under {INTERFERENCE_LIMIT:g}{target}); listen there, and "
+            "re-record alone if someone else is talking",
+        )
+
     def _judge_quality(self, clip: Clip) -> None:
         """DNSMOS P.835 metrics, and ``low_quality`` (warning) under the profile's OVRL limit."""
         from stages.analysis.quality import detect_quality
 
         assert clip.samples is not None
-        q = detect_quality(clip.samples, clip.rate)
+        q = detect_quality(clip.samples, clip.rate, interference=self.speakers is not None)
         m, limit = clip.metrics, self.thresholds.min_dnsmos_ovrl
         m["dnsmos_sig"], m["dnsmos_bak"], m["dnsmos_ovrl"] = q.sig, q.bak, q.ovrl
+        if q.interference is not None:
+            m["dnsmos_interference"] = round(q.interference, 3)
         if limit is None or q.ovrl >= limit or "no_speech" in clip.codes():
             return
         weakest = "background noise" if q.bak <= q.sig else "the voice itself (distortion)"

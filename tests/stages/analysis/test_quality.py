@@ -16,9 +16,12 @@ from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from pipeline.profiles import AnalysisThresholds, load_profile
 from stages.analysis.quality import (
+    INTERFERENCE_LIMIT,
     MODEL_RATE,
     WINDOW,
+    QualityResult,
     detect_quality,
+    locate_interference,
     require_dnsmos,
     window_starts,
 )
@@ -39,6 +42,27 @@ def speech(name: str = "cloning_sample_en-us_22k.wav") -> tuple[np.ndarray, int]
 
     samples, rate = sf.read(FIXTURES / name, dtype="float32", always_2d=False)
     return samples, rate
+
+
+def at_model_rate(name: str) -> np.ndarray:
+    import soxr
+
+    from stages.normalize import mono
+
+    x, rate = speech(name)
+    return soxr.resample(mono(x), rate, MODEL_RATE).astype(np.float32)
+
+
+def under(x: np.ndarray, other: np.ndarray, *, at: int = 0) -> np.ndarray:
+    """``other`` mixed into ``x`` from sample ``at``, at the same level (looped to fill)."""
+
+    def level(v: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(v[np.abs(v) > 0.01] ** 2)))
+
+    fill = np.tile(other, -(-(x.shape[0] - at) // other.shape[0]))[: x.shape[0] - at]
+    mixed = x.copy()
+    mixed[at:] += fill * (level(x) / level(other))
+    return (mixed / np.abs(mixed).max() * 0.7).astype(np.float32)
 
 
 def noisy(x: np.ndarray, snr_db: float, *, seed: int = 0) -> np.ndarray:
@@ -162,3 +186,84 @@ def test_analyze_reports_dnsmos_metrics_and_low_quality() -> None:
 def test_voice_cloning_profile_sets_a_quality_limit_and_ivr_does_not() -> None:
     assert load_profile("tencent-vod-voice").analysis.min_dnsmos_ovrl is not None
     assert load_profile("yeastar-prompt").analysis.min_dnsmos_ovrl is None
+
+
+# --- an interfering talker (extra) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("main", "other"),
+    [
+        ("stereo_fr_16k.wav", "short_de_16k.wav"),
+        ("stereo_fr_16k.wav", "transfer_en-us_44k.mp3"),
+        ("greeting_en-us_16k.wav", "hours_de_22k.flac"),
+        ("greeting_en-us_16k.wav", "short_de_16k.wav"),
+    ],
+)
+def test_a_voice_under_the_take_widens_the_interference_gap(main: str, other: str) -> None:
+    need_dnsmos()
+    x = at_model_rate(main)
+    alone = detect_quality(x, MODEL_RATE, interference=True)
+    both = detect_quality(under(x, at_model_rate(other)), MODEL_RATE, interference=True)
+    assert alone.interference is not None and both.interference is not None
+    assert both.interference > alone.interference + 0.5, (alone, both)
+    # The gap is the same whichever model reports the scores.
+    personal = detect_quality(x, MODEL_RATE, personalized=True, interference=True)
+    assert personal.interference == pytest.approx(alone.interference, abs=1e-6)
+    assert personal.bak < alone.bak
+    assert detect_quality(x, MODEL_RATE).interference is None  # only when asked
+
+
+@pytest.mark.parametrize("main", ["stereo_fr_16k.wav", "greeting_en-us_16k.wav"])
+def test_locate_interference_finds_the_overlapped_stretch(main: str) -> None:
+    need_dnsmos()
+    voice = at_model_rate(main)
+    pause = np.zeros(MODEL_RATE // 2, dtype=np.float32)
+    take = np.concatenate([voice, pause, voice, pause, voice])
+    at = take.shape[0] - voice.shape[0]
+    start, end = locate_interference(
+        under(take, at_model_rate("short_de_16k.wav"), at=at), MODEL_RATE
+    )
+    assert end - start == pytest.approx(4.5, abs=0.01)
+    assert start <= at / MODEL_RATE < end
+    # A clip no longer than one stretch is its own answer.
+    assert locate_interference(voice, MODEL_RATE) == (0.0, voice.shape[0] / MODEL_RATE)
+
+
+def analyze_with_gap(
+    monkeypatch: pytest.MonkeyPatch, gap: float, samples: np.ndarray, rate: int
+) -> Clip:
+    """`Analyze` with DNSMOS on, its scores replaced by ones with this interference gap."""
+    import stages.analysis.quality as quality
+    from stages.analyze import Analyze
+
+    scores = QualityResult(sig=3.5, bak=3.8, ovrl=3.1, windows=1, interference=gap)
+    monkeypatch.setattr(quality, "detect_quality", lambda *a, **k: scores)
+    monkeypatch.setattr(quality, "locate_interference", lambda *a, **k: (2.0, 6.5))
+    return Analyze(quality="dnsmos")(Clip("t", samples=samples, rate=rate))
+
+
+def test_analyze_warns_of_a_voice_under_the_speech_from_the_gap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    need_dnsmos()
+    x, rate = speech()
+    clip = analyze_with_gap(monkeypatch, INTERFERENCE_LIMIT + 0.2, x, rate)
+    found = [f for f in clip.findings if f.code == "multiple_speakers"]
+    assert len(found) == 1 and found[0].severity.value == "warning"
+    assert "2.0–6.5 s" in found[0].message and "interfering talker" in found[0].message
+    assert clip.metrics["speaker_count"] == 2
+    assert clip.metrics["dnsmos_interference"] == pytest.approx(INTERFERENCE_LIMIT + 0.2)
+
+    below = analyze_with_gap(monkeypatch, INTERFERENCE_LIMIT - 0.05, x, rate)
+    assert "multiple_speakers" not in below.codes() and below.metrics["speaker_count"] == 1
+
+
+def test_a_clipped_take_is_not_judged_by_the_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Clipping distortion lowers the personalised model's background score too.
+    need_dnsmos()
+    x, rate = speech()
+    clipped = np.clip(x * 8.0, -1.0, 1.0).astype(np.float32)
+    clip = analyze_with_gap(monkeypatch, INTERFERENCE_LIMIT + 0.5, clipped, rate)
+    assert clip.metrics["clipping_ratio"] > 0
+    assert "multiple_speakers" not in clip.codes()
