@@ -19,6 +19,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.profiles import AnalysisThresholds
 from pipeline.stage import Stage
 from stages.normalize import dc_offset, mono
+from stages.vad import true_runs
 
 __all__ = ["NO_SPEECH_RATIO", "Analyze", "speech_ratio"]
 
@@ -59,9 +60,7 @@ def _energy_segments(samples: np.ndarray, rate: int) -> list[tuple[float, float]
     # comparison with NaN said "no speech".
     energy_db = 10.0 * np.log10(np.maximum((frames * frames).mean(axis=1), 1e-20))
     floor = float(np.percentile(energy_db, 10))
-    speech = (energy_db > max(floor + _SPEECH_ABOVE_FLOOR_DB, _SPEECH_MIN_DBFS)).astype(np.int8)
-    edges = np.diff(np.concatenate(([0], speech, [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = true_runs(energy_db > max(floor + _SPEECH_ABOVE_FLOOR_DB, _SPEECH_MIN_DBFS))
     frame_s = step / rate
     return [(float(s * frame_s), float(e * frame_s)) for s, e in zip(starts, ends, strict=True)]
 

@@ -149,9 +149,8 @@ def pitch_split(
     if best_cut is None:
         return NO_SPLIT
     high = semitones > best_cut
-    gap = _weighted_median(semitones[high], voiced[high]) - _weighted_median(
-        semitones[~high], voiced[~high]
-    )
+    low_st = _weighted_median(semitones[~high], voiced[~high])
+    high_st = _weighted_median(semitones[high], voiced[high])
     second = not high[0]  # the group that did not start the clip
     spans: list[tuple[float, float]] = []
     previous = False
@@ -162,12 +161,7 @@ def pitch_split(
         elif mine:
             spans.append((round(stretch.start_s, 2), round(stretch.end_s, 2)))
         previous = mine
-    return PitchSplit(
-        round(gap, 2),
-        _hz(_weighted_median(semitones[~high], voiced[~high])),
-        _hz(_weighted_median(semitones[high], voiced[high])),
-        tuple(spans),
-    )
+    return PitchSplit(round(high_st - low_st, 2), _hz(low_st), _hz(high_st), tuple(spans))
 
 
 def _hz(semitones: float) -> float:
