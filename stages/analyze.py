@@ -329,6 +329,7 @@ class Analyze(Stage):
         speech = detect_speech(x, rate, clip.segments, spectrogram=spec)
         m["speech_persistence"] = speech.persistence
         m["speech_modulation_db"] = speech.modulation_db
+        m["speech_bass_db"] = speech.bass_db
         m["music_probability"] = speech.music_probability
         if speech.music_like and speech.music_probability is not None:
             learned = (

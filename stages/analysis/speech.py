@@ -95,6 +95,13 @@ syllables, and in noise their gaps fall to a noise floor; the dip limits and the
 the margin (see the constants). ``SpeechResult.why`` words each verdict with its
 measurements for the finding's message.
 
+*A bass line* (tenth session). Full-mix game music with a voice-like rhythm, fast notes, no
+silence, no beat grid and no exact tuning still passed every cue above (held-out recall
+0.944). It has a bass line and a kick under 75 Hz, where a voice, whose lowest component
+is its fundamental, has almost nothing: `stages.analysis.bass` measures that share of the
+loud moments' power (over the band's own floor, mains lines left out); from
+``bass.MIN_BASS_DB`` a clip with a syllable rhythm is reason ``"bass"``.
+
 *A learned second opinion* (fourth session). On the "speech" outcome, a small logistic
 speech/music discriminator (`stages.analysis.music`) scores the clip from the cues above
 and a few classic features; ``music_like`` (probability ≥ ``music.MUSIC_THRESHOLD``) is
@@ -114,6 +121,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stages.analysis._spectra import Spectrogram, power_spectrogram
+from stages.analysis.bass import MIN_BASS_DB, bass_share_db
 from stages.analysis.music import MUSIC_THRESHOLD, music_features, music_probability
 from stages.analysis.tuning import tuning_strength
 
@@ -214,12 +222,13 @@ class SpeechResult:
     measured only when persistence calls a rhythmic clip tonal (None otherwise);
     ``voice_like`` is True when they say it stops and starts like one steady voice (a
     doubtful "tonal": a slow or high voice, or gated music). The cues that condemn what the
-    first two let through give reasons ``"lines"``, ``"beat"``, ``"bed"`` and ``"tuned"``
-    (``tuning``: `stages.analysis.tuning.tuning_strength`). On the ``"speech"`` outcome and
-    on a ``voice_like`` one, ``music_probability`` is the learned second opinion of
-    `stages.analysis.music` and ``music_like`` is True when it reaches
-    ``music.MUSIC_THRESHOLD``: on "speech" a doubt (a ``no_speech`` warning), never a verdict;
-    on ``voice_like`` it settles the doubt (two independent checks hear music).
+    first two let through give reasons ``"lines"``, ``"beat"``, ``"bed"``, ``"tuned"``
+    (``tuning``: `stages.analysis.tuning.tuning_strength`) and ``"bass"`` (``bass_db``:
+    `stages.analysis.bass.bass_share_db`, also kept on the "speech" outcome when measured).
+    On the ``"speech"`` outcome and on a ``voice_like`` one, ``music_probability`` is the
+    learned second opinion of `stages.analysis.music` and ``music_like`` is True when it
+    reaches ``music.MUSIC_THRESHOLD``: on "speech" a doubt (a ``no_speech`` warning), never a
+    verdict; on ``voice_like`` it settles the doubt (two independent checks hear music).
     """
 
     is_speech: bool
@@ -233,6 +242,7 @@ class SpeechResult:
     beat: float | None = None
     peak_spread_db: float | None = None
     tuning: float | None = None
+    bass_db: float | None = None
     music_probability: float | None = None
     music_like: bool = False
 
@@ -267,6 +277,13 @@ class SpeechResult:
                 f"(tuning {self.tuning:.2f}, a voice's gliding pitch stays under "
                 f"{MIN_TUNING:.2f}; dips {self.dip_db:.0f} dB, a voice stops between syllables "
                 f"by at least {limit:g} dB)"
+            )
+        if self.reason == "bass":
+            return (
+                f"puts {self.bass_db:.1f} dB of its loud moments' power under 75 Hz, like the "
+                f"bass line of music (from {MIN_BASS_DB:g} dB; voices carry almost nothing so "
+                "low, -11 dB at most as measured): music, or a voice under loud music or rumble "
+                "(wind, traffic)"
             )
         if self.reason == "unmodulated" and self.modulation_db is not None:
             return (
@@ -628,6 +645,10 @@ def detect_speech(
         return SpeechResult(False, persistence, pairs, modulation, "tonal")
     if modulation is not None and modulation < min_modulation_db:
         return SpeechResult(False, persistence, pairs, modulation, "unmodulated")
+    # A bass line: whatever its rhythm and notes, a voice has almost no power that low.
+    bass = bass_share_db(samples, spec, inside, loud) if modulation is not None else None
+    if bass is not None and bass >= MIN_BASS_DB:
+        return SpeechResult(False, persistence, pairs, modulation, "bass", bass_db=bass)
     # Two cues independent of persistence. Tones keyed faster than the lag (DTMF strings,
     # cadenced ring-back) are one or two lines where a voice is a harmonic series.
     steadiness = persistence if persistence is not None else short_persistence
@@ -636,7 +657,7 @@ def detect_speech(
         """The "speech" outcome, with the learned music check's second opinion."""
         probability = learned(lines)
         return SpeechResult(
-            True, persistence, pairs, modulation, "speech", lines=lines,
+            True, persistence, pairs, modulation, "speech", lines=lines, bass_db=bass,
             music_probability=probability, music_like=probability >= MUSIC_THRESHOLD,
         )  # fmt: skip
 
