@@ -4,9 +4,10 @@ A voice's lowest component is its fundamental, 85 Hz and up for deep male voices
 power lies in the harmonics above it. Mixed music has a bass line and a kick drum in
 30–75 Hz, often half the power of its loud moments. Full-mix game music that every other
 cue called speech (a voice-like syllable rhythm, fast notes, no silence and no beat grid)
-put a median of −4 to −7 dB of its loud frames' power there; voices stayed at −11.6 dB and
+put a median of −3.7 to −7.1 dB of its loud frames' power there; voices stayed at −11 dB and
 under, clean or in white, pink, babble and hum noise (`benchmarks/false_alarms.py`,
-the dev split, `benchmarks/snr_sweep.py`), and real recordings under −27 dB.
+the dev split, `benchmarks/snr_sweep.py`), and the real recordings of
+`benchmarks/real_recordings.py` show nothing there.
 
 `bass_share_db` reads that band at 4 Hz resolution from the clip resampled to
 ``BASS_RATE`` (soxr), in ``FRAME_S`` frames: per frame, the band's power over the frame's
@@ -14,7 +15,7 @@ total power (from the shared spectrogram), in the loud frames of the speech. Two
 that are not a bass line are taken out first: the mains lines (±``MAINS_GUARD_HZ`` around
 50 and 60 Hz) and the band's own floor (its ``FLOOR_PERCENTILE`` over the speech), which is
 what steady rumble, traffic and brown noise leave. Brown noise at 0 dB SNR still reached
-−9 dB there: the margin, and why a voice buried that deep in rumble may be called music
+−10.5 dB there: the margin, and why a voice buried that deep in rumble may be called music
 (it fails ``low_snr`` as well).
 
 Most voices show no sign of a bass band in the shared spectrogram's lowest bins
@@ -32,7 +33,7 @@ from stages.analysis._spectra import Spectrogram, power_spectrogram
 __all__ = ["BASS_HZ", "MIN_BASS_DB", "bass_share_db"]
 
 BASS_HZ = (30.0, 75.0)
-MIN_BASS_DB = -7.5  # music missed by the other cues -4 ... -7 dB; voices <= -11.6, brown noise -9
+MIN_BASS_DB = -7.5  # missed music -3.7 ... -7.1 dB; voices <= -11.0; brown noise at 0 dB -10.5
 BASS_RATE = 500  # Hz: the band and its neighbours, nothing above
 FRAME_S = 0.256  # 4 Hz bins at BASS_RATE: the mains lines stay narrow
 MAINS_HZ = (50.0, 60.0)
