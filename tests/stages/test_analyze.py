@@ -154,6 +154,21 @@ def test_a_chord_sequence_is_a_no_speech_error() -> None:
     assert "speaker_count" not in clip.metrics
 
 
+def test_a_bass_line_under_a_voice_like_rhythm_is_a_no_speech_error() -> None:
+    from stages.analysis.bass import MIN_BASS_DB
+    from tests.stages.analysis.test_bass import bass_line
+
+    x = speechlike(10.0, RATE)
+    song = x + (0.6 * bass_line(10.0, RATE)).astype(np.float32)
+    clip = Analyze()(clip_of(song, [(0.0, 10.0)], speech_ratio=1.0))
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.ERROR, clip.findings
+    assert "under 75 Hz" in f.message and "bass line" in f.message
+    assert clip.metrics["speech_bass_db"] >= MIN_BASS_DB
+    plain = Analyze()(speech_clip())
+    assert plain.metrics["speech_bass_db"] is None and finding(plain, "no_speech") is None
+
+
 def test_speech_ratio_comes_from_segments_of_current_samples() -> None:
     clip = Analyze()(clip_of(speechlike(4.0, RATE), [(0.0, 1.0), (2.0, 3.0)], speech_ratio=0.9))
     assert clip.metrics["speech_ratio"] == pytest.approx(0.5)
