@@ -60,3 +60,11 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     abe-data biniax2-data bumprace-data circuslinux-data criticalmass-data cuyo-data \
     holotz-castle-data titanion-data toppler torus-trooper-data
+# Third held-out no-speech set (no_speech_recall.py --set heldout3, _work/nospeech-heldout3/):
+# nine more games' music: asc-music (10 MB, MP3), blobwars-data (74 MB, Ogg), drascula-music
+# (36 MB, Ogg), hyperrogue-music (64 MB, Ogg), lincity-ng-data (57 MB, Ogg), neverball-data
+# (86 MB, Ogg), solarwolf (2.7 MB, .xm and Ogg), warzone2100-music (86 MB, Opus), xmoto-data
+# (63 MB, Ogg).
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    asc-music blobwars-data drascula-music hyperrogue-music lincity-ng-data neverball-data \
+    solarwolf warzone2100-music xmoto-data

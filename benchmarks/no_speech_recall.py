@@ -4,7 +4,8 @@
     python benchmarks/no_speech_recall.py       # builds benchmarks/_work/nospeech/, then scores
     python benchmarks/no_speech_recall.py --json /tmp/ns.json --profile aliyun-voice
     python benchmarks/no_speech_recall.py --set heldout   # _work/nospeech-heldout/: never tuned on
-    python benchmarks/no_speech_recall.py --set heldout2  # _work/nospeech-heldout2/: measured once
+    python benchmarks/no_speech_recall.py --set heldout2  # _work/nospeech-heldout2/: seen twice
+    python benchmarks/no_speech_recall.py --set heldout3  # _work/nospeech-heldout3/: measured once
 
 Issue 3 asks that music, tones and silence be caught as ``no_speech`` at ≥ 0.95 on recordings
 we do not have. The test split holds only 15 music clips (10 synthetic, 5 excerpts of one
@@ -39,6 +40,10 @@ measured once: 120 excerpts of ten more packages' music (``HELDOUT2_GLOBS``: abe
 bumprace, circuslinux, criticalmass, cuyo, holotz-castle, titanion, toppler, torus-trooper:
 Ogg, WAV, .it, .mod and .xm), no generated music (its generators were tuned on), and the
 same number of clips from each package (``MusicSet.by_package``), not from each track.
+``heldout2`` was looked at a second time in the tenth session, so ``heldout3`` (built then,
+and measured once, after the bass-line cue was set) holds 117 excerpts, 13 from each of
+nine more packages (``HELDOUT3_GLOBS``: asc, blobwars, drascula, hyperrogue, lincity-ng,
+neverball, solarwolf, warzone2100, xmoto: MP3, Ogg, Opus and .xm).
 
 Each clip is written at 8, 16, 24, 44.1 or 48 kHz, a quarter of them go through an MP3 or
 Ogg Vorbis round trip, and about half get a weak white or pink noise floor 35–60 dB under
@@ -56,6 +61,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import glob  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
@@ -131,6 +137,20 @@ HELDOUT2_GLOBS: dict[str, tuple[str, ...]] = {
     "toppler": ("/usr/share/games/toppler/*.ogg",),
     "torus-trooper": ("/usr/share/games/torus-trooper/sounds/musics/*.ogg",),
 }
+# The third held-out set (tenth session): nine more packages, built after the second set's
+# second look; measured once, for the bass-line cue.
+HELDOUT3_GLOBS: dict[str, tuple[str, ...]] = {
+    "asc": ("/usr/share/games/asc/music/*.mp3",),
+    "blobwars": ("/usr/share/games/blobwars/music/*",),  # Ogg without an extension (and .tags
+    # text files, which do not decode and are left out)
+    "drascula": ("/usr/share/scummvm/drascula/audio/track*.ogg",),
+    "hyperrogue": ("/usr/share/hyperrogue/music/*.ogg",),
+    "lincity-ng": ("/usr/share/games/lincity-ng/music/default/*.ogg",),
+    "neverball": ("/usr/share/games/neverball/bgm/*.ogg",),
+    "solarwolf": ("/usr/share/games/solarwolf/data/music/*",),
+    "warzone2100": ("/usr/share/games/warzone2100/music/albums/*/*.opus",),
+    "xmoto": ("/usr/share/games/xmoto/Textures/Musics/*.ogg",),
+}
 HOLD_KINDS = ("pluck", "piano", "pad", "lead")
 
 
@@ -152,6 +172,9 @@ SETS: dict[str, MusicSet] = {
     # built after five looks at "heldout"; measured once
     "heldout2": MusicSet(
         os.path.join(HERE, "_work", "nospeech-heldout2"), HELDOUT2_GLOBS, 120, 0, 0, by_package=True
+    ),
+    "heldout3": MusicSet(
+        os.path.join(HERE, "_work", "nospeech-heldout3"), HELDOUT3_GLOBS, 117, 0, 0, by_package=True
     ),
 }
 
@@ -187,7 +210,9 @@ def pick_track(tracks: Sequence[tuple[str, str, Any]], i: int, *, by_package: bo
 def decode_track(path: str, track_dir: str = TRACK_DIR) -> np.ndarray | None:
     """The first ``MAX_TRACK_S`` of ``path`` as mono float32 at ``DECODE_RATE`` (cached)."""
     os.makedirs(track_dir, exist_ok=True)
-    cache = os.path.join(track_dir, os.path.basename(path) + ".npy")
+    # Named by the whole path: two packages may both ship a "track1.ogg".
+    digest = hashlib.sha1(path.encode()).hexdigest()[:10]
+    cache = os.path.join(track_dir, f"{os.path.basename(path)}-{digest}.npy")
     if os.path.exists(cache):
         return np.load(cache)
     cmd = [
@@ -719,8 +744,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         dest="which",
         choices=sorted(SETS),
         default="dev",
-        help="dev: the game music and tones tuned on; heldout: never tuned on (looked at five "
-        "times); heldout2: ten more packages' music, measured once",
+        help="dev: the game music and tones tuned on; heldout: never tuned on (looked at six "
+        "times); heldout2: ten more packages' music (looked at twice); heldout3: nine more, "
+        "measured once",
     )
     parser.add_argument("--music", type=int, help="music excerpts (default: the set's)")
     parser.add_argument("--tones", type=int, help="generated tones (default: the set's)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -125,6 +126,34 @@ def test_the_second_held_out_set_shares_no_package_and_is_music_only(ns: ModuleT
     assert heldout2.tones == 0 and heldout2.hold == 0 and heldout2.music >= 100
     assert len(heldout2.globs) >= 8 and heldout2.by_package
     assert not dev.by_package and not heldout.by_package  # their caches and clips unchanged
+
+
+def test_the_held_out_sets_share_no_package(ns: ModuleType) -> None:
+    sets = [ns.SETS[name] for name in ("dev", "heldout", "heldout2", "heldout3")]
+    assert len({s.work for s in sets}) == len(sets)
+    packages = [set(s.globs) for s in sets]
+    assert sum(len(p) for p in packages) == len(set().union(*packages))
+    heldout3 = ns.SETS["heldout3"]
+    assert heldout3.by_package and heldout3.tones == heldout3.hold == 0
+    assert heldout3.music % len(heldout3.globs) == 0  # as many excerpts from each package
+
+
+def test_decoded_tracks_of_the_same_name_are_cached_apart(
+    ns: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two packages may both ship a "track1.ogg": each keeps its own decoded audio."""
+    import subprocess
+
+    def fake_ffmpeg(cmd: list[str], **_: object) -> subprocess.CompletedProcess[bytes]:
+        level = 0.1 if "/a/" in cmd[cmd.index("-i") + 1] else 0.2
+        audio = np.full(ns.DECODE_RATE * 6, level, dtype=np.float32)
+        return subprocess.CompletedProcess(cmd, 0, audio.tobytes(), b"")
+
+    monkeypatch.setattr(ns.subprocess, "run", fake_ffmpeg)
+    first = ns.decode_track("/a/track1.ogg", str(tmp_path))
+    second = ns.decode_track("/b/track1.ogg", str(tmp_path))
+    assert first[0] == np.float32(0.1) and second[0] == np.float32(0.2)
+    assert ns.decode_track("/a/track1.ogg", str(tmp_path))[0] == np.float32(0.1)  # from cache
 
 
 def test_pick_track_by_package_gives_each_package_as_many_excerpts(ns: ModuleType) -> None:
