@@ -141,8 +141,9 @@ HELDOUT2_GLOBS: dict[str, tuple[str, ...]] = {
 # second look; measured once, for the bass-line cue.
 HELDOUT3_GLOBS: dict[str, tuple[str, ...]] = {
     "asc": ("/usr/share/games/asc/music/*.mp3",),
-    "blobwars": ("/usr/share/games/blobwars/music/*",),  # Ogg without an extension (and .tags
-    # text files, which do not decode and are left out)
+    # blobwars ships its music as Ogg files without an extension, beside .tags text files
+    # (those do not decode and are left out).
+    "blobwars": ("/usr/share/games/blobwars/music/*",),
     "drascula": ("/usr/share/scummvm/drascula/audio/track*.ogg",),
     "hyperrogue": ("/usr/share/hyperrogue/music/*.ogg",),
     "lincity-ng": ("/usr/share/games/lincity-ng/music/default/*.ogg",),
