@@ -68,3 +68,9 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     asc-music blobwars-data drascula-music hyperrogue-music lincity-ng-data neverball-data \
     solarwolf warzone2100-music xmoto-data
+# Fourth held-out no-speech set (no_speech_recall.py --set heldout4, _work/nospeech-heldout4/;
+# listed in the tenth session and not yet run): enigma-data (40 MB, Ogg), monsterz-data
+# (1.6 MB, one .s3m), njam-data (3.7 MB, .xm/.s3m), pachi-data (16 MB, .s3m), spacezero
+# (5.6 MB, one WAV), starfighter-data (46 MB, Ogg), zaz-data (21 MB, Ogg).
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    enigma-data monsterz-data njam-data pachi-data spacezero starfighter-data zaz-data

@@ -6,6 +6,7 @@
     python benchmarks/no_speech_recall.py --set heldout   # _work/nospeech-heldout/: never tuned on
     python benchmarks/no_speech_recall.py --set heldout2  # _work/nospeech-heldout2/: seen twice
     python benchmarks/no_speech_recall.py --set heldout3  # _work/nospeech-heldout3/: measured once
+    python benchmarks/no_speech_recall.py --set heldout4  # _work/nospeech-heldout4/: never run yet
 
 Issue 3 asks that music, tones and silence be caught as ``no_speech`` at ≥ 0.95 on recordings
 we do not have. The test split holds only 15 music clips (10 synthetic, 5 excerpts of one
@@ -43,7 +44,9 @@ same number of clips from each package (``MusicSet.by_package``), not from each 
 ``heldout2`` was looked at a second time in the tenth session, so ``heldout3`` (built then,
 and measured once, after the bass-line cue was set) holds 117 excerpts, 13 from each of
 nine more packages (``HELDOUT3_GLOBS``: asc, blobwars, drascula, hyperrogue, lincity-ng,
-neverball, solarwolf, warzone2100, xmoto: MP3, Ogg, Opus and .xm).
+neverball, solarwolf, warzone2100, xmoto: MP3, Ogg, Opus and .xm). ``heldout4``
+(``HELDOUT4_GLOBS``: enigma, monsterz, njam, pachi, spacezero, starfighter, zaz; 105
+excerpts, 15 a package) was listed then and left unbuilt: the exam for the next change.
 
 Each clip is written at 8, 16, 24, 44.1 or 48 kHz, a quarter of them go through an MP3 or
 Ogg Vorbis round trip, and about half get a weak white or pink noise floor 35–60 dB under
@@ -152,6 +155,17 @@ HELDOUT3_GLOBS: dict[str, tuple[str, ...]] = {
     "warzone2100": ("/usr/share/games/warzone2100/music/albums/*/*.opus",),
     "xmoto": ("/usr/share/games/xmoto/Textures/Musics/*.ogg",),
 }
+# The fourth held-out set (listed in the tenth session, not yet built or looked at): seven more
+# packages, for the next change to the music cues.
+HELDOUT4_GLOBS: dict[str, tuple[str, ...]] = {
+    "enigma": ("/usr/share/games/enigma/music/*/*.ogg",),
+    "monsterz": ("/usr/share/games/monsterz/sound/music.s3m",),
+    "njam": ("/usr/share/games/njam/data/*.xm", "/usr/share/games/njam/data/*.s3m"),
+    "pachi": ("/usr/share/pachi/music/*.s3m",),
+    "spacezero": ("/usr/share/spacezero/sounds/music.wav",),
+    "starfighter": ("/usr/share/starfighter/music/*.ogg",),
+    "zaz": ("/usr/share/games/zaz/mus*.ogg",),
+}
 HOLD_KINDS = ("pluck", "piano", "pad", "lead")
 
 
@@ -176,6 +190,9 @@ SETS: dict[str, MusicSet] = {
     ),
     "heldout3": MusicSet(
         os.path.join(HERE, "_work", "nospeech-heldout3"), HELDOUT3_GLOBS, 117, 0, 0, by_package=True
+    ),
+    "heldout4": MusicSet(
+        os.path.join(HERE, "_work", "nospeech-heldout4"), HELDOUT4_GLOBS, 105, 0, 0, by_package=True
     ),
 }
 
@@ -747,7 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="dev",
         help="dev: the game music and tones tuned on; heldout: never tuned on (looked at six "
         "times); heldout2: ten more packages' music (looked at twice); heldout3: nine more, "
-        "measured once",
+        "measured once; heldout4: seven more, never run yet",
     )
     parser.add_argument("--music", type=int, help="music excerpts (default: the set's)")
     parser.add_argument("--tones", type=int, help="generated tones (default: the set's)")

@@ -129,13 +129,13 @@ def test_the_second_held_out_set_shares_no_package_and_is_music_only(ns: ModuleT
 
 
 def test_the_held_out_sets_share_no_package(ns: ModuleType) -> None:
-    sets = [ns.SETS[name] for name in ("dev", "heldout", "heldout2", "heldout3")]
+    sets = [ns.SETS[name] for name in ("dev", "heldout", "heldout2", "heldout3", "heldout4")]
     assert len({s.work for s in sets}) == len(sets)
     packages = [set(s.globs) for s in sets]
     assert sum(len(p) for p in packages) == len(set().union(*packages))
-    heldout3 = ns.SETS["heldout3"]
-    assert heldout3.by_package and heldout3.tones == heldout3.hold == 0
-    assert heldout3.music % len(heldout3.globs) == 0  # as many excerpts from each package
+    for later in (ns.SETS["heldout3"], ns.SETS["heldout4"]):
+        assert later.by_package and later.tones == later.hold == 0
+        assert later.music % len(later.globs) == 0  # as many excerpts from each package
 
 
 def test_decoded_tracks_of_the_same_name_are_cached_apart(
