@@ -121,6 +121,11 @@ class Analyze(Stage):
                 f"{self.thresholds.speaker_severity!r}; fix the profile's [analysis] table"
             ) from None
 
+    @property
+    def _target(self) -> str:
+        """The words " for <profile>" that end a threshold in a message ("" without one)."""
+        return f" for {self.profile}" if self.profile else ""
+
     def process(self, clip: Clip) -> Clip:
         from stages.loudness import integrated_loudness, peak_dbfs, rms_dbfs
 
@@ -181,7 +186,7 @@ class Analyze(Stage):
         m["speaker_change_s"] = [round(off + c, 2) for c in r.change_s]
         m["speaker_score"] = round(r.score, 4)
         m["speaker_pitch_gap_st"] = r.pitch.gap_st
-        target = f" for {self.profile}" if self.profile else ""
+        target = self._target
         if m.get("channel_talkers") == 2:  # seen on the stereo source: no guess involved
             from stages.analysis.channels import DOMINANT_DB, MIN_TALK_S
 
@@ -257,7 +262,7 @@ class Analyze(Stage):
         m["speaker_count"] = 2
         start, end = locate_interference(clip.samples, clip.rate)
         off = clip.offset_s
-        target = f" for {self.profile}" if self.profile else ""
+        target = self._target
         self.warn(  # DNSMOS does not separate voices: it cannot be sure, and cannot say when
             clip,
             "multiple_speakers",
@@ -281,7 +286,7 @@ class Analyze(Stage):
         if limit is None or q.ovrl >= limit or "no_speech" in clip.codes():
             return
         weakest = "background noise" if q.bak <= q.sig else "the voice itself (distortion)"
-        target = f" for {self.profile}" if self.profile else ""
+        target = self._target
         self.warn(
             clip,
             "low_quality",
@@ -356,7 +361,7 @@ class Analyze(Stage):
 
         t, m = self.thresholds, clip.metrics
         quality = Severity(t.quality_severity)
-        target = f" for {self.profile}" if self.profile else ""
+        target = self._target
         if sound == "doubtful" and "no_speech" not in clip.codes():
             steady = (
                 "the detected sound holds steady spectral lines like music (persistence "
@@ -466,7 +471,7 @@ class Analyze(Stage):
     def _judge(self, clip: Clip, *, dc_removed: bool) -> None:
         t, m = self.thresholds, clip.metrics
         quality = Severity(t.quality_severity)
-        target = f" for {self.profile}" if self.profile else ""
+        target = self._target
 
         ratio = m["speech_ratio"]
         if not clip.segments or ratio < NO_SPEECH_RATIO:
