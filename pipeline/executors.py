@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import sys
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -104,32 +105,101 @@ class LocalPool(Executor):
         max_in_flight: int | None = None,
         on_error: Callable[[T, BaseException], R] | None = None,
     ) -> Iterator[R]:
-        if self.workers <= 1 or (isinstance(items, Sized) and len(items) <= 1):
+        workers = self.workers
+        if isinstance(items, Sized):
+            workers = min(workers, len(items))  # never more processes than files
+        if workers <= 1:
             for item in items:
                 yield _guarded(fn, state, item, on_error)
             return
+        yield from _ProcessPoolRun(workers, fn, state, on_error).run(
+            items, max_in_flight or workers * 3
+        )
+
+
+class _ProcessPoolRun:
+    """One `LocalPool.imap_unordered` call: a process pool that survives its workers dying.
+
+    When a worker dies (the OOM killer, a decoder crash), the pool breaks and every item in
+    flight fails with it. The pool is then replaced, and those items run again one at a time:
+    an item that breaks a pool while running alone is the one that kills workers, and goes to
+    ``on_error`` (the runner reports it as ``worker_lost``); the others just finish.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        fn: Callable[[Any, Any], Any],
+        state: Any,
+        on_error: Callable[[Any, BaseException], Any] | None,
+    ) -> None:
+        self.workers = workers
+        self.fn = fn
+        self.state = state
+        self.on_error = on_error
+        self.key = _run_key()
+
+    def _new_pool(self) -> Any:
         # Imported here: the process pool's machinery is ~17 ms of every CLI start-up, and one
         # file or one worker never needs it.
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import ProcessPoolExecutor
 
-        key = _run_key()
-        window = max_in_flight or self.workers * 3
-        pending: dict[Future[R], T] = {}
+        return ProcessPoolExecutor(
+            self.workers, initializer=_start_worker, initargs=(self.key, self.state, os.getpid())
+        )
+
+    def run(self, items: Iterable[Any], window: int) -> Iterator[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self._new_pool()
+        pending: dict[Future[Any], Any] = {}
+        suspects: list[Any] = []  # in flight when a worker died: each runs again alone
         queue = iter(items)
-        with ProcessPoolExecutor(
-            self.workers, initializer=_install_state, initargs=(key, state)
-        ) as pool:
-            for item in itertools.chain(queue, [_DONE]):
-                if item is not _DONE:
-                    pending[pool.submit(_call, key, fn, item)] = item
-                    if len(pending) < window:
-                        continue
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        yield _result(future, pending.pop(future), on_error)
-                    if item is not _DONE:
-                        break
+        try:
+            while True:
+                batch: list[Any] = []
+                if suspects:
+                    if not pending:
+                        batch.append(suspects.pop())
+                else:
+                    batch.extend(itertools.islice(queue, window - len(pending)))
+                try:
+                    for item in batch:
+                        pending[pool.submit(_call, self.key, self.fn, item)] = item
+                except BrokenProcessPool:  # a worker died since the last wait
+                    suspects.extend(item for item in batch if item not in pending.values())
+                    pool = self._replace(pool, pending, suspects)
+                    continue
+                if not pending:
+                    return
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                alone = len(pending) == 1
+                broken = False
+                for future in finished:
+                    item = pending.pop(future)
+                    exc = future.exception()
+                    if not isinstance(exc, BrokenProcessPool):
+                        yield _result(future, item, self.on_error)
+                    elif not alone:
+                        suspects.append(item)
+                        broken = True
+                    elif self.on_error is not None:  # it killed a worker on its own
+                        yield self.on_error(item, exc)
+                        broken = True
+                    else:
+                        raise exc
+                if broken:
+                    pool = self._replace(pool, pending, suspects)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _replace(self, pool: Any, pending: dict[Future[Any], Any], suspects: list[Any]) -> Any:
+        """A new pool for a broken one; what was still in flight becomes a suspect."""
+        suspects.extend(pending.values())
+        pending.clear()
+        pool.shutdown(wait=False, cancel_futures=True)
+        return self._new_pool()
 
 
 class DaskExecutor(Executor):
@@ -280,6 +350,32 @@ def _run_key() -> str:
 
 def _install_state(key: str, state: Any) -> None:
     _STATE[key] = state
+
+
+def _start_worker(key: str, state: Any, parent: int) -> None:
+    """Pool initializer: install the run's state, and die with the process that started us."""
+    _die_with_parent(parent)
+    _install_state(key, state)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGTERM this worker when its parent dies, so no orphan keeps running.
+
+    Without it, workers of a run killed with SIGKILL (or the OOM killer) wait forever on the
+    pool's queue and hold the terminal's pipes open. Elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request took hold
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _call(key: str, fn: Callable[[Any, T], R], item: T) -> R:

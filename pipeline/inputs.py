@@ -79,6 +79,11 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
             raise ConfigurationError(f"no such file or folder: {raw}")
         if is_pattern and skip:
             matches = [m for m in matches if not _inside(m, skip)]
+            if not matches:
+                raise ConfigurationError(
+                    f"{raw} matches only files in the output folder {skip_folder}; write the "
+                    "outputs to another folder with --out"
+                )
         for match in matches:
             if os.path.isdir(match):
                 for root, dirs, files in os.walk(match):

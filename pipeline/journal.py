@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +33,15 @@ CREATE TABLE IF NOT EXISTS clips (
     state        TEXT NOT NULL,
     record       TEXT,
     updated      REAL NOT NULL,
+    output       TEXT,
     PRIMARY KEY (source, config_hash)
 );
+CREATE INDEX IF NOT EXISTS clips_output ON clips (output);
+"""
+# Journals written before the output column: add it, filled from the stored records.
+_ADD_OUTPUT = """
+ALTER TABLE clips ADD COLUMN output TEXT;
+UPDATE clips SET output = json_extract(record, '$.output');
 """
 
 
@@ -52,6 +60,8 @@ def content_hash(path: str) -> str:
         if is_url(path):
             return url_digest(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return ""  # a FIFO or device: reading it to the end may never finish
         with open(path, "rb") as fh:
             return hashlib.file_digest(fh, xxhash.xxh3_128).hexdigest()[:32]
     except OSError:
@@ -114,18 +124,21 @@ class Journal:
             ) from None
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(clips)")}
+        if columns and "output" not in columns:
+            self._db.executescript(_ADD_OUTPUT)
         self._db.executescript(_SCHEMA)
 
     def finished(self, source: str, config_hash: str) -> dict[str, Any] | None:
         """The stored result of ``source`` if it finished under this configuration, unchanged."""
         row = self._db.execute(
-            "SELECT content_hash, size, mtime_ns, record FROM clips "
+            "SELECT content_hash, size, mtime_ns, record, updated FROM clips "
             "WHERE source = ? AND config_hash = ? AND state = 'done'",
             (utf8_text(source), config_hash),
         ).fetchone()
         if row is None:
             return None
-        stored_hash, size, mtime_ns, record = row
+        stored_hash, size, mtime_ns, record, updated = row
         stamp = FileStamp.of(source)
         if (stamp.size, stamp.mtime_ns) != (size, mtime_ns):
             # Touched or copied: trust the content, not the timestamp.
@@ -137,16 +150,73 @@ class Journal:
             )
             self._db.commit()
         result: dict[str, Any] = json.loads(record)
-        if result.get("output") and not _output_intact(result):
-            return None  # the output was deleted, lost or cut short: make it again
+        if result.get("output") and not self._output_current(source, config_hash, result, updated):
+            return None  # the output was deleted, cut short or overwritten: make it again
         return result
+
+    def _output_current(
+        self, source: str, config_hash: str, record: dict[str, Any], updated: float
+    ) -> bool:
+        """Whether ``record``'s output is still the file that run wrote.
+
+        Not when it is missing or has another size, nor when a later run wrote the same path
+        (the same input under another configuration or profile, or another input of the same
+        name in a journal of an earlier version).
+        """
+        if not _output_intact(record):
+            return False
+        later = self._db.execute(
+            "SELECT 1 FROM clips WHERE output = ? AND updated > ? AND state = 'done' "
+            "AND NOT (source = ? AND config_hash = ?) LIMIT 1",
+            (utf8_text(record["output"]), updated, utf8_text(source), config_hash),
+        ).fetchone()
+        return later is None
+
+    def other_results(self, exclude: set[str]) -> list[dict[str, Any]]:
+        """The latest result of every input not in ``exclude`` whose output is still current.
+
+        What earlier runs into this folder made of inputs the current run does not name, so
+        that results.jsonl keeps describing every output in the folder.
+        """
+        rows = self._db.execute(
+            "SELECT source, config_hash, record, updated FROM clips AS c WHERE state = 'done' "
+            "AND updated = (SELECT MAX(updated) FROM clips WHERE source = c.source "
+            "AND state = 'done') ORDER BY updated"
+        ).fetchall()
+        skip = {utf8_text(source) for source in exclude}
+        kept = []
+        for source, config_hash, text, updated in rows:
+            if source in skip:
+                continue
+            record: dict[str, Any] = json.loads(text)
+            if record.get("output") and not self._output_current(
+                source, config_hash, record, updated
+            ):
+                continue
+            kept.append(record)
+        return kept
+
+    def outputs_of_others(self, sources: set[str]) -> dict[str, str]:
+        """Output file names (casefolded) that inputs outside ``sources`` own: name → source."""
+        names = {utf8_text(source) for source in sources}
+        owned: dict[str, str] = {}
+        for source, output in self._db.execute(
+            "SELECT source, output FROM clips WHERE state = 'done' AND output IS NOT NULL "
+            "ORDER BY updated"
+        ):
+            if source not in names:
+                owned[os.path.basename(output).casefold()] = source
+        return owned
 
     def record_done(
         self, source: str, config_hash: str, digest: str, stamp: FileStamp, record: dict[str, Any]
     ) -> None:
         """Store a finished result; committed before the caller reports it anywhere else."""
+        output = record.get("output")
         self._db.execute(
-            "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, 'done', ?, ?)",
+            "INSERT OR REPLACE INTO clips "
+            "(source, config_hash, content_hash, size, mtime_ns, state, record, updated, output) "
+            "VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?)",
             (
                 utf8_text(source),
                 config_hash,
@@ -155,6 +225,7 @@ class Journal:
                 stamp.mtime_ns,
                 json.dumps(record),
                 time.time(),
+                utf8_text(output) if output else None,
             ),
         )
         self._db.commit()

@@ -44,6 +44,7 @@ import numpy as np
 
 from pipeline.errors import ConfigurationError
 from pipeline.results import LONE_SURROGATES, RESULTS_NAME
+from pipeline.tempnames import temporary_path
 from stages.normalize import downmix
 
 __all__ = [
@@ -770,8 +771,8 @@ def write_report(
     bar = _progress_bar(total, progress)
     tally = _Tally()
     index: list[dict[str, Any]] = []
-    cards_tmp = f"{target}.{os.getpid()}.cards.tmp"
-    page_tmp = f"{target}.{os.getpid()}.tmp"
+    cards_tmp = temporary_path(target, "cards")
+    page_tmp = temporary_path(target)
     try:
         # A file name that is not valid UTF-8 shows as \udcXX escapes (as in results.jsonl).
         with open(cards_tmp, "w", encoding="utf-8", errors=LONE_SURROGATES) as cards:

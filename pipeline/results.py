@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.clip import Clip
+from pipeline.tempnames import temporary_path
 
 RESULTS_NAME = "results.jsonl"
 # How results.jsonl is written: a source name that is not valid UTF-8 (``os.listdir`` gives its
@@ -108,7 +109,8 @@ class Results:
     """The results of a run: iterate for records, or `to_pandas()` for a DataFrame.
 
     Backed by the run's ``results.jsonl`` when it has an output folder (read lazily, never all
-    in memory), otherwise by the records kept from an in-memory run.
+    in memory), otherwise by the records kept from an in-memory run. The results of a run
+    are those of its own inputs; `Results.read` of a folder gives every input run into it.
     """
 
     def __init__(
@@ -117,9 +119,12 @@ class Results:
         path: str | None = None,
         records: list[dict[str, Any]] | None = None,
         summary: Summary | None = None,
+        sources: set[str] | None = None,
     ) -> None:
         self.path = path
         self._records = records
+        # A run's own inputs: its folder's results.jsonl also lists what earlier runs made.
+        self._sources = None if sources is None else {utf8_text(s) for s in sources}
         self.summary = summary if summary is not None else self._summarise()
 
     @classmethod
@@ -137,7 +142,9 @@ class Results:
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
-                    yield json.loads(line)
+                    record = json.loads(line)
+                    if self._sources is None or utf8_text(record["source"]) in self._sources:
+                        yield record
 
     def __len__(self) -> int:
         return self.summary.total
@@ -203,7 +210,7 @@ class ResultRecord(dict[str, Any]):
 
 def write_records(path: str, records: Iterable[dict[str, Any]]) -> None:
     """Replace ``path`` atomically with these records, one JSON line each."""
-    tmp = f"{path}.{os.getpid()}.tmp"
+    tmp = temporary_path(path)
     with open(tmp, "w", encoding="utf-8", errors=LONE_SURROGATES) as fh:
         for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")

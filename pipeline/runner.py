@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.clip import Clip, Severity
+from pipeline.errors import ConfigurationError
 from pipeline.executors import Executor
 from pipeline.journal import FileStamp, Journal, content_hash
 from pipeline.profiles import Profile, load_profile
@@ -26,6 +27,7 @@ from pipeline.results import (
     write_records,
 )
 from pipeline.stage import Stage
+from pipeline.tempnames import is_temporary_name
 
 __all__ = ["Pipeline", "RunOptions", "single_threaded_blas"]
 
@@ -176,11 +178,13 @@ class Pipeline:
         remote = out is not None and "://" in out and not out.startswith("file://")
         local_out = out.removeprefix("file://") if out is not None and not remote else None
         sources = expand_inputs(paths, skip_folder=local_out)  # never our own outputs
-        names = self._plan_names(sources)
+        if local_out is not None:
+            _refuse_inputs_inside(local_out, sources)
         pool, owned = resolve_executor(executor, workers=workers)
         try:
             if out is None:
                 summary, records = Summary(), []
+                names = self._plan_names(sources)
                 for record in self._stream(sources, names, pool, progress, journal=False):
                     del record["_journal"]
                     summary.add(record)
@@ -188,7 +192,7 @@ class Pipeline:
                     if on_result:
                         on_result(record)
                 return Results(records=records, summary=summary)
-            return self.with_encoder(out)._run_into(out, sources, names, pool, progress, on_result)
+            return self.with_encoder(out)._run_into(out, sources, pool, progress, on_result)
         finally:
             if owned:
                 pool.close()
@@ -197,7 +201,6 @@ class Pipeline:
         self,
         out: str,
         sources: list[str],
-        names: dict[str, str],
         pool: Executor,
         progress: bool | None,
         on_result: Callable[[dict[str, Any]], None] | None,
@@ -216,8 +219,13 @@ class Pipeline:
                 todo.append(source)
             else:
                 done.append(record)
+        # Names other inputs' outputs hold in this folder stay theirs (a second session with a
+        # take of the same name gets a tagged name instead of overwriting the first's).
+        names = self._plan_names(sources, taken=journal.outputs_of_others(set(sources)))
         results_path = os.path.join(out, RESULTS_NAME)
-        write_records(results_path, done)  # drop lines of unfinished or other-config work
+        # Every output in the folder keeps its line: earlier runs' inputs first, then this
+        # run's finished ones; unfinished or superseded work is dropped.
+        write_records(results_path, [*journal.other_results(set(sources)), *done])
         for record in done:
             summary.add(record)
             if on_result:
@@ -227,7 +235,7 @@ class Pipeline:
             with open(results_path, "a", encoding="utf-8", errors=LONE_SURROGATES) as sink:
                 for record in self._stream(todo, names, pool, progress, journal=True):
                     meta = record.pop("_journal")
-                    if meta is not None:  # None: the task was lost; the next run redoes it
+                    if meta is not None and not _may_pass_next_time(record):
                         stamp = FileStamp(*meta["stamp"])
                         journal.record_done(record["source"], config, meta["hash"], stamp, record)
                     sink.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -241,24 +249,32 @@ class Pipeline:
                 from pipeline.remote import upload
 
                 upload(results_path, remote_out.rstrip("/") + "/" + RESULTS_NAME)
-        return Results(path=results_path, summary=summary)
+        return Results(path=results_path, summary=summary, sources=set(sources))
 
-    def _plan_names(self, sources: list[str]) -> dict[str, str]:
-        """A unique, profile-safe output stem for every input, decided before any work starts."""
+    def _plan_names(
+        self, sources: list[str], taken: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """A unique, profile-safe output stem for every input, decided before any work starts.
+
+        Inputs whose stems clash (``take.wav`` in two folders, ``a.wav`` and ``a.mp3``), or
+        whose output name ``taken`` (casefolded file name → source) gives to another input,
+        get a tag from a hash of their path.
+        """
         if self.profile is None:
             return {}
-        from stages.encode import safe_stem
+        from pipeline.formats import output_format
+        from stages.encode import safe_stem, tagged_stem
 
+        extension = output_format(self.options.format or self.profile.output.name).extension
+        taken = taken or {}
         stems = {source: safe_stem(source, self.profile) for source in sources}
         counts: dict[str, int] = {}
         for stem in stems.values():
             counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
         for source, stem in stems.items():
-            if counts[stem.casefold()] > 1:
-                tag = hashlib.blake2b(source.encode(), digest_size=3).hexdigest()
-                rule = self.profile.rules.get("filename")
-                room = int(rule.maximum) if rule and rule.maximum else 200
-                stems[source] = safe_stem(f"{stem[: room - len(tag) - 1]}_{tag}", self.profile)
+            owner = taken.get((stem + extension).casefold())
+            if counts[stem.casefold()] > 1 or (owner is not None and owner != source):
+                stems[source] = tagged_stem(stem, source, self.profile)
         return stems
 
     def _stream(
@@ -331,6 +347,15 @@ def _lost(item: tuple[str, str, bool], exc: BaseException) -> dict[str, Any]:
     return record
 
 
+# Failures of the run, not verdicts on the input: the next run tries these files again.
+RETRIED_CODES = frozenset({"missing_input", "encode_failed", "internal_error", "worker_lost"})
+
+
+def _may_pass_next_time(record: dict[str, Any]) -> bool:
+    """Whether ``record`` failed for a reason outside the input (unreadable, disk, crash)."""
+    return any(f["code"] in RETRIED_CODES and f["severity"] == "error" for f in record["findings"])
+
+
 def state_dir(out_url: str) -> str:
     """The local folder that holds the journal and results.jsonl of a run into ``out_url``."""
     root = os.environ.get("VOICEPREP_STATE_DIR") or os.path.join(
@@ -345,20 +370,33 @@ def _work(pipeline: Pipeline, source: str, name: str, *, journal: bool) -> dict[
         record["_journal"] = None
         return record
     stamp = FileStamp.of(source)
+    digest = content_hash(source)  # before processing: what the result was made from
     record = pipeline.record(source, name)
     stamp_after = FileStamp.of(source)
     record["_journal"] = {
-        "hash": content_hash(source),
+        "hash": digest,
         # A file changed while we read it is stamped so that the next run redoes it.
         "stamp": [stamp.size, stamp.mtime_ns] if stamp == stamp_after else [-1, -1],
     }
     return record
 
 
+def _refuse_inputs_inside(out: str, sources: list[str]) -> None:
+    """Refuse a run whose output folder holds one of its inputs: outputs could replace them."""
+    folder = os.path.realpath(out)
+    for source in sources:
+        if "://" not in source and os.path.realpath(source).startswith(folder + os.sep):
+            raise ConfigurationError(
+                f"the output folder {out} holds the input {source}; outputs could replace "
+                "recordings there, so write them to another folder (for example "
+                f"--out {os.path.join(out, 'out')})"
+            )
+
+
 def _remove_stale_temporaries(out: str) -> None:
     """Temporary files of an earlier, killed run (outputs appear only by atomic rename)."""
     for entry in os.scandir(out):
-        if entry.is_file() and entry.name.startswith(".") and entry.name.endswith(".tmp"):
+        if entry.is_file() and is_temporary_name(entry.name):
             os.unlink(entry.path)
 
 

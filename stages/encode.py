@@ -1,7 +1,8 @@
 """`Encode`: write the vendor-ready file atomically, then read it back and check it.
 
-The file is written under a temporary name in the output folder (``.{name}.{pid}.tmp``, which
-the runner sweeps away after a killed run) and renamed over the final name: no
+The file is written under a temporary name in the output folder
+(`pipeline.tempnames.temporary_path`, which the runner sweeps away after a killed run) and
+renamed over the final name: no
 partial file ever carries the final name. The written file is then checked with the same
 rules `validate` predicted with (`stages.validate.verify_file`).
 
@@ -13,6 +14,7 @@ nothing downstream uploads it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
@@ -28,10 +30,11 @@ from pipeline.clip import Clip, Severity
 from pipeline.formats import OutputFormat, output_format
 from pipeline.profiles import Profile
 from pipeline.stage import Stage
+from pipeline.tempnames import temporary_path
 from stages.normalize import mono
 from stages.validate import encoding_rate, verify_file
 
-__all__ = ["Encode", "output_stem", "safe_stem", "wav_pcm16_bytes"]
+__all__ = ["Encode", "output_stem", "safe_stem", "tagged_stem", "wav_pcm16_bytes"]
 
 FALLBACK_STEM = "clip"
 # Room for the extension and the temporary-name decoration within a 255-byte file name.
@@ -89,6 +92,21 @@ def sanitize_stem(stem: str, profile: Profile) -> str:
     if not text or text in {".", ".."} or not profile.filename_ok(text):
         return FALLBACK_STEM
     return text
+
+
+def tagged_stem(stem: str, source: str, profile: Profile) -> str:
+    """``stem`` with a short hash of ``source`` appended, kept whole within the length limits.
+
+    For two inputs whose safe stems clash: the stem is shortened (by characters and by bytes)
+    to make room, so the tag that tells them apart is never cut.
+    """
+    tag = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=3).hexdigest()
+    rule = profile.rules.get("filename")
+    max_chars = int(rule.maximum) if rule is not None and rule.maximum is not None else None
+    room = len(tag) + 1
+    base = stem if max_chars is None else stem[: max(0, max_chars - room)]
+    base = _truncate_bytes(base, MAX_STEM_BYTES - room).rstrip(_TRIM_END)
+    return sanitize_stem(f"{base}_{tag}" if base else tag, profile)
 
 
 def _truncate_bytes(text: str, max_bytes: int) -> str:
@@ -165,6 +183,13 @@ class Encode(Stage):
         path = os.path.join(folder, stem + fmt.extension)
         try:
             write_atomically(path, samples, rate, fmt)
+        except IsADirectoryError:
+            return self.error(
+                clip,
+                "encode_failed",
+                f"could not write {path}: a folder of that name is in the way; move or rename "
+                "it, then run again",
+            )
         except Exception as exc:
             return self.error(
                 clip,
@@ -208,7 +233,7 @@ class Encode(Stage):
 def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputFormat) -> None:
     """Write ``samples`` to ``path`` so that ``path`` is either absent, old, or complete.
 
-    Writes ``.{name}.{pid}.tmp`` beside it and renames it; the temporary file is removed when
+    Writes a temporary file beside it and renames it; the temporary file is removed when
     anything fails (including KeyboardInterrupt), so no reader ever sees a half-written
     output. Neither the file nor the folder is fsynced (that was ~15–20 % of a run's wall
     time): an output lost or cut short by a power failure is caught on resume, where the
@@ -216,7 +241,7 @@ def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputForma
     """
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    tmp = temporary_path(path)
     try:
         if fmt.name == "wav-pcm16" and samples.ndim == 1:
             with open(tmp, "wb") as fh:

@@ -16,6 +16,7 @@ used when it keeps at least ``SHORT_PAUSE_GAIN_S`` more than the last pause betw
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -96,8 +97,13 @@ class Trim(Stage):
     profile: str | None = None
 
     def __post_init__(self) -> None:
-        if self.pad_ms < 0:
-            raise ConfigurationError(f"trim pad_ms must be ≥ 0, got {self.pad_ms}")
+        if not 0 <= self.pad_ms < math.inf:
+            raise ConfigurationError(f"trim pad_ms must be a number ≥ 0, got {self.pad_ms}")
+        for label, value in (("min_s", self.min_s), ("max_s", self.max_s)):
+            if value is not None and not 0 < value < math.inf:
+                raise ConfigurationError(
+                    f"trim {label} must be a number of seconds > 0, got {value}"
+                )
         if self.min_s is not None and self.max_s is not None and self.min_s > self.max_s:
             raise ConfigurationError(
                 f"trim min_s ({self.min_s} s) is larger than max_s ({self.max_s} s)"

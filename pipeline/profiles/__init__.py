@@ -7,6 +7,7 @@ breaking a documented rule is an error, breaking one of our own defaults a warni
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -30,6 +31,34 @@ class Rule:
     maximum: float | None = None
     pattern: str | None = None
     source: str = ""  # where the vendor says so, e.g. "VENDORS.md §4 [YS-AUDIO]"
+
+    def __post_init__(self) -> None:
+        for label, bound in (("min", self.minimum), ("max", self.maximum)):
+            if bound is not None and (
+                isinstance(bound, bool)
+                or not isinstance(bound, (int, float))
+                or not math.isfinite(bound)
+            ):
+                raise ConfigurationError(
+                    f"rule {self.name}: {label} must be a number, got {bound!r}"
+                )
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ConfigurationError(
+                f"rule {self.name}: min ({self.minimum:g}) is larger than max ({self.maximum:g})"
+            )
+        if self.name == "filename" and self.maximum is not None and self.maximum < 1:
+            raise ConfigurationError(
+                f"rule filename: max is a length in characters and must be at least 1, got "
+                f"{self.maximum:g}"
+            )
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except (re.error, TypeError) as exc:
+                raise ConfigurationError(
+                    f"rule {self.name}: pattern {self.pattern!r} is not a regular expression "
+                    f"({exc})"
+                ) from None
 
     def describe(self) -> str:
         parts = []
@@ -155,8 +184,13 @@ def parse_profile(data: dict[str, Any]) -> Profile:
             analysis=AnalysisThresholds(**data.get("analysis", {})),
             rules=_rules(data.get("rules", {})),
         )
-    except (KeyError, TypeError) as exc:
-        raise ConfigurationError(f"profile {data.get('name', '?')!r} is malformed: {exc}") from exc
+    except KeyError as exc:
+        raise ConfigurationError(
+            f"profile {data.get('name', '?')!r} is missing {exc}; compare it with a built-in "
+            "profile (`voiceprep profiles`)"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"profile {data.get('name', '?')!r} is malformed: {exc}") from None
 
 
 @cache
@@ -180,8 +214,12 @@ def load_profile(name: str | os.PathLike[str]) -> Profile:
         try:
             with open(name, "rb") as fh:
                 return parse_profile(tomllib.load(fh))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"profile file {name}: {exc}") from None
         except OSError as exc:
             raise ConfigurationError(f"cannot read profile file {name}: {exc}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"profile file {name} is not valid TOML: {exc}") from None
     try:
         return _builtin()[name]
     except KeyError:

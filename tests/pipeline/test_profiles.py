@@ -73,7 +73,7 @@ def test_profile_from_a_toml_file(tmp_path):
 
 
 def test_malformed_profile_is_a_configuration_error():
-    with pytest.raises(ConfigurationError, match="malformed"):
+    with pytest.raises(ConfigurationError, match="missing 'output'"):
         parse_profile(tomllib.loads('name = "x"'))
     with pytest.raises(ConfigurationError, match="unknown output format"):
         parse_profile(
@@ -81,6 +81,28 @@ def test_malformed_profile_is_a_configuration_error():
                 'name="x"\nvendor="v"\napi="a"\nsummary="s"\n[output]\nformat="ogg"\nsample_rate=8000'
             )
         )
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("[broken\n", "not valid TOML"),
+        ("[rules.filename]\nmax = -5\n", "at least 1"),
+        ('[rules.file_size]\nmax = "big"\n', "must be a number"),
+        ("[rules.duration]\nmin = 30\nmax = 5\n", "larger than max"),
+        ('[rules.filename]\npattern = "[a-"\n', "not a regular expression"),
+        ('[output]\nformat = "mp3"\nsample_rate = "fast"\n', "malformed"),
+    ],
+)
+def test_a_broken_profile_file_is_a_usage_error_naming_the_file(tmp_path, text, match):
+    path = tmp_path / "mine.toml"
+    head = 'name = "mine"\nvendor = "Me"\napi = "none"\nsummary = "s"\n'
+    if "[output]" not in text:
+        head += '[output]\nformat = "wav-pcm16"\nsample_rate = 8000\n'
+    path.write_bytes((head + text).encode())
+    with pytest.raises(ConfigurationError, match=match) as error:
+        load_profile(str(path))
+    assert str(path) in str(error.value)
 
 
 def test_missing_profile_file_is_a_configuration_error(tmp_path):

@@ -166,10 +166,12 @@ def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path, monkeypatch):
     folder = _inputs(tmp_path, n=1)
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".take0.wav.123.tmp").write_bytes(b"half")
+    (out / ".take0.wav.123.tmp").write_bytes(b"half")  # as versions before 0.3.7 named them
+    (out / ".take1.wav.123.voiceprep-tmp").write_bytes(b"half")
+    (out / ".notes.tmp").write_text("the user's own")
     monkeypatch.setattr(Pipeline, "with_encoder", lambda self, out: self)
     _pipeline(tmp_path).run([str(folder)], out=str(out), workers=1, progress=False)
-    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+    assert sorted(p.name for p in out.glob(".*tmp")) == [".notes.tmp"]
 
 
 def test_unknown_input_is_a_usage_error(tmp_path):
@@ -236,3 +238,122 @@ def test_an_output_folder_inside_the_inputs_is_never_read_as_input(tmp_path, mon
     second = pipeline.run([str(folder)], out=str(out), workers=1, progress=False)
     assert len(second) == len(first) == 8
     assert not any("/out/" in record["source"] for record in second)
+
+
+# --- output folders shared by several runs (the real chain, small fixture takes) ----------
+
+GREETING = "fixtures/session/greeting_en-us_16k.wav"
+MENU = "fixtures/session/menu_en-gb_8k.wav"
+HOURS = "fixtures/session/hours_de_22k.flac"
+
+
+def _yeastar(**options):
+    return Pipeline.for_profile("yeastar-prompt", **options)
+
+
+def _lines(out):
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+def test_an_output_folder_holding_an_input_is_refused(tmp_path):
+    import shutil
+
+    shutil.copy(GREETING, tmp_path / "take.wav")
+    before = (tmp_path / "take.wav").read_bytes()
+    for inputs in ([str(tmp_path)], [str(tmp_path / "take.wav")], [str(tmp_path / "*.wav")]):
+        with pytest.raises(ConfigurationError, match="output folder"):
+            _yeastar().run(inputs, out=str(tmp_path), workers=1, progress=False)
+    assert (tmp_path / "take.wav").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.wav"]
+
+
+def test_an_output_another_configuration_overwrote_is_made_again(tmp_path):
+    out = tmp_path / "out"
+    quiet = _yeastar(target_lufs=-30).run([GREETING], out=str(out), workers=1, progress=False)
+    quiet_bytes = (out / "greeting_en-us_16k.wav").read_bytes()
+    _yeastar().run([GREETING], out=str(out), workers=1, progress=False)
+    assert (out / "greeting_en-us_16k.wav").read_bytes() != quiet_bytes
+    again = _yeastar(target_lufs=-30).run([GREETING], out=str(out), workers=1, progress=False)
+    assert (out / "greeting_en-us_16k.wav").read_bytes() == quiet_bytes
+    assert [r["metrics"]["lufs"] for r in again] == [r["metrics"]["lufs"] for r in quiet]
+    assert len(_lines(out)) == 1
+
+
+def test_a_later_session_never_overwrites_an_earlier_take_of_the_same_name(tmp_path):
+    import shutil
+
+    for folder, take in (("monday", GREETING), ("tuesday", MENU)):
+        (tmp_path / folder).mkdir()
+        shutil.copy(take, tmp_path / folder / "take.wav")
+    out = tmp_path / "out"
+    for folder in ("monday", "tuesday", "monday"):
+        _yeastar().run([str(tmp_path / folder)], out=str(out), workers=1, progress=False)
+    lines = _lines(out)
+    assert sorted(os.path.basename(r["source"]) for r in lines) == ["take.wav", "take.wav"]
+    outputs = {r["source"].split(os.sep)[-2]: r["output"] for r in lines}
+    assert outputs["monday"].endswith("take.wav")
+    assert outputs["tuesday"] != outputs["monday"]
+    assert all(os.path.exists(path) for path in outputs.values())
+
+
+def test_results_keep_every_output_of_the_folder_after_a_partial_run(tmp_path):
+    out = tmp_path / "out"
+    _yeastar().run([GREETING, MENU, HOURS], out=str(out), workers=1, progress=False)
+    part = _yeastar().run([MENU], out=str(out), workers=1, progress=False)
+    assert [r["source"] for r in part] == [MENU] and len(part) == 1
+    assert sorted(r["source"] for r in _lines(out)) == sorted([GREETING, MENU, HOURS])
+
+
+def test_long_names_that_clash_get_outputs_of_their_own(tmp_path):
+    import shutil
+
+    stem = "a" * 240
+    for tail, take in (("1", GREETING), ("2", MENU)):
+        shutil.copy(take, tmp_path / f"{stem}{tail}.wav")
+    out = tmp_path / "out"
+    results = _yeastar().run([str(tmp_path)], out=str(out), workers=1, progress=False)
+    outputs = [r["output"] for r in results]
+    assert len(set(outputs)) == 2 and all(os.path.exists(p) for p in outputs)
+
+
+def test_a_failure_to_write_is_tried_again_on_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    (out / "greeting_en-us_16k.wav").mkdir(parents=True)  # in the way of the output
+    first = _yeastar().run([GREETING], out=str(out), workers=1, progress=False)
+    assert [f["code"] for r in first for f in r["findings"] if f["severity"] == "error"] == [
+        "encode_failed"
+    ]
+    (out / "greeting_en-us_16k.wav").rmdir()
+    second = _yeastar().run([GREETING], out=str(out), workers=1, progress=False)
+    assert [r["status"] for r in second] == ["passed"]
+    assert (out / "greeting_en-us_16k.wav").is_file()
+
+
+def test_a_pipe_as_input_fails_without_hanging(tmp_path):
+    fifo = tmp_path / "take.wav"
+    os.mkfifo(fifo)
+    results = _yeastar().run([str(fifo)], out=str(tmp_path / "out"), workers=1, progress=False)
+    assert [f["code"] for r in results for f in r["findings"]] == ["unsupported_format"]
+
+
+@dataclass
+class AppendByte(Stage):
+    """Writes to the input, as a recorder still writing the take would."""
+
+    name: ClassVar[str] = "append"
+
+    def process(self, clip: Clip) -> Clip:
+        with open(clip.source, "ab") as fh:
+            fh.write(b"\x07")
+        return clip
+
+
+def test_an_input_changed_while_processing_is_redone(tmp_path, monkeypatch):
+    take = _inputs(tmp_path, n=1) / "take0.wav"
+    log = tmp_path / "log.txt"
+    monkeypatch.setattr(Pipeline, "with_encoder", lambda self, out: self)
+    pipeline = Pipeline([ReadBytes(), AppendByte(), Count(log=str(log))])
+    for _ in range(2):
+        pipeline.run([str(take)], out=str(tmp_path / "out"), workers=1, progress=False)
+    # The result of the first run is of a file that no longer exists: the second redid it.
+    assert log.read_text().splitlines() == [str(take)] * 2

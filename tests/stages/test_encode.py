@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from pipeline.clip import Clip, Severity
 from pipeline.formats import FORMATS
 from pipeline.profiles import available_profiles, load_profile
-from stages.encode import Encode, safe_stem, sanitize_stem, wav_g711_bytes, wav_pcm16_bytes
+from stages.encode import (
+    Encode,
+    safe_stem,
+    sanitize_stem,
+    tagged_stem,
+    wav_g711_bytes,
+    wav_pcm16_bytes,
+)
 from stages.validate import Validate, read_properties, read_wav_fmt
 from tests.conftest import speechlike
 
@@ -298,3 +305,15 @@ def test_g711_wav_has_huaweis_layout_and_libsndfiles_samples(
     theirs, _ = sf.read(reference, dtype="float32")
     assert rate == 8000
     np.testing.assert_array_equal(ours, theirs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(min_size=1, max_size=300))
+def test_a_tagged_stem_keeps_its_whole_tag(source: str) -> None:
+    for profile in PROFILES:
+        stem = safe_stem(source, profile)
+        tagged = tagged_stem(stem, source, profile)
+        assert profile.filename_ok(tagged), (profile.name, tagged)
+        _assert_safe(tagged)
+        other = tagged_stem(stem, source + "x", profile)
+        assert tagged != other  # two clashing inputs end up apart (but for 1 in 16 million)

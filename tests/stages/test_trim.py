@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -133,9 +135,19 @@ def test_cut_at_pause_prefers_latest_pause() -> None:
     assert cut_at_pause(segments, start_s=0.0, max_s=1.0, pad_s=0.2) is None
 
 
-def test_bad_window_is_refused() -> None:
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"min_s": 10.0, "max_s": 5.0},
+        {"pad_ms": float("nan")},
+        {"pad_ms": -1.0},
+        {"max_s": -5.0},
+        {"min_s": float("inf")},
+    ],
+)
+def test_bad_window_is_refused(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
-        Trim(min_s=10.0, max_s=5.0)
+        Trim(**options)
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 48000])
