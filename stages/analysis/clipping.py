@@ -187,8 +187,8 @@ def detect_clipping(
     lo_hits = [_past(x, near, c, lo_thr[c], -1.0) for c, near in enumerate(near_lows)]
     for c in range(n_ch):  # per channel: work on the (few) candidate indices only
         hi, lo = float(his[c]), float(los[c])
-        if max(hi, -lo) < MIN_LEVEL:
-            continue
+        if max(hi, -lo) < MIN_LEVEL or hi - lo < MIN_LEVEL:
+            continue  # silence, or a constant (DC): no waveform to have flat tops
         hard = _in_runs(hard_all[c], min_run)
         flat = [hard, _in_runs(hi_hits[c], min_run), _in_runs(lo_hits[c], min_run)]
         flat_idx = np.unique(np.concatenate(flat))

@@ -19,6 +19,12 @@ def test_clean_speech_is_not_clipped() -> None:
     assert detect_clipping(quantise(voice(4.0) * 1.8)).ratio == 0.0
 
 
+@pytest.mark.parametrize("level", [0.5, 1.0, -1.0])
+def test_a_constant_is_not_clipping(level: float) -> None:
+    # DC alone (a faulty interface): the dc_offset check speaks for it, not "lower the gain".
+    assert detect_clipping(np.full(48000, level, dtype=np.float32)).ratio == 0.0
+
+
 def test_hard_clipping_is_counted() -> None:
     x = quantise(np.clip(voice(4.0) * 6.0, -1.0, 1.0))
     result = detect_clipping(x)
@@ -66,7 +72,7 @@ def _reference(x: np.ndarray, *, rel_tol: float = 1e-4) -> tuple[float, float]:
     best = (0.0, 0.0)
     for col in cols:
         hi, lo = float(col.max()), float(col.min())
-        if max(hi, -lo) < 1e-3:
+        if max(hi, -lo) < 1e-3 or hi - lo < 1e-3:  # silence or a constant: no waveform
             continue
         masks = [np.abs(col) >= np.float32(0.999)]
         if hi >= 1e-3:
