@@ -13,6 +13,7 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,7 +173,7 @@ class Journal:
         ).fetchone()
         return later is None
 
-    def other_results(self, exclude: set[str]) -> list[dict[str, Any]]:
+    def other_results(self, exclude: set[str]) -> Iterator[dict[str, Any]]:
         """The latest result of every input not in ``exclude`` whose output is still current.
 
         What earlier runs into this folder made of inputs the current run does not name, so
@@ -182,10 +183,9 @@ class Journal:
             "SELECT source, config_hash, record, updated FROM clips AS c WHERE state = 'done' "
             "AND updated = (SELECT MAX(updated) FROM clips WHERE source = c.source "
             "AND state = 'done') ORDER BY updated"
-        ).fetchall()
+        )
         skip = {utf8_text(source) for source in exclude}
-        kept = []
-        for source, config_hash, text, updated in rows:
+        for source, config_hash, text, updated in rows:  # one row at a time: folders grow
             if source in skip:
                 continue
             record: dict[str, Any] = json.loads(text)
@@ -193,8 +193,7 @@ class Journal:
                 source, config_hash, record, updated
             ):
                 continue
-            kept.append(record)
-        return kept
+            yield record
 
     def outputs_of_others(self, sources: set[str]) -> dict[str, str]:
         """Output file names (casefolded) that inputs outside ``sources`` own: name → source."""

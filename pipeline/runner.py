@@ -211,26 +211,30 @@ class Pipeline:
         _remove_stale_temporaries(out)
         config = self.config_hash
         summary = Summary()
-        done: list[dict[str, Any]] = []
         todo: list[str] = []
+        done: list[str] = []  # sources only: a resumed batch's records are streamed, not held
         for source in sources:
-            record = journal.finished(source, config)
-            if record is None:
-                todo.append(source)
-            else:
-                done.append(record)
+            (done if journal.finished(source, config) is not None else todo).append(source)
         # Names other inputs' outputs hold in this folder stay theirs (a second session with a
         # take of the same name gets a tagged name instead of overwriting the first's).
         names = self._plan_names(sources, taken=journal.outputs_of_others(set(sources)))
+
+        def earlier_results() -> Iterator[dict[str, Any]]:
+            """Earlier runs' other inputs first, then this run's finished ones."""
+            yield from journal.other_results(set(sources))
+            for source in done:
+                record = journal.finished(source, config)  # cheap now: its stamp is fresh
+                if record is None:  # changed since the first look
+                    todo.append(source)
+                    continue
+                summary.add(record)
+                if on_result:
+                    on_result(record)
+                yield record
+
         results_path = os.path.join(out, RESULTS_NAME)
-        # Every output in the folder keeps its line: earlier runs' inputs first, then this
-        # run's finished ones; unfinished or superseded work is dropped.
-        write_records(results_path, [*journal.other_results(set(sources)), *done])
-        for record in done:
-            summary.add(record)
-            if on_result:
-                on_result(record)
-        done.clear()
+        # Every output in the folder keeps its line; unfinished or superseded work is dropped.
+        write_records(results_path, earlier_results())
         try:
             with open(results_path, "a", encoding="utf-8", errors=LONE_SURROGATES) as sink:
                 for record in self._stream(todo, names, pool, progress, journal=True):

@@ -130,8 +130,8 @@ def test_other_results_are_the_latest_current_ones_of_other_inputs(tmp_path):
     b = _done(journal, srcs[1], "new")  # failed: no output, still a result
     _done(journal, srcs[2], "new", out / "c.wav")
     (out / "c.wav").unlink()  # its output is gone: no line for it
-    assert journal.other_results(set()) == [latest_a, b]
-    assert journal.other_results({str(srcs[0])}) == [b]
+    assert list(journal.other_results(set())) == [latest_a, b]
+    assert list(journal.other_results({str(srcs[0])})) == [b]
     assert journal.outputs_of_others({str(srcs[1])}) == {
         "a.wav": str(srcs[0]),
         "c.wav": str(srcs[2]),
