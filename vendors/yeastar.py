@@ -41,14 +41,32 @@ from vendors.errors import (
     VendorValidationError,
 )
 
-__all__ = ["AsyncYeastarClient", "YeastarClient", "yeastar_error"]
+__all__ = ["AsyncYeastarClient", "YeastarClient", "prompt_name_problem", "yeastar_error"]
 
 API_ROOT: Final = "/openapi/v1.0"
 MAX_BYTES: Final = 8 * 1024 * 1024
 TOKEN_EXPIRED: Final = 10004
 REFRESH_MARGIN_S: Final = 60.0
 _MIME: Final = {"wav": "audio/wav", "mp3": "audio/mpeg", "gsm": "audio/gsm"}
-_NAME = re.compile(r"[\w\- ]+")
+NAME_MAX: Final = 250
+_FORBIDDEN = re.compile(r"""[\s\x00-\x1f\x7f'"!:@#$%^*.&(){}\[\];/,`\\]""")
+"""VENDORS.md §4's forbidden characters, plus whitespace, control characters and ``\\``."""
+
+
+def prompt_name_problem(stem: str) -> str | None:
+    """Why ``stem`` cannot name a prompt (VENDORS.md §4), or None when it can.
+
+    The one naming rule of the client and the sandbox: no spaces, none of
+    ``' " ! : @ # $ % ^ * . & ( ) { } [ ] ; / , ` \\``, 1–250 characters.
+    """
+    if not stem:
+        return "is empty"
+    if len(stem) > NAME_MAX:
+        return f"is {len(stem)} characters long, over {NAME_MAX}"
+    bad = sorted(set(_FORBIDDEN.findall(stem)))
+    if bad:
+        return "contains " + " ".join(repr(c) for c in bad)
+    return None
 
 
 def yeastar_error(vendor: str, errcode: int, errmsg: str) -> VendorError:
@@ -172,12 +190,14 @@ class _YeastarCore(ClientCore):
         content = file_bytes(
             self.vendor, item.path, max_bytes=MAX_BYTES, what="custom_prompt/upload"
         )
-        if not _NAME.fullmatch(item.name):
+        problem = prompt_name_problem(item.name)
+        if problem is not None:
             raise VendorValidationError(
                 self.vendor,
                 "LocalValidation",
-                f"prompt name {item.name!r} has special characters; use letters, digits, "
-                "spaces, _ and - only (rename the output)",
+                f"prompt name {item.name[:60]!r} {problem}; Yeastar takes at most {NAME_MAX} "
+                "characters and no spaces or special characters (' \" ! : @ # $ % ^ * . & ( ) "
+                "{ } [ ] ; / , ` \\): rename the output",
                 field="file",
             )
         return f"{item.name}.{ext}", content

@@ -1,4 +1,5 @@
-"""Yeastar P-Series client against a scripted transport: tokens, ask-before-force."""
+"""Yeastar P-Series client against a scripted transport (tokens, ask-before-force) and,
+for the naming rule it shares with the PBX, against the sandbox."""
 
 from __future__ import annotations
 
@@ -38,6 +39,16 @@ def tokens(access: str = "a1", refresh: str = "r1") -> httpx.Response:
 
 def answer(errcode: int = 0, **extra: Any) -> httpx.Response:
     return httpx.Response(200, json={"errcode": errcode, "errmsg": "x", **extra})
+
+
+def write_wav(path: Path) -> str:
+    """One second of an 8 kHz PCM16 tone: a file the sandbox PBX takes."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(8000) / 8000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8000, subtype="PCM_16")
+    return str(path)
 
 
 def client(script: Script, clock: FakeClock | None = None, **options: Any) -> Any:
@@ -194,3 +205,26 @@ def test_async_client_runs_the_same_flow(item: UploadItem) -> None:
     with pytest.raises(VendorNameClash):
         asyncio.run(go())
     assert script.routes() == ["get_token", "ask", "refresh_token", "ask"]
+
+
+@pytest.mark.parametrize("name", ["my prompt", "x" * 251, "a.b", "tab\there", "semi;colon"])
+def test_names_the_pbx_refuses_never_leave(tmp_path: Path, name: str) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    path = write_wav(tmp_path / "prompt.wav")
+    with serve_sandbox() as server:
+        c = make_client("yeastar", endpoint=server.url, credentials=CREDS)
+        with pytest.raises(VendorValidationError, match="rename the output"):
+            c.upload(UploadItem(path, name, None, "s"))
+        assert server.app.state.sandbox.requests == {}
+
+
+@pytest.mark.parametrize("name", ["x" * 250, "欢迎-prompt_1", "a+b=c"])
+def test_names_the_client_accepts_the_pbx_accepts(tmp_path: Path, name: str) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    path = write_wav(tmp_path / "prompt.wav")
+    with serve_sandbox() as server:
+        c = make_client("yeastar", endpoint=server.url, credentials=CREDS)
+        assert c.upload(UploadItem(path, name, None, "s")).status == "approved"
+        assert list(server.app.state.sandbox.yeastar_prompts) == [name]
