@@ -46,7 +46,23 @@ MAX_BYTES: Final = 2 * 1024 * 1024 - 1  # "< 2 MB"
 TOKEN_LIFETIME_S: Final = 30 * 60.0
 TOKEN_MARGIN_S: Final = 5 * 60.0
 
-_AUDIT: Final = {"AUDIT_STATE_PASS": "approved", "AUDIT_STATE_NOT_PASS": "rejected"}
+_AUDIT: Final = {
+    "AUDIT_STATE_PASS": "approved",
+    "AUDIT_STATE_NOT_PASS": "rejected",
+    "AUDIT_SATE_CANCEL": "rejected",  # (sic, §5.1): nobody will review this file any more
+    "AUDIT_STATE_CANCEL": "rejected",  # the spelling Alibaba may one day fix
+}
+"""Final audit states; every other state (INIT, UPLOADING, REDOING, PAUSE, ORDER_FINISHED,
+anything new) is still pending and is polled again."""
+_AUDIT_NOTES: Final = {
+    "AUDIT_SATE_CANCEL": "the review was cancelled, so the file cannot be used; upload it "
+    "again (delete its journal row or rename the output) or ask Alibaba support why",
+    "AUDIT_PAUSE": "the review is paused on Alibaba's side; run `voiceprep upload` again later",
+    "AUDIT_ORDER_FINISHED": "approved by Alibaba's ticket system, waiting for the carrier's "
+    "review; not usable until it passes",
+    "AUDIT_STATE_UPLOADING": "approved; the file is still being uploaded to the carrier",
+}
+_AUDIT_NOTES["AUDIT_STATE_CANCEL"] = _AUDIT_NOTES["AUDIT_SATE_CANCEL"]
 _AUTH_PREFIXES: Final = (
     "SignatureDoesNotMatch",
     "IncompleteSignature",
@@ -242,6 +258,9 @@ class _AlibabaCore(ClientCore):
                 state = str(row.get("AuditState", ""))
                 receipt.status = _AUDIT.get(state, "submitted")
                 receipt.detail = {**receipt.detail, "audit_state": state}
+                receipt.detail.pop("message", None)
+                if state in _AUDIT_NOTES:
+                    receipt.detail["message"] = _AUDIT_NOTES[state]
                 if row.get("RejectInfo"):
                     receipt.detail["reject_info"] = row["RejectInfo"]
         receipt.request_id = data.get("RequestId") or receipt.request_id
