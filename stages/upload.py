@@ -72,6 +72,7 @@ VENDOR_OPTIONS: Final = {
     "force": "yeastar",
     "signature": "aliyun",
     "business_type": "aliyun",
+    "upload_endpoint": "aliyun",
 }
 """Client options that only one vendor takes (a typo'd vendor should not pass silently)."""
 

@@ -5,6 +5,10 @@ or ACS3-HMAC-SHA256 with ``signature="acs3"``) returns a 30-minute token, then t
 bytes go to the upload host with that token as ``authorization``. The token is cached
 and renewed 5 minutes before it expires, and once more if the upload host refuses it.
 `QueryVoiceFileAuditInfo` follows the ≈2 h review. 100 requests/s, shared by a run.
+
+The upload host is not the RPC host: it is ``dysmsapi-custom.cn-shanghai.aliyuncs.com``
+whatever ``vendor_endpoint`` says (a regional RPC host has no ``/dyvms/upload``), unless
+``upload_endpoint`` names another; a sandbox root serves both.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from typing import Any, ClassVar, Final
+from urllib.parse import urlparse
 
 import httpx
 
@@ -27,6 +32,7 @@ from vendors.base import (
     file_bytes,
     file_extension,
     json_object,
+    sandbox_url,
 )
 from vendors.errors import (
     VendorAuthError,
@@ -111,6 +117,11 @@ class _AlibabaCore(ClientCore):
     credentials_name = "alibaba"
     LIMIT: ClassVar[str] = "aliyun"
 
+    @classmethod
+    def sandbox_options(cls, root: str) -> dict[str, Any]:
+        """The sandbox serves the upload host under its ``/aliyun`` prefix too."""
+        return {"upload_endpoint": sandbox_url(root, cls.vendor)}
+
     def __init__(
         self,
         *,
@@ -120,8 +131,12 @@ class _AlibabaCore(ClientCore):
         **core: Any,
     ) -> None:
         super().__init__(**core)
-        if upload_endpoint is None:
-            upload_endpoint = UPLOAD_ENDPOINT if core.get("endpoint") is None else self.endpoint
+        upload_endpoint = upload_endpoint or UPLOAD_ENDPOINT
+        if urlparse(upload_endpoint).scheme not in ("http", "https"):
+            raise ConfigurationError(
+                f"the Alibaba upload endpoint {upload_endpoint!r} is not an http(s) URL; "
+                f"pass --upload-endpoint like {UPLOAD_ENDPOINT}"
+            )
         self.upload_endpoint = upload_endpoint.rstrip("/")
         creds = self.credentials
         if signature == "rpc":

@@ -323,6 +323,11 @@ class ClientCore:
             f"{type(self).__name__}(endpoint={self.endpoint!r}, credentials={self.credentials!r})"
         )
 
+    @classmethod
+    def sandbox_options(cls, root: str) -> dict[str, Any]:
+        """Client options a sandbox root implies besides the endpoint (e.g. a second host)."""
+        return {}
+
     def limiter(self, key: str | None) -> RateLimiter | None:
         """The shared limiter for ``key`` (None: unlimited)."""
         if key is None:
@@ -532,6 +537,12 @@ def _endpoint(vendor: str, endpoint: str | None, vendor_endpoint: str | None) ->
     return sandbox_url(endpoint, vendor) if endpoint else None
 
 
+def _options(cls: type[Any], root: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` over what the sandbox ``root`` (if any) implies for ``cls``."""
+    implied: dict[str, Any] = cls.sandbox_options(root) if root else {}
+    return {**options, **{k: v for k, v in implied.items() if options.get(k) is None}}
+
+
 def make_client(
     vendor: str,
     *,
@@ -554,7 +565,7 @@ def make_client(
         endpoint=_endpoint(vendor, endpoint, vendor_endpoint),
         credentials=credentials,
         state_dir=state_dir,
-        **options,
+        **_options(cls, endpoint, options),
     )
 
 
@@ -573,7 +584,7 @@ def make_async_client(
         endpoint=_endpoint(vendor, endpoint, vendor_endpoint),
         credentials=credentials,
         state_dir=state_dir,
-        **options,
+        **_options(cls, endpoint, options),
     )
 
 

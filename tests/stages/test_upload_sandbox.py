@@ -307,3 +307,17 @@ def test_lost_responses_without_lookup_api_become_unknown_not_duplicates(
     stored = stored_names(server, vendor)
     assert len(stored) == len(set(stored))  # no duplicates on the vendor
     assert summary.sent + len(summary.unknown) == len(names)
+
+
+def test_cli_upload_endpoint_sends_alibaba_files_to_the_named_host(
+    tmp_path: Path, make_sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_sandbox()
+    out = run_for(tmp_path, "aliyun", ["hello"])
+    root = server.url + "/aliyun"
+    args = ["upload", str(out), "--vendor-endpoint", root, "--no-poll"]
+    assert main([*args, "--upload-endpoint", root]) == 0
+    assert stored_names(server, "aliyun") == ["hello"]
+    yeastar = run_for(tmp_path, "yeastar", ["menu"])
+    assert main(["upload", str(yeastar), "--endpoint", server.url, "--upload-endpoint", root]) == 2
+    assert "--upload-endpoint is an option of aliyun" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.vendors.fakes import FakeClock, Script, write_file
+from vendors.alibaba import UPLOAD_ENDPOINT
 from vendors.base import Receipt, UploadItem, make_client
 from vendors.credentials import Credentials, Secret
 from vendors.errors import (
@@ -216,3 +217,19 @@ def test_cancelled_audit_is_final_and_paused_or_carrier_review_is_pending(
         polled = c.poll(receipt)
     assert (polled.status, polled.final) == (status, status != "submitted")
     assert polled.detail["audit_state"] == state and note in polled.detail["message"]
+
+
+def test_upload_goes_to_the_documented_host_whatever_the_rpc_endpoint(tmp_path: Path) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    regional = "https://dyvmsapi.ap-southeast-1.aliyuncs.com"
+    c = make_client("aliyun", vendor_endpoint=regional, credentials=CREDS)
+    assert (c.endpoint, c.upload_endpoint) == (regional, UPLOAD_ENDPOINT)
+    with serve_sandbox() as server:
+        assert make_client("aliyun", endpoint=server.url, credentials=CREDS).upload_endpoint == (
+            server.url + "/aliyun"
+        )
+        root = server.url + "/aliyun"  # an exact URL: the upload host must be named too
+        c = make_client("aliyun", vendor_endpoint=root, upload_endpoint=root, credentials=CREDS)
+        receipt = c.upload(UploadItem(pcm_wav(tmp_path / "w.wav"), "welcome", None, "s"))
+        assert receipt.remote_id in server.app.state.sandbox.aliyun_files
