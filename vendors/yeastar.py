@@ -7,7 +7,8 @@ The token travels as ``?access_token=``; every request carries a ``User-Agent``.
 
 Upload is ``ask`` then ``force``: ``ask`` only checks whether a prompt of that name
 exists. If it does, the client stops with `VendorNameClash` unless overwriting was
-asked for (``force=True``) or the item is a resumed attempt of our own upload.
+asked for (``force=True``) or the prompt may be our own: a ``record`` prompt, and an
+earlier attempt at this item noted that it had sent ``force`` (`UploadItem.note`).
 """
 
 from __future__ import annotations
@@ -202,13 +203,22 @@ class _YeastarCore(ClientCore):
             )
         return f"{item.name}.{ext}", content
 
+    @staticmethod
+    def maybe_ours(item: UploadItem, exist_type: str) -> bool:
+        """Whether the existing prompt may be this item's own upload from an earlier attempt.
+
+        Only an uploaded prompt (``record``) can be ours, and only if that attempt got as
+        far as sending ``force``; ``tts`` and ``specify`` prompts never are.
+        """
+        return item.resumed and exist_type == "record" and bool(item.progress.get("force_sent"))
+
     def upload_flow(self, item: UploadItem) -> Flow[Receipt]:
         filename, content = self.check(item)
         asked = yield from self.authed_flow(
             lambda token: self.upload_call(filename, content, "ask", token)
         )
         exist_type = asked.get("exist_type") or None
-        if exist_type and not (self.force or item.resumed):
+        if exist_type and not (self.force or self.maybe_ours(item, str(exist_type))):
             raise VendorNameClash(
                 self.vendor,
                 "NameExists",
@@ -217,6 +227,7 @@ class _YeastarCore(ClientCore):
                 name=filename,
                 exist_type=str(exist_type),
             )
+        item.note(force_sent=True)  # saved before it leaves: from here the PBX may hold ours
         yield from self.authed_flow(
             lambda token: self.upload_call(filename, content, "force", token)
         )

@@ -321,3 +321,28 @@ def test_cli_upload_endpoint_sends_alibaba_files_to_the_named_host(
     yeastar = run_for(tmp_path, "yeastar", ["menu"])
     assert main(["upload", str(yeastar), "--endpoint", server.url, "--upload-endpoint", root]) == 2
     assert "--upload-endpoint is an option of aliyun" in capsys.readouterr().err
+
+
+def faults(server: Any, **rates: float) -> None:
+    """Change the sandbox's fault rates while it runs."""
+    import httpx
+
+    httpx.post(server.url + "/_sandbox/faults", json=rates).raise_for_status()
+
+
+FEW = {"retry": RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02)}
+
+
+def test_yeastar_resume_never_overwrites_a_prompt_that_is_not_ours(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox(yeastar_prompts={"welcome": "tts"})
+    out = run_for(tmp_path, "yeastar", ["welcome"])
+    faults(server, drop_rate=1.0)  # run 1 never gets past get_token: nothing was sent
+    first = upload_run(str(out), endpoint=server.url, client_options=FEW)
+    assert [c for _, c, _ in first.errors] == ["ConnectionError"]
+    faults(server, drop_rate=0.0)
+    second = upload_run(str(out), endpoint=server.url, client_options=FEW)
+    assert [c for _, c, _ in second.errors] == ["NameExists"]
+    prompt = store(server).yeastar_prompts["welcome"]
+    assert (prompt.exist_type, prompt.uploads) == ("tts", 1)  # the user's TTS prompt is intact

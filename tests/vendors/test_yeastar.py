@@ -99,10 +99,33 @@ def test_existing_name_stops_without_force(item: UploadItem) -> None:
 def test_existing_name_is_overwritten_when_asked_or_ours(item: UploadItem, how: str) -> None:
     script = Script(route).on("get_token", tokens()).on("ask", answer(exist_type="record"))
     script.on("force", answer())
-    item.resumed = how == "resumed"
+    if how == "resumed":  # an earlier attempt got as far as sending force
+        item.resumed, item.progress = True, {"force_sent": True}
     receipt = client(script, force=how == "force").upload(item)
     assert script.routes() == ["get_token", "ask", "force"]
     assert receipt.detail["overwrote"] == "record"
+
+
+@pytest.mark.parametrize(
+    ("exist_type", "progress"),
+    [("tts", {"force_sent": True}), ("specify", {"force_sent": True}), ("record", {})],
+)
+def test_resumed_item_never_overwrites_a_prompt_that_cannot_be_ours(
+    item: UploadItem, exist_type: str, progress: dict[str, Any]
+) -> None:
+    script = Script(route).on("get_token", tokens()).on("ask", answer(exist_type=exist_type))
+    item.resumed, item.progress = True, progress
+    with pytest.raises(VendorNameClash):
+        client(script).upload(item)
+    assert "force" not in script.routes()
+
+
+def test_force_step_is_noted_before_it_is_sent(item: UploadItem) -> None:
+    saved: list[tuple[dict[str, Any], list[str]]] = []
+    script = Script(route).on("get_token", tokens()).on("ask", answer()).on("force", answer())
+    item.save = lambda progress: saved.append((progress, script.routes()))
+    client(script).upload(item)
+    assert saved == [({"force_sent": True}, ["get_token", "ask"])]
 
 
 def test_expired_token_errcode_10004_refreshes_once(item: UploadItem) -> None:
