@@ -150,7 +150,8 @@ def test_rate_limit_is_honoured_so_the_vendor_refuses_nothing(
     out = run_for(tmp_path, "tencent-ccc", ["b1", "b2", "b3", "b4"])
     upload_run(str(out), endpoint=server.url, poll=False)
     assert sorted(stored_names(server, "tencent-ccc")) == ["b1", "b2", "b3", "b4"]
-    assert store(server).requests["tencent"] == 4  # not one request refused and resent
+    # one look (DescribeIvrAudioList) and one upload per file: not one refused and resent
+    assert store(server).requests["tencent"] == 2 * 4
 
 
 def test_ccc_quota_exhausted_stops_clearly_and_the_rest_goes_next_day(
@@ -346,3 +347,35 @@ def test_yeastar_resume_never_overwrites_a_prompt_that_is_not_ours(
     assert [c for _, c, _ in second.errors] == ["NameExists"]
     prompt = store(server).yeastar_prompts["welcome"]
     assert (prompt.exist_type, prompt.uploads) == ("tts", 1)  # the user's TTS prompt is intact
+
+
+def test_ccc_resume_uploads_new_audio_instead_of_adopting_an_older_file_of_that_name(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox()
+    old = make_run(tmp_path / "old", "tencent-ccc", ["welcome"])
+    (earlier,) = upload_run(str(old), endpoint=server.url, poll=False).receipts
+    new = make_run(tmp_path / "new", "tencent-ccc", ["welcome"], dur_s=2.0)
+    faults(server, drop_rate=1.0)
+    assert upload_run(str(new), endpoint=server.url, client_options=FEW, poll=False).errors
+    faults(server, drop_rate=0.0)
+    summary = upload_run(str(new), endpoint=server.url, client_options=FEW, **FAST)
+    (receipt,) = summary.receipts
+    assert receipt.remote_id != earlier.remote_id  # the new audio was uploaded
+    assert summary.statuses == {"approved": 1}  # and its review followed, not "exists"
+    assert stored_names(server, "tencent-ccc") == ["welcome", "welcome"]
+
+
+def test_ccc_quota_counts_each_file_once_after_a_flaky_run(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    from vendors.limits import DailyQuota
+
+    server = make_sandbox()
+    out = run_for(tmp_path, "tencent-ccc", ["n0", "n1", "n2"])
+    faults(server, drop_rate=1.0)
+    upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False)
+    faults(server, drop_rate=0.0)
+    upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False)
+    quota = DailyQuota("tencent-ccc", 50, db_path=str(out / "journal.sqlite"))
+    assert quota.used() == sum(store(server).ccc_daily.values()) == 3
