@@ -19,6 +19,7 @@ is reconciled, never blindly resent:
 
 - Tencent CCC lists files by CustomFileName and adopts the one found;
 - Tencent VOD sends the same content-derived SessionId, which the vendor deduplicates;
+  the receipt then follows the first task (its noted TaskId, or found by SessionId);
 - Yeastar asks whether the prompt exists and overwrites it only when it is a recorded
   prompt and the earlier attempt had got as far as sending ``force`` (its progress note);
   any other existing prompt is someone else's and stops the item without ``--force``;
@@ -680,7 +681,7 @@ def _follow(
             if row.state == "done" and row.status == "submitted"
         ]
         if vendor in POLLED:
-            pending = [(o, r) for o, r in pending if r.remote_id]
+            pending = [(o, r) for o, r in pending if _pollable(r)]
             for output, row in pending:
                 try:
                     receipt = client.poll(row.receipt())
@@ -693,12 +694,18 @@ def _follow(
             pending = [
                 (o, r)
                 for (o, _), r in ledger.rows(vendor).items()
-                if r.state == "done" and r.status == "submitted" and r.remote_id
+                if r.state == "done" and r.status == "submitted" and _pollable(r)
             ]
         if not pending or clock() >= deadline:
             return
         sleep(min(wait_s, max(0.0, deadline - clock())))
         wait_s = min(wait_s * 1.5, 30.0)
+
+
+def _pollable(row: Row) -> bool:
+    """A pending receipt the client can ask about: it has a remote id, or says how to find
+    it (``detail.recover``, e.g. VOD's lost TaskId)."""
+    return bool(row.remote_id or row.detail.get("recover"))
 
 
 def _tally(

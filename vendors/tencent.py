@@ -8,7 +8,9 @@ first upload the client notes the newest FileId of that name; a retry or a resum
 adopts only a file newer than that. VOD takes a URL of 5–30 s of one clean voice; a `SessionId`
 derived from the file's content makes the vendor refuse a second task for the same
 file, so retries and resumed runs cannot create duplicates; `DescribeTaskDetail`
-follows the task.
+follows the task. When the vendor refuses a repeat, the client follows the first task:
+by the TaskId noted when its answer arrived, or, if that answer was lost, by finding
+the SessionId among the completion events (`PullEvents`).
 """
 
 from __future__ import annotations
@@ -90,6 +92,15 @@ def tencent_error(vendor: str, code: str, message: str, request_id: str | None) 
     if code.startswith(_VALIDATION_CODES):
         return VendorValidationError(vendor, code, message, request_id)
     return VendorRefused(vendor, code, message, request_id)
+
+
+_LOST_TASK: Final = (
+    "an earlier attempt created this voice task (SessionId {session}) but its answer, with "
+    "the TaskId, was lost; `voiceprep upload` looks for the task among VOD's completion "
+    "events (PullEvents) each time it polls. If it never shows up (events consumed "
+    "elsewhere, or normal callbacks only), find the task with this SessionId in the VOD "
+    "console's task list; it was billed, do not create it again"
+)
 
 
 def _file_id(info: dict[str, Any]) -> int:
@@ -488,25 +499,63 @@ class _VodCore(_TencentCore):
         except VendorValidationError as exc:
             if exc.code != "InvalidParameterValue.SessionId":
                 raise
-            # An earlier attempt (a retry, a killed run) already created this task.
+            # An earlier attempt (a retry, a killed run) already created - and billed - this
+            # task: follow that one. Its TaskId is in the notes unless its answer was lost.
+            known = item.progress.get("vod_task_id") if item.resumed else None
+            detail: dict[str, Any] = {"session_id": session}
+            if not known:
+                detail.update(recover="PullEvents", message=_LOST_TASK.format(session=session))
             return self.receipt(
                 item,
-                remote_id=None,
-                status="exists",
+                remote_id=str(known) if known else None,
+                status="submitted",
                 request_id=exc.request_id,
-                detail={"session_id": session, "message": exc.message},
+                detail=detail,
             )
+        task_id = str(body.get("TaskId") or "") or None
+        if task_id is not None:
+            item.note(vod_task_id=task_id)
         return self.receipt(
             item,
-            remote_id=str(body.get("TaskId") or "") or None,
+            remote_id=task_id,
             status="submitted",
             request_id=body.get("RequestId"),
             detail={"session_id": session},
         )
 
+    def find_task_flow(self, session: str) -> Flow[str | None]:
+        """The TaskId of our task with ``session`` among VOD's completion events, or None.
+
+        `PullEvents` (reliable callback, §6) returns finished tasks with their SessionId.
+        The events are not confirmed: VOD hands them out again after 30 s, so another
+        consumer of the account's events still gets every one.
+        """
+        payload: dict[str, Any] = {}
+        if self.sub_app_id is not None:
+            payload["SubAppId"] = self.sub_app_id
+        body = yield self.call("PullEvents", payload, limit=self.LIMIT)
+        for event in body.get("EventSet") or []:
+            task = (
+                event.get("CreateAigcCustomVoiceCompleteEvent") if isinstance(event, dict) else None
+            )
+            if isinstance(task, dict) and task.get("SessionId") == session and task.get("TaskId"):
+                return str(task["TaskId"])
+        return None
+
     def poll_flow(self, receipt: Receipt) -> Flow[Receipt]:
         if receipt.remote_id is None:
-            return receipt
+            session = receipt.detail.get("session_id")
+            if receipt.detail.get("recover") != "PullEvents" or not session:
+                return receipt
+            found = yield from self.find_task_flow(str(session))
+            receipt.at = self.clock()
+            if found is None:
+                return receipt  # not finished yet, or not in this account's events: ask again
+            receipt.remote_id = found
+            receipt.detail = {
+                **{k: v for k, v in receipt.detail.items() if k not in ("recover", "message")},
+                "recovered_by": "PullEvents",
+            }
         payload: dict[str, Any] = {"TaskId": receipt.remote_id}
         if self.sub_app_id is not None:
             payload["SubAppId"] = self.sub_app_id

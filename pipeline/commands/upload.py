@@ -146,6 +146,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
         else:
             remote = receipt.remote_id or "-"
             print(f"{receipt.status:<9} {os.path.basename(receipt.output)}  {remote}", flush=True)
+            if receipt.detail.get("message"):  # what the user should know or do about it
+                print(f"{'':<9} {receipt.detail['message']}", file=sys.stderr, flush=True)
 
     try:
         summary = upload_run(

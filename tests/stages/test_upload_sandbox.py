@@ -379,3 +379,19 @@ def test_ccc_quota_counts_each_file_once_after_a_flaky_run(
     upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False)
     quota = DailyQuota("tencent-ccc", 50, db_path=str(out / "journal.sqlite"))
     assert quota.used() == sum(store(server).ccc_daily.values()) == 3
+
+
+def test_vod_task_whose_answer_was_lost_is_found_and_followed(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox(review_after_s=0.1)
+    out = run_for(tmp_path, "tencent-vod", ["myvoice"])
+    faults(server, lost_response_rate=1.0)  # the task is created; its TaskId never arrives
+    assert upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False).errors
+    faults(server, lost_response_rate=0.0)
+    summary = upload_run(str(out), endpoint=server.url, client_options=FEW, **FAST)
+    (task,) = store(server).vod_tasks.values()  # one billed task, no second one
+    (row,) = read_jsonl(out / "results.jsonl")
+    assert (row["upload"]["remote_id"], row["upload"]["status"]) == (task.task_id, "approved")
+    assert row["upload"]["detail"]["voice_id"] == task.voice_id
+    assert summary.statuses == {"approved": 1}

@@ -405,11 +405,45 @@ def test_vod_session_id_changes_with_content(tmp_path: Path, item: UploadItem) -
     assert client.session_id(item) != before
 
 
-def test_vod_duplicate_session_means_the_task_exists(item: UploadItem) -> None:
+def test_vod_duplicate_session_follows_the_noted_task(item: UploadItem) -> None:
     script = Script(action).on("CreateAigcCustomVoice", fail("InvalidParameterValue.SessionId"))
+    item.resumed, item.progress = True, {"vod_task_id": "task-1"}
     receipt = vod(script).upload(item)
-    assert receipt.status == "exists"
+    assert (receipt.status, receipt.remote_id, receipt.final) == ("submitted", "task-1", False)
     assert script.routes() == ["CreateAigcCustomVoice"]
+
+
+def test_vod_task_id_is_noted_as_soon_as_it_arrives(item: UploadItem) -> None:
+    script = Script(action).on("CreateAigcCustomVoice", ok(TaskId="task-9"))
+    saved: list[dict[str, Any]] = []
+    item.save = saved.append
+    vod(script).upload(item)
+    assert saved == [{"vod_task_id": "task-9"}]
+
+
+def test_vod_lost_task_id_is_found_by_session_id_in_the_events(item: UploadItem) -> None:
+    script = Script(action).on("CreateAigcCustomVoice", fail("InvalidParameterValue.SessionId"))
+    client = vod(script)
+    receipt = client.upload(item)
+    assert (receipt.status, receipt.remote_id) == ("submitted", None)
+    assert "VOD console" in receipt.detail["message"]  # says how to find it by hand
+    session = receipt.detail["session_id"]
+    other = {"TaskId": "theirs", "SessionId": "x"}
+    ours = {"TaskId": "task-1", "SessionId": session}
+    events = [{"EventHandle": "e0", "CreateAigcCustomVoiceCompleteEvent": other}]
+    script.on("PullEvents", ok(EventSet=events), ok(EventSet=[*events, {
+        "EventHandle": "e1", "CreateAigcCustomVoiceCompleteEvent": ours}]))  # fmt: skip
+    task = {"Status": "FINISH", "ErrCode": 0, "ErrCodeExt": "",
+            "Output": {"InfoList": [{"VoiceId": "v-1"}]}}  # fmt: skip
+    script.on("DescribeTaskDetail", ok(Status="FINISH", CreateAigcCustomVoiceTask=task))
+    assert client.poll(receipt).remote_id is None  # not among the events yet
+    polled = client.poll(receipt)
+    assert (polled.remote_id, polled.status, polled.detail["voice_id"]) == (
+        "task-1",
+        "approved",
+        "v-1",
+    )
+    assert "message" not in polled.detail and "ConfirmEvents" not in script.routes()
 
 
 @pytest.mark.parametrize("seconds", [4.9, 30.5])
