@@ -12,12 +12,17 @@ the `Receipt`. Where receipts live:
   ``voiceprep upload`` puts it back without sending anything).
 
 Exactly once across kills: an item is marked ``sending`` (committed) before its request
-leaves and ``done`` when the receipt is stored. An item found in ``sending`` on the next
-run may or may not have reached the vendor, so it is reconciled, never blindly resent:
+leaves and ``done`` when the receipt is stored; in between, the client's progress notes
+(how far the attempt got) are committed to the row before each step that matters. An
+item found in ``sending`` on the next run may or may not have reached the vendor, so it
+is reconciled, never blindly resent:
 
 - Tencent CCC lists files by CustomFileName and adopts the one found;
 - Tencent VOD sends the same content-derived SessionId, which the vendor deduplicates;
-- Yeastar asks whether the prompt exists, and overwrites it (it is ours) if so;
+  the receipt then follows the first task (its noted TaskId, or found by SessionId);
+- Yeastar asks whether the prompt exists and overwrites it only when it is a recorded
+  prompt and the earlier attempt had got as far as sending ``force`` (its progress note);
+  any other existing prompt is someone else's and stops the item without ``--force``;
 - Huawei and Alibaba offer no lookup, so the item becomes ``unknown`` and is reported;
   ``retry_unknown=True`` (``--retry-unknown``) resends it, possibly creating a second
   copy — check the vendor console first.
@@ -30,6 +35,7 @@ twice, retries what failed, and refreshes outcomes that were still pending.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -72,6 +78,7 @@ VENDOR_OPTIONS: Final = {
     "force": "yeastar",
     "signature": "aliyun",
     "business_type": "aliyun",
+    "upload_endpoint": "aliyun",
 }
 """Client options that only one vendor takes (a typo'd vendor should not pass silently)."""
 
@@ -190,15 +197,35 @@ class UploadLedger:
         )
         self._db.commit()
 
-    def mark_sending(self, output: str, vendor: str, source: str, path: str) -> None:
-        """Committed before the request leaves: a kill from here on leaves ``sending``."""
+    def mark_sending(
+        self, output: str, vendor: str, source: str, path: str, *, resumed: bool = False
+    ) -> None:
+        """Committed before the request leaves: a kill from here on leaves ``sending``.
+
+        A fresh attempt forgets the progress notes of earlier ones; a resumed one keeps them.
+        """
         with self._lock:
             old = self._get_unlocked(output, vendor)
             row = old or Row(output, vendor, source, "sending", None, None, None, None, {}, None, 0)
             row.state, row.error = "sending", None
             row.attempts += 1
             row.detail = {**row.detail, "_path": path}
+            if not resumed:
+                row.detail.pop("_progress", None)
             self._write(row)
+
+    def save_progress(self, output: str, vendor: str, progress: dict[str, Any]) -> None:
+        """Store the item's progress notes (`vendors.base.UploadItem.note`), committed."""
+        with self._lock:
+            row = self._get_unlocked(output, vendor)
+            if row is not None:
+                row.detail = {**row.detail, "_progress": progress}
+                self._write(row)
+
+    def progress(self, output: str, vendor: str) -> dict[str, Any]:
+        """The item's last saved progress notes."""
+        row = self.get(output, vendor)
+        return dict(row.detail.get("_progress") or {}) if row is not None else {}
 
     def _get_unlocked(self, output: str, vendor: str) -> Row | None:
         r = self._db.execute(
@@ -499,9 +526,16 @@ def upload_run(
                         summary.errors.append((output, "PublishFailed", str(exc)))
                     return
                 previous = ledger.get(output, vendor)
-                ledger.mark_sending(output, vendor, source, path)
-                name = os.path.splitext(output)[0]
-                item = UploadItem(path=path, name=name, url=url, source=source, resumed=resumed)
+                ledger.mark_sending(output, vendor, source, path, resumed=resumed)
+                item = UploadItem(
+                    path=path,
+                    name=os.path.splitext(output)[0],
+                    url=url,
+                    source=source,
+                    resumed=resumed,
+                    progress=ledger.progress(output, vendor),
+                    save=functools.partial(ledger.save_progress, output, vendor),
+                )
                 try:
                     receipt = c.upload(item)
                 except VendorError as exc:
@@ -647,7 +681,7 @@ def _follow(
             if row.state == "done" and row.status == "submitted"
         ]
         if vendor in POLLED:
-            pending = [(o, r) for o, r in pending if r.remote_id]
+            pending = [(o, r) for o, r in pending if _pollable(r)]
             for output, row in pending:
                 try:
                     receipt = client.poll(row.receipt())
@@ -660,12 +694,18 @@ def _follow(
             pending = [
                 (o, r)
                 for (o, _), r in ledger.rows(vendor).items()
-                if r.state == "done" and r.status == "submitted" and r.remote_id
+                if r.state == "done" and r.status == "submitted" and _pollable(r)
             ]
         if not pending or clock() >= deadline:
             return
         sleep(min(wait_s, max(0.0, deadline - clock())))
         wait_s = min(wait_s * 1.5, 30.0)
+
+
+def _pollable(row: Row) -> bool:
+    """A pending receipt the client can ask about: it has a remote id, or says how to find
+    it (``detail.recover``, e.g. VOD's lost TaskId)."""
+    return bool(row.remote_id or row.detail.get("recover"))
 
 
 def _tally(

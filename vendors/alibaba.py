@@ -5,6 +5,10 @@ or ACS3-HMAC-SHA256 with ``signature="acs3"``) returns a 30-minute token, then t
 bytes go to the upload host with that token as ``authorization``. The token is cached
 and renewed 5 minutes before it expires, and once more if the upload host refuses it.
 `QueryVoiceFileAuditInfo` follows the ≈2 h review. 100 requests/s, shared by a run.
+
+The upload host is not the RPC host: it is ``dysmsapi-custom.cn-shanghai.aliyuncs.com``
+whatever ``vendor_endpoint`` says (a regional RPC host has no ``/dyvms/upload``), unless
+``upload_endpoint`` names another; a sandbox root serves both.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from typing import Any, ClassVar, Final
+from urllib.parse import urlparse
 
 import httpx
 
@@ -27,6 +32,7 @@ from vendors.base import (
     file_bytes,
     file_extension,
     json_object,
+    sandbox_url,
 )
 from vendors.errors import (
     VendorAuthError,
@@ -46,7 +52,23 @@ MAX_BYTES: Final = 2 * 1024 * 1024 - 1  # "< 2 MB"
 TOKEN_LIFETIME_S: Final = 30 * 60.0
 TOKEN_MARGIN_S: Final = 5 * 60.0
 
-_AUDIT: Final = {"AUDIT_STATE_PASS": "approved", "AUDIT_STATE_NOT_PASS": "rejected"}
+_AUDIT: Final = {
+    "AUDIT_STATE_PASS": "approved",
+    "AUDIT_STATE_NOT_PASS": "rejected",
+    "AUDIT_SATE_CANCEL": "rejected",  # (sic, §5.1): nobody will review this file any more
+    "AUDIT_STATE_CANCEL": "rejected",  # the spelling Alibaba may one day fix
+}
+"""Final audit states; every other state (INIT, UPLOADING, REDOING, PAUSE, ORDER_FINISHED,
+anything new) is still pending and is polled again."""
+_AUDIT_NOTES: Final = {
+    "AUDIT_SATE_CANCEL": "the review was cancelled, so the file cannot be used; upload it "
+    "again (delete its journal row or rename the output) or ask Alibaba support why",
+    "AUDIT_PAUSE": "the review is paused on Alibaba's side; run `voiceprep upload` again later",
+    "AUDIT_ORDER_FINISHED": "approved by Alibaba's ticket system, waiting for the carrier's "
+    "review; not usable until it passes",
+    "AUDIT_STATE_UPLOADING": "approved; the file is still being uploaded to the carrier",
+}
+_AUDIT_NOTES["AUDIT_STATE_CANCEL"] = _AUDIT_NOTES["AUDIT_SATE_CANCEL"]
 _AUTH_PREFIXES: Final = (
     "SignatureDoesNotMatch",
     "IncompleteSignature",
@@ -95,6 +117,11 @@ class _AlibabaCore(ClientCore):
     credentials_name = "alibaba"
     LIMIT: ClassVar[str] = "aliyun"
 
+    @classmethod
+    def sandbox_options(cls, root: str) -> dict[str, Any]:
+        """The sandbox serves the upload host under its ``/aliyun`` prefix too."""
+        return {"upload_endpoint": sandbox_url(root, cls.vendor)}
+
     def __init__(
         self,
         *,
@@ -104,8 +131,12 @@ class _AlibabaCore(ClientCore):
         **core: Any,
     ) -> None:
         super().__init__(**core)
-        if upload_endpoint is None:
-            upload_endpoint = UPLOAD_ENDPOINT if core.get("endpoint") is None else self.endpoint
+        upload_endpoint = upload_endpoint or UPLOAD_ENDPOINT
+        if urlparse(upload_endpoint).scheme not in ("http", "https"):
+            raise ConfigurationError(
+                f"the Alibaba upload endpoint {upload_endpoint!r} is not an http(s) URL; "
+                f"pass --upload-endpoint like {UPLOAD_ENDPOINT}"
+            )
         self.upload_endpoint = upload_endpoint.rstrip("/")
         creds = self.credentials
         if signature == "rpc":
@@ -242,6 +273,9 @@ class _AlibabaCore(ClientCore):
                 state = str(row.get("AuditState", ""))
                 receipt.status = _AUDIT.get(state, "submitted")
                 receipt.detail = {**receipt.detail, "audit_state": state}
+                receipt.detail.pop("message", None)
+                if state in _AUDIT_NOTES:
+                    receipt.detail["message"] = _AUDIT_NOTES[state]
                 if row.get("RejectInfo"):
                     receipt.detail["reject_info"] = row["RejectInfo"]
         receipt.request_id = data.get("RequestId") or receipt.request_id

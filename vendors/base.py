@@ -119,8 +119,12 @@ class UploadItem:
     URL for the URL-based vendors (CCC, VOD), ``source`` the original input. Set
     ``resumed`` when an earlier attempt at this item started but never recorded a
     receipt: the client then checks for (and adopts) what that attempt may have created
-    instead of creating a second copy (CCC lists by name; Yeastar may overwrite its own
-    prompt; VOD's SessionId makes the vendor refuse a duplicate).
+    instead of creating a second copy.
+
+    ``progress`` is what attempts at this item noted with `note` (how far they got: CCC's
+    highest FileId before the upload, Yeastar's ``force`` step, VOD's TaskId); ``save``
+    persists it (the upload stage: in the run journal) before the next request leaves,
+    and a resumed item starts from the last attempt's notes.
     """
 
     path: str
@@ -128,6 +132,18 @@ class UploadItem:
     url: str | None
     source: str
     resumed: bool = False
+    progress: dict[str, Any] = field(default_factory=dict)
+    save: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False, compare=False)
+
+    def note(self, **facts: Any) -> None:
+        """Record how far this attempt got (a None value removes that fact) and save it."""
+        for key, value in facts.items():
+            if value is None:
+                self.progress.pop(key, None)
+            else:
+                self.progress[key] = value
+        if self.save is not None:
+            self.save(dict(self.progress))
 
 
 @dataclass
@@ -322,6 +338,11 @@ class ClientCore:
         return (
             f"{type(self).__name__}(endpoint={self.endpoint!r}, credentials={self.credentials!r})"
         )
+
+    @classmethod
+    def sandbox_options(cls, root: str) -> dict[str, Any]:
+        """Client options a sandbox root implies besides the endpoint (e.g. a second host)."""
+        return {}
 
     def limiter(self, key: str | None) -> RateLimiter | None:
         """The shared limiter for ``key`` (None: unlimited)."""
@@ -532,6 +553,12 @@ def _endpoint(vendor: str, endpoint: str | None, vendor_endpoint: str | None) ->
     return sandbox_url(endpoint, vendor) if endpoint else None
 
 
+def _options(cls: type[Any], root: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` over what the sandbox ``root`` (if any) implies for ``cls``."""
+    implied: dict[str, Any] = cls.sandbox_options(root) if root else {}
+    return {**options, **{k: v for k, v in implied.items() if options.get(k) is None}}
+
+
 def make_client(
     vendor: str,
     *,
@@ -554,7 +581,7 @@ def make_client(
         endpoint=_endpoint(vendor, endpoint, vendor_endpoint),
         credentials=credentials,
         state_dir=state_dir,
-        **options,
+        **_options(cls, endpoint, options),
     )
 
 
@@ -573,7 +600,7 @@ def make_async_client(
         endpoint=_endpoint(vendor, endpoint, vendor_endpoint),
         credentials=credentials,
         state_dir=state_dir,
-        **options,
+        **_options(cls, endpoint, options),
     )
 
 

@@ -38,7 +38,12 @@ from vendors.errors import (
     VendorValidationError,
 )
 
-__all__ = ["AsyncHuaweiClient", "HuaweiClient", "apply_review_callback", "voice_file_name"]
+__all__ = [
+    "AsyncHuaweiClient",
+    "HuaweiClient",
+    "apply_review_callback",
+    "voice_file_name_problem",
+]
 
 TOKEN_PATH: Final = "/apigovernance/api/oauth/tokenByAkSk"
 UPLOAD_PATH: Final = "/apiaccess/rest/cc-management/v1/importVoiceFile/upload"
@@ -49,13 +54,26 @@ MAX_RAW_BYTES: Final = MAX_ENCODED_BYTES // 4 * 3
 LOCALES: Final = ("zh_CN", "en_US", "pt_BR", "th_TH")
 VOICE_TYPES: Final = ("0", "1", "2", "3")
 NAME_MAX: Final = 50
-_NAME_CHARS = re.compile(r"[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
+_NOT_NAME_CHAR = re.compile(r"[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
+"""Anything but ASCII letters, digits and Chinese (CJK Unified Ideographs and Extension A)."""
 _REVIEW: Final = {"2": "approved", "3": "rejected"}
 
 
-def voice_file_name(name: str) -> str:
-    """``name`` reduced to what ``voiceFileName`` allows: CJK, letters, digits, ≤50 chars."""
-    return _NAME_CHARS.sub("", name)[:NAME_MAX]
+def voice_file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a ``voiceFileName`` (VENDORS.md §3.3), or None when it can.
+
+    The one rule of client and sandbox: 1–50 Chinese characters, ASCII letters and digits.
+    Names are never rewritten to fit: ``a_1`` and ``a-1`` would both become ``a1``, and a
+    Japanese or Korean name would vanish, so the user renames instead.
+    """
+    if not name:
+        return "is empty"
+    if len(name) > NAME_MAX:
+        return f"is {len(name)} characters long, over {NAME_MAX}"
+    bad = sorted(set(_NOT_NAME_CHAR.findall(name)))
+    if bad:
+        return "contains " + " ".join(repr(c) for c in bad[:10])
+    return None
 
 
 def apply_review_callback(receipt: Receipt, payload: Mapping[str, Any], *, at: float) -> Receipt:
@@ -209,9 +227,17 @@ class _HuaweiCore(ClientCore):
             "voiceType": self.voice_type,
             "fileType": ext,
         }
-        name = voice_file_name(item.name)
-        if name:
-            payload["voiceFileName"] = name
+        problem = voice_file_name_problem(item.name)
+        if problem is not None:
+            raise VendorValidationError(
+                self.vendor,
+                "LocalValidation",
+                f"voiceFileName {item.name[:60]!r} {problem}; Huawei takes 1–{NAME_MAX} Chinese "
+                "characters, ASCII letters and digits only (no _ - . or spaces): rename the "
+                "output, or let `voiceprep run --profile huawei-ivr` name it",
+                field="voiceFileName",
+            )
+        payload["voiceFileName"] = item.name
         if self.callback_url:
             payload["callBackUrl"] = self.callback_url
         return payload

@@ -123,6 +123,10 @@ def _connect(path: str) -> sqlite3.Connection:
         "CREATE TABLE IF NOT EXISTS quota (vendor TEXT NOT NULL, day TEXT NOT NULL, "
         "used INTEGER NOT NULL, PRIMARY KEY (vendor, day))"
     )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS quota_items (vendor TEXT NOT NULL, day TEXT NOT NULL, "
+        "item TEXT NOT NULL, PRIMARY KEY (vendor, day, item))"
+    )
     return db
 
 
@@ -132,7 +136,11 @@ class DailyQuota:
 
     Days are counted in UTC+8 (Beijing), where the vendor most plausibly resets; the
     vendor does not document it. `reserve` before sending, `release` when the vendor
-    did not take the file, `exhaust` when the vendor says the quota is gone.
+    did not take the file, `exhaust` when the vendor says the quota is gone. With a
+    ``key`` (the item's name) a file holds its reservation while its fate is unknown:
+    reserving it again that day, e.g. when a run resumes an item that may already have
+    been sent, counts nothing; `release` gives it back, `consume` ends the hold once the
+    vendor took the file.
     """
 
     vendor: str
@@ -141,45 +149,79 @@ class DailyQuota:
     utc_offset_h: float = 8.0
     clock: Callable[[], float] = field(default=time.time, repr=False)
     _memory: dict[str, int] = field(default_factory=dict, repr=False)
+    _held: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def day(self) -> str:
         """The quota day (``YYYY-MM-DD``) at the current time."""
         tz = dt.timezone(dt.timedelta(hours=self.utc_offset_h))
         return dt.datetime.fromtimestamp(self.clock(), tz).strftime("%Y-%m-%d")
 
-    def _update(self, change: Callable[[int], int]) -> tuple[int, int]:
-        """Apply ``change`` to today's count atomically; (before, after)."""
+    def _update(
+        self, change: Callable[[int, bool], tuple[int, bool]], key: str | None = None
+    ) -> tuple[int, int, bool]:
+        """Atomically map (today's count, whether ``key`` holds a reservation today) to new
+        values; returns (count before, count after, held before)."""
         day = self.day()
         if self.db_path is None:
             with _memory_lock:
                 before = self._memory.get(day, 0)
-                self._memory[day] = after = change(before)
-            return before, after
+                held = key is not None and (day, key) in self._held
+                after, hold = change(before, held)
+                self._memory[day] = after
+                if key is not None:
+                    (self._held.add if hold else self._held.discard)((day, key))
+            return before, after, held
         with closing(_connect(self.db_path)) as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 "SELECT used FROM quota WHERE vendor = ? AND day = ?", (self.vendor, day)
             ).fetchone()
             before = 0 if row is None else int(row[0])
-            after = change(before)
+            ids = (self.vendor, day, key)
+            held = key is not None and (
+                db.execute(
+                    "SELECT 1 FROM quota_items WHERE vendor = ? AND day = ? AND item = ?", ids
+                ).fetchone()
+                is not None
+            )
+            after, hold = change(before, held)
             db.execute("INSERT OR REPLACE INTO quota VALUES (?, ?, ?)", (self.vendor, day, after))
+            if key is not None and hold != held:
+                sql = (
+                    "INSERT INTO quota_items VALUES (?, ?, ?)"
+                    if hold
+                    else ("DELETE FROM quota_items WHERE vendor = ? AND day = ? AND item = ?")
+                )
+                db.execute(sql, ids)
             db.execute("COMMIT")
-        return before, after
+        return before, after, held
 
     def used(self) -> int:
         """Files counted today."""
-        return self._update(lambda n: n)[0]
+        return self._update(lambda n, held: (n, held))[0]
 
     def remaining(self) -> int:
         """Files that may still be sent today."""
         return max(0, self.limit_per_day - self.used())
 
-    def reserve(self, n: int = 1) -> None:
-        """Count ``n`` files against today, or raise `VendorQuotaExceeded` and count none."""
-        before, after = self._update(
-            lambda used: used + n if used + n <= self.limit_per_day else used
-        )
-        if after == before:
+    def reserve(self, n: int = 1, *, key: str | None = None) -> None:
+        """Count ``n`` files against today, or raise `VendorQuotaExceeded` and count none.
+
+        With ``key``, one file that keeps its reservation until `release`; a second
+        `reserve` of the same key on the same day counts nothing.
+        """
+        if key is not None:
+            n = 1
+
+        def change(used: int, held: bool) -> tuple[int, bool]:
+            if held:
+                return used, True
+            if used + n > self.limit_per_day:
+                return used, False
+            return used + n, key is not None
+
+        before, after, held = self._update(change, key)
+        if after == before and not held:
             raise VendorQuotaExceeded(
                 self.vendor,
                 "DailyQuotaExhausted",
@@ -188,10 +230,22 @@ class DailyQuota:
                 "again after midnight Beijing time: files already uploaded are skipped",
             )
 
-    def release(self, n: int = 1) -> None:
-        """Give back ``n`` reserved files the vendor did not take."""
-        self._update(lambda used: max(0, used - n))
+    def release(self, n: int = 1, *, key: str | None = None) -> None:
+        """Give back ``n`` reserved files the vendor did not take (with ``key``: that file's
+        reservation of today, if it holds one)."""
+
+        def change(used: int, held: bool) -> tuple[int, bool]:
+            if key is None:
+                return max(0, used - n), held
+            return (max(0, used - 1), False) if held else (used, False)
+
+        self._update(change, key)
+
+    def consume(self, *, key: str) -> None:
+        """The vendor took ``key``'s file: its count stays, its hold ends (a later upload of
+        the same name is a new file and counts again)."""
+        self._update(lambda used, held: (used, False), key)
 
     def exhaust(self) -> None:
         """Mark today as used up (the vendor said so, whatever our count was)."""
-        self._update(lambda used: max(used, self.limit_per_day))
+        self._update(lambda used, held: (max(used, self.limit_per_day), held))

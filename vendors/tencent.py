@@ -2,11 +2,15 @@
 
 Both POST JSON signed with TC3-HMAC-SHA256 and answer in the ``{"Response": ...}``
 envelope (VENDORS.md §1). CCC takes a URL per file, at most 1 request/s and 50 files
-a day (counted in the run journal); its review outcome is polled with
-`DescribeIvrAudioList`. VOD takes a URL of 5–30 s of one clean voice; a `SessionId`
+a day (counted in the run journal, one reservation per file); its review outcome is
+polled with `DescribeIvrAudioList`. CustomFileName is only an alias, so before the
+first upload the client notes the newest FileId of that name; a retry or a resumed run
+adopts only a file newer than that. VOD takes a URL of 5–30 s of one clean voice; a `SessionId`
 derived from the file's content makes the vendor refuse a second task for the same
 file, so retries and resumed runs cannot create duplicates; `DescribeTaskDetail`
-follows the task.
+follows the task. When the vendor refuses a repeat, the client follows the first task:
+by the TaskId noted when its answer arrived, or, if that answer was lost, by finding
+the SessionId among the completion events (`PullEvents`).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ VOD_NAME_MAX: Final = 20
 VOD_SESSION_MAX: Final = 50
 VOD_MIN_S, VOD_MAX_S = 5.0, 30.0
 
+CCC_MAX_PAGES: Final = 100
 _CCC_STATUS: Final = {0: "submitted", 1: "approved", 2: "rejected"}
 _AUTH_CODES: Final = ("AuthFailure", "UnauthorizedOperation")
 _VALIDATION_CODES: Final = (
@@ -87,6 +92,22 @@ def tencent_error(vendor: str, code: str, message: str, request_id: str | None) 
     if code.startswith(_VALIDATION_CODES):
         return VendorValidationError(vendor, code, message, request_id)
     return VendorRefused(vendor, code, message, request_id)
+
+
+_LOST_TASK: Final = (
+    "an earlier attempt created this voice task (SessionId {session}) but its answer, with "
+    "the TaskId, was lost; `voiceprep upload` looks for the task among VOD's completion "
+    "events (PullEvents) each time it polls. If it never shows up (events consumed "
+    "elsewhere, or normal callbacks only), find the task with this SessionId in the VOD "
+    "console's task list; it was billed, do not create it again"
+)
+
+
+def _file_id(info: dict[str, Any]) -> int:
+    try:
+        return int(info.get("FileId") or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _int_option(value: int | str | None, env: str, what: str) -> int | None:
@@ -230,30 +251,85 @@ class _CccCore(_TencentCore):
             },
         )
 
-    def find_flow(self, name: str) -> Flow[tuple[dict[str, Any] | None, str | None]]:
-        """The newest file called ``name`` already on CCC, with the list's request id."""
-        payload = {
-            "SdkAppId": self.sdk_app_id,
-            "PageSize": 50,
-            "PageNumber": 0,
-            "CustomFileName": [name],
-        }
-        body = yield self.call("DescribeIvrAudioList", payload, limit=self.LIST_LIMIT)
-        infos = [
-            info
-            for info in body.get("FileInfo") or []
-            if isinstance(info, dict) and info.get("CustomFileName") == name
-        ]
-        best = max(infos, key=lambda info: int(info.get("FileId") or 0), default=None)
-        return best, body.get("RequestId")
+    def files_flow(self, name: str) -> Flow[tuple[list[dict[str, Any]], str | None]]:
+        """Every file called ``name`` on CCC (all pages), with the last list's request id."""
+        found: list[dict[str, Any]] = []
+        request_id = None
+        for page in range(CCC_MAX_PAGES):
+            payload = {
+                "SdkAppId": self.sdk_app_id,
+                "PageSize": 50,
+                "PageNumber": page,
+                "CustomFileName": [name],
+            }
+            body = yield self.call("DescribeIvrAudioList", payload, limit=self.LIST_LIMIT)
+            request_id = body.get("RequestId")
+            infos = [i for i in body.get("FileInfo") or [] if isinstance(i, dict)]
+            found += [i for i in infos if i.get("CustomFileName") == name]
+            total = body.get("TotalCount")
+            if len(infos) < 50 or not isinstance(total, int) or (page + 1) * 50 >= total:
+                break
+        return found, request_id
+
+    def newest_id_flow(self, name: str) -> Flow[int]:
+        """The highest FileId of a file called ``name`` on CCC now (0: none)."""
+        files, _ = yield from self.files_flow(name)
+        return max((_file_id(f) for f in files), default=0)
+
+    def find_flow(
+        self, name: str, newer_than: int
+    ) -> Flow[tuple[dict[str, Any] | None, str | None]]:
+        """The first file called ``name`` with a FileId above ``newer_than`` (one our own
+        earlier attempt may have created), with the list's request id.
+
+        CustomFileName is only a display alias (duplicates allowed, §2): a file of the
+        same name from before the first attempt is someone else's, never adopted.
+        """
+        files, request_id = yield from self.files_flow(name)
+        newer = [f for f in files if _file_id(f) > newer_than]
+        return min(newer, key=_file_id, default=None), request_id
+
+    def lookup_flow(
+        self, name: str, newer_than: int
+    ) -> Flow[tuple[dict[str, Any] | None, str | None]]:
+        """`find_flow` after an upload that may have landed: if the list itself fails, the
+        error says so (maybe delivered), so the item is reconciled again, never resent blind.
+        """
+        try:
+            return (yield from self.find_flow(name, newer_than))
+        except (VendorUnavailable, VendorRateLimited, VendorRefused) as exc:
+            raise VendorUnavailable(
+                self.vendor,
+                exc.code,
+                f"an upload of {name!r} may have reached CCC, and looking for it failed "
+                f"({exc.message}); run the upload again to look again",
+                exc.request_id,
+                maybe_delivered=True,
+            ) from None
+
+    def _adopted(self, item: UploadItem, info: dict[str, Any], rid: str | None) -> Receipt:
+        """The receipt of a file an earlier attempt created: polled like a new upload."""
+        self.quota.consume(key=item.name)
+        receipt = self._receipt(item, info, rid)
+        receipt.detail["adopted"] = True
+        return receipt
 
     def upload_flow(self, item: UploadItem) -> Flow[Receipt]:
         url = self.check(item)
-        if item.resumed:
-            found, request_id = yield from self.find_flow(item.name)
+        before = item.progress.get("ccc_newest_before") if item.resumed else None
+        if isinstance(before, int):
+            # An earlier attempt got as far as the upload: look before sending again.
+            found, request_id = yield from self.lookup_flow(item.name, before)
             if found is not None:
-                return self._receipt(item, found, request_id, status="exists")
-        self.quota.reserve()
+                return self._adopted(item, found, request_id)
+        self.quota.reserve(key=item.name)  # first: a used-up day sends nothing at all
+        if not isinstance(before, int):
+            try:
+                before = yield from self.newest_id_flow(item.name)
+            except VendorError:
+                self.quota.release(key=item.name)
+                raise
+            item.note(ccc_newest_before=before)
         payload = {
             "SdkAppId": self.sdk_app_id,
             "AudioList": [{"CustomFileName": item.name, "AudioUrl": url}],
@@ -267,17 +343,20 @@ class _CccCore(_TencentCore):
                 )
                 break
             except VendorQuotaExceeded:
+                self.quota.release(key=item.name)
                 self.quota.exhaust()
                 raise
             except VendorError as exc:
+                maybe_delivered = isinstance(exc, VendorUnavailable) and exc.maybe_delivered
                 if not self.retry_policy.should_retry(exc, attempt=attempt):
-                    self.quota.release()
+                    if not maybe_delivered:  # surely not taken: give the file back
+                        self.quota.release(key=item.name)
                     raise
-                if isinstance(exc, VendorUnavailable) and exc.maybe_delivered:
+                if maybe_delivered:
                     # Not idempotent: look before sending again.
-                    found, request_id = yield from self.find_flow(item.name)
+                    found, request_id = yield from self.lookup_flow(item.name, before)
                     if found is not None:
-                        return self._receipt(item, found, request_id)
+                        return self._adopted(item, found, request_id)
                 yield self.retry_policy.delay_s(attempt, exc)
         return self._upload_result(item, body)
 
@@ -288,8 +367,9 @@ class _CccCore(_TencentCore):
         failed = [f for f in body.get("FailedFileList") or [] if isinstance(f, dict)]
         for info in succeeded:
             if info.get("CustomFileName") in (item.name, None) or len(succeeded) == 1:
+                self.quota.consume(key=item.name)
                 return self._receipt(item, info, request_id)
-        self.quota.release()
+        self.quota.release(key=item.name)
         if failed:
             reason = str(failed[0].get("FailedMsg") or "no reason given")
             return self.receipt(
@@ -419,25 +499,63 @@ class _VodCore(_TencentCore):
         except VendorValidationError as exc:
             if exc.code != "InvalidParameterValue.SessionId":
                 raise
-            # An earlier attempt (a retry, a killed run) already created this task.
+            # An earlier attempt (a retry, a killed run) already created - and billed - this
+            # task: follow that one. Its TaskId is in the notes unless its answer was lost.
+            known = item.progress.get("vod_task_id") if item.resumed else None
+            detail: dict[str, Any] = {"session_id": session}
+            if not known:
+                detail.update(recover="PullEvents", message=_LOST_TASK.format(session=session))
             return self.receipt(
                 item,
-                remote_id=None,
-                status="exists",
+                remote_id=str(known) if known else None,
+                status="submitted",
                 request_id=exc.request_id,
-                detail={"session_id": session, "message": exc.message},
+                detail=detail,
             )
+        task_id = str(body.get("TaskId") or "") or None
+        if task_id is not None:
+            item.note(vod_task_id=task_id)
         return self.receipt(
             item,
-            remote_id=str(body.get("TaskId") or "") or None,
+            remote_id=task_id,
             status="submitted",
             request_id=body.get("RequestId"),
             detail={"session_id": session},
         )
 
+    def find_task_flow(self, session: str) -> Flow[str | None]:
+        """The TaskId of our task with ``session`` among VOD's completion events, or None.
+
+        `PullEvents` (reliable callback, §6) returns finished tasks with their SessionId.
+        The events are not confirmed: VOD hands them out again after 30 s, so another
+        consumer of the account's events still gets every one.
+        """
+        payload: dict[str, Any] = {}
+        if self.sub_app_id is not None:
+            payload["SubAppId"] = self.sub_app_id
+        body = yield self.call("PullEvents", payload, limit=self.LIMIT)
+        for event in body.get("EventSet") or []:
+            task = (
+                event.get("CreateAigcCustomVoiceCompleteEvent") if isinstance(event, dict) else None
+            )
+            if isinstance(task, dict) and task.get("SessionId") == session and task.get("TaskId"):
+                return str(task["TaskId"])
+        return None
+
     def poll_flow(self, receipt: Receipt) -> Flow[Receipt]:
         if receipt.remote_id is None:
-            return receipt
+            session = receipt.detail.get("session_id")
+            if receipt.detail.get("recover") != "PullEvents" or not session:
+                return receipt
+            found = yield from self.find_task_flow(str(session))
+            receipt.at = self.clock()
+            if found is None:
+                return receipt  # not finished yet, or not in this account's events: ask again
+            receipt.remote_id = found
+            receipt.detail = {
+                **{k: v for k, v in receipt.detail.items() if k not in ("recover", "message")},
+                "recovered_by": "PullEvents",
+            }
         payload: dict[str, Any] = {"TaskId": receipt.remote_id}
         if self.sub_app_id is not None:
             payload["SubAppId"] = self.sub_app_id

@@ -7,7 +7,8 @@ The token travels as ``?access_token=``; every request carries a ``User-Agent``.
 
 Upload is ``ask`` then ``force``: ``ask`` only checks whether a prompt of that name
 exists. If it does, the client stops with `VendorNameClash` unless overwriting was
-asked for (``force=True``) or the item is a resumed attempt of our own upload.
+asked for (``force=True``) or the prompt may be our own: a ``record`` prompt, and an
+earlier attempt at this item noted that it had sent ``force`` (`UploadItem.note`).
 """
 
 from __future__ import annotations
@@ -41,14 +42,32 @@ from vendors.errors import (
     VendorValidationError,
 )
 
-__all__ = ["AsyncYeastarClient", "YeastarClient", "yeastar_error"]
+__all__ = ["AsyncYeastarClient", "YeastarClient", "prompt_name_problem", "yeastar_error"]
 
 API_ROOT: Final = "/openapi/v1.0"
 MAX_BYTES: Final = 8 * 1024 * 1024
 TOKEN_EXPIRED: Final = 10004
 REFRESH_MARGIN_S: Final = 60.0
 _MIME: Final = {"wav": "audio/wav", "mp3": "audio/mpeg", "gsm": "audio/gsm"}
-_NAME = re.compile(r"[\w\- ]+")
+NAME_MAX: Final = 250
+_FORBIDDEN = re.compile(r"""[\s\x00-\x1f\x7f'"!:@#$%^*.&(){}\[\];/,`\\]""")
+"""VENDORS.md §4's forbidden characters, plus whitespace, control characters and ``\\``."""
+
+
+def prompt_name_problem(stem: str) -> str | None:
+    """Why ``stem`` cannot name a prompt (VENDORS.md §4), or None when it can.
+
+    The one naming rule of the client and the sandbox: no spaces, none of
+    ``' " ! : @ # $ % ^ * . & ( ) { } [ ] ; / , ` \\``, 1–250 characters.
+    """
+    if not stem:
+        return "is empty"
+    if len(stem) > NAME_MAX:
+        return f"is {len(stem)} characters long, over {NAME_MAX}"
+    bad = sorted(set(_FORBIDDEN.findall(stem)))
+    if bad:
+        return "contains " + " ".join(repr(c) for c in bad)
+    return None
 
 
 def yeastar_error(vendor: str, errcode: int, errmsg: str) -> VendorError:
@@ -172,15 +191,26 @@ class _YeastarCore(ClientCore):
         content = file_bytes(
             self.vendor, item.path, max_bytes=MAX_BYTES, what="custom_prompt/upload"
         )
-        if not _NAME.fullmatch(item.name):
+        problem = prompt_name_problem(item.name)
+        if problem is not None:
             raise VendorValidationError(
                 self.vendor,
                 "LocalValidation",
-                f"prompt name {item.name!r} has special characters; use letters, digits, "
-                "spaces, _ and - only (rename the output)",
+                f"prompt name {item.name[:60]!r} {problem}; Yeastar takes at most {NAME_MAX} "
+                "characters and no spaces or special characters (' \" ! : @ # $ % ^ * . & ( ) "
+                "{ } [ ] ; / , ` \\): rename the output",
                 field="file",
             )
         return f"{item.name}.{ext}", content
+
+    @staticmethod
+    def maybe_ours(item: UploadItem, exist_type: str) -> bool:
+        """Whether the existing prompt may be this item's own upload from an earlier attempt.
+
+        Only an uploaded prompt (``record``) can be ours, and only if that attempt got as
+        far as sending ``force``; ``tts`` and ``specify`` prompts never are.
+        """
+        return item.resumed and exist_type == "record" and bool(item.progress.get("force_sent"))
 
     def upload_flow(self, item: UploadItem) -> Flow[Receipt]:
         filename, content = self.check(item)
@@ -188,7 +218,7 @@ class _YeastarCore(ClientCore):
             lambda token: self.upload_call(filename, content, "ask", token)
         )
         exist_type = asked.get("exist_type") or None
-        if exist_type and not (self.force or item.resumed):
+        if exist_type and not (self.force or self.maybe_ours(item, str(exist_type))):
             raise VendorNameClash(
                 self.vendor,
                 "NameExists",
@@ -197,6 +227,7 @@ class _YeastarCore(ClientCore):
                 name=filename,
                 exist_type=str(exist_type),
             )
+        item.note(force_sent=True)  # saved before it leaves: from here the PBX may hold ours
         yield from self.authed_flow(
             lambda token: self.upload_call(filename, content, "force", token)
         )

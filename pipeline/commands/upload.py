@@ -45,6 +45,13 @@ def register(subparsers: Any) -> None:
         "--vendor-endpoint", metavar="URL", help="the vendor's base URL exactly as given"
     )
     up.add_argument(
+        "--upload-endpoint",
+        metavar="URL",
+        help="Alibaba: the voice-file upload host (default "
+        "http://dysmsapi-custom.cn-shanghai.aliyuncs.com, whatever --vendor-endpoint says; "
+        "with --endpoint, the sandbox)",
+    )
+    up.add_argument(
         "--publish",
         metavar="WHERE",
         help="for CCC and VOD, which fetch URLs: s3://BUCKET/PREFIX (S3 or Tencent COS) or "
@@ -108,6 +115,8 @@ def _client_options(args: argparse.Namespace) -> dict[str, Any]:
         options["callback_url"] = args.callback_url
     if args.locale:
         options["locale"] = args.locale
+    if args.upload_endpoint:
+        options["upload_endpoint"] = args.upload_endpoint
     return options
 
 
@@ -137,6 +146,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
         else:
             remote = receipt.remote_id or "-"
             print(f"{receipt.status:<9} {os.path.basename(receipt.output)}  {remote}", flush=True)
+            if receipt.detail.get("message"):  # what the user should know or do about it
+                print(f"{'':<9} {receipt.detail['message']}", file=sys.stderr, flush=True)
 
     try:
         summary = upload_run(

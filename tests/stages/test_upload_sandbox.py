@@ -150,7 +150,8 @@ def test_rate_limit_is_honoured_so_the_vendor_refuses_nothing(
     out = run_for(tmp_path, "tencent-ccc", ["b1", "b2", "b3", "b4"])
     upload_run(str(out), endpoint=server.url, poll=False)
     assert sorted(stored_names(server, "tencent-ccc")) == ["b1", "b2", "b3", "b4"]
-    assert store(server).requests["tencent"] == 4  # not one request refused and resent
+    # one look (DescribeIvrAudioList) and one upload per file: not one refused and resent
+    assert store(server).requests["tencent"] == 2 * 4
 
 
 def test_ccc_quota_exhausted_stops_clearly_and_the_rest_goes_next_day(
@@ -307,3 +308,90 @@ def test_lost_responses_without_lookup_api_become_unknown_not_duplicates(
     stored = stored_names(server, vendor)
     assert len(stored) == len(set(stored))  # no duplicates on the vendor
     assert summary.sent + len(summary.unknown) == len(names)
+
+
+def test_cli_upload_endpoint_sends_alibaba_files_to_the_named_host(
+    tmp_path: Path, make_sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_sandbox()
+    out = run_for(tmp_path, "aliyun", ["hello"])
+    root = server.url + "/aliyun"
+    args = ["upload", str(out), "--vendor-endpoint", root, "--no-poll"]
+    assert main([*args, "--upload-endpoint", root]) == 0
+    assert stored_names(server, "aliyun") == ["hello"]
+    yeastar = run_for(tmp_path, "yeastar", ["menu"])
+    assert main(["upload", str(yeastar), "--endpoint", server.url, "--upload-endpoint", root]) == 2
+    assert "--upload-endpoint is an option of aliyun" in capsys.readouterr().err
+
+
+def faults(server: Any, **rates: float) -> None:
+    """Change the sandbox's fault rates while it runs."""
+    import httpx
+
+    httpx.post(server.url + "/_sandbox/faults", json=rates).raise_for_status()
+
+
+FEW = {"retry": RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02)}
+
+
+def test_yeastar_resume_never_overwrites_a_prompt_that_is_not_ours(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox(yeastar_prompts={"welcome": "tts"})
+    out = run_for(tmp_path, "yeastar", ["welcome"])
+    faults(server, drop_rate=1.0)  # run 1 never gets past get_token: nothing was sent
+    first = upload_run(str(out), endpoint=server.url, client_options=FEW)
+    assert [c for _, c, _ in first.errors] == ["ConnectionError"]
+    faults(server, drop_rate=0.0)
+    second = upload_run(str(out), endpoint=server.url, client_options=FEW)
+    assert [c for _, c, _ in second.errors] == ["NameExists"]
+    prompt = store(server).yeastar_prompts["welcome"]
+    assert (prompt.exist_type, prompt.uploads) == ("tts", 1)  # the user's TTS prompt is intact
+
+
+def test_ccc_resume_uploads_new_audio_instead_of_adopting_an_older_file_of_that_name(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox()
+    old = make_run(tmp_path / "old", "tencent-ccc", ["welcome"])
+    (earlier,) = upload_run(str(old), endpoint=server.url, poll=False).receipts
+    new = make_run(tmp_path / "new", "tencent-ccc", ["welcome"], dur_s=2.0)
+    faults(server, drop_rate=1.0)
+    assert upload_run(str(new), endpoint=server.url, client_options=FEW, poll=False).errors
+    faults(server, drop_rate=0.0)
+    summary = upload_run(str(new), endpoint=server.url, client_options=FEW, **FAST)
+    (receipt,) = summary.receipts
+    assert receipt.remote_id != earlier.remote_id  # the new audio was uploaded
+    assert summary.statuses == {"approved": 1}  # and its review followed, not "exists"
+    assert stored_names(server, "tencent-ccc") == ["welcome", "welcome"]
+
+
+def test_ccc_quota_counts_each_file_once_after_a_flaky_run(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    from vendors.limits import DailyQuota
+
+    server = make_sandbox()
+    out = run_for(tmp_path, "tencent-ccc", ["n0", "n1", "n2"])
+    faults(server, drop_rate=1.0)
+    upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False)
+    faults(server, drop_rate=0.0)
+    upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False)
+    quota = DailyQuota("tencent-ccc", 50, db_path=str(out / "journal.sqlite"))
+    assert quota.used() == sum(store(server).ccc_daily.values()) == 3
+
+
+def test_vod_task_whose_answer_was_lost_is_found_and_followed(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox(review_after_s=0.1)
+    out = run_for(tmp_path, "tencent-vod", ["myvoice"])
+    faults(server, lost_response_rate=1.0)  # the task is created; its TaskId never arrives
+    assert upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False).errors
+    faults(server, lost_response_rate=0.0)
+    summary = upload_run(str(out), endpoint=server.url, client_options=FEW, **FAST)
+    (task,) = store(server).vod_tasks.values()  # one billed task, no second one
+    (row,) = read_jsonl(out / "results.jsonl")
+    assert (row["upload"]["remote_id"], row["upload"]["status"]) == (task.task_id, "approved")
+    assert row["upload"]["detail"]["voice_id"] == task.voice_id
+    assert summary.statuses == {"approved": 1}

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.vendors.fakes import FakeClock, Script, write_file
+from vendors.alibaba import UPLOAD_ENDPOINT
 from vendors.base import Receipt, UploadItem, make_client
 from vendors.credentials import Credentials, Secret
 from vendors.errors import (
@@ -186,3 +187,49 @@ def test_ivr_call_is_checked_before_it_leaves() -> None:
     )  # fmt: skip
     assert result["CallId"] == "c^1"
     assert script.sent("IvrCall")[0].url.params["MenuKeyMap.1.Key"] == "1"
+
+
+def pcm_wav(path: Path) -> str:
+    """One second of PCM16 8 kHz mono: a file the sandbox takes."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(8000) / 8000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8000, subtype="PCM_16")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "note"),
+    [("AUDIT_SATE_CANCEL", "rejected", "cancelled"), ("AUDIT_PAUSE", "submitted", "paused"),
+     ("AUDIT_ORDER_FINISHED", "submitted", "carrier"),
+     ("AUDIT_STATE_UPLOADING", "submitted", "being uploaded")],
+)  # fmt: skip
+def test_cancelled_audit_is_final_and_paused_or_carrier_review_is_pending(
+    tmp_path: Path, state: str, status: str, note: str
+) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    with serve_sandbox() as server:
+        c = make_client("aliyun", endpoint=server.url, credentials=CREDS)
+        receipt = c.upload(UploadItem(pcm_wav(tmp_path / "w.wav"), "welcome", None, "s"))
+        server.app.state.sandbox.aliyun_files[receipt.remote_id].pinned_state = state
+        polled = c.poll(receipt)
+    assert (polled.status, polled.final) == (status, status != "submitted")
+    assert polled.detail["audit_state"] == state and note in polled.detail["message"]
+
+
+def test_upload_goes_to_the_documented_host_whatever_the_rpc_endpoint(tmp_path: Path) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    regional = "https://dyvmsapi.ap-southeast-1.aliyuncs.com"
+    c = make_client("aliyun", vendor_endpoint=regional, credentials=CREDS)
+    assert (c.endpoint, c.upload_endpoint) == (regional, UPLOAD_ENDPOINT)
+    with serve_sandbox() as server:
+        assert make_client("aliyun", endpoint=server.url, credentials=CREDS).upload_endpoint == (
+            server.url + "/aliyun"
+        )
+        root = server.url + "/aliyun"  # an exact URL: the upload host must be named too
+        c = make_client("aliyun", vendor_endpoint=root, upload_endpoint=root, credentials=CREDS)
+        receipt = c.upload(UploadItem(pcm_wav(tmp_path / "w.wav"), "welcome", None, "s"))
+        assert receipt.remote_id in server.app.state.sandbox.aliyun_files

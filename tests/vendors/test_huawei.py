@@ -13,7 +13,7 @@ from tests.vendors.fakes import FakeClock, Script, json_of, write_file
 from vendors.base import Receipt, UploadItem, make_client
 from vendors.credentials import Credentials, Secret
 from vendors.errors import VendorAuthError, VendorRateLimited, VendorValidationError
-from vendors.huawei import apply_review_callback, voice_file_name
+from vendors.huawei import apply_review_callback
 from vendors.retry import RetryPolicy
 
 APP_KEY, APP_SECRET = "sandbox-app", "sandbox-secret"
@@ -55,7 +55,7 @@ def client(script: Script, clock: FakeClock | None = None, **options: Any) -> An
 
 @pytest.fixture
 def item(tmp_path: Path) -> UploadItem:
-    return UploadItem(write_file(tmp_path / "menu_01.wav"), "menu_01", None, "menu.m4a")
+    return UploadItem(write_file(tmp_path / "menu01.wav"), "menu01", None, "menu.m4a")
 
 
 def test_upload_uses_a_bearer_token_and_sends_base64(item: UploadItem) -> None:
@@ -125,9 +125,40 @@ def test_validation_codes_and_throttling_are_typed(item: UploadItem) -> None:
     assert script.routes().count("upload") == 3
 
 
-def test_voice_file_name_keeps_only_allowed_characters() -> None:
-    assert voice_file_name("欢迎_welcome-01.v2") == "欢迎welcome01v2"
-    assert len(voice_file_name("a" * 80)) == 50
+def alaw_wav(path: Path) -> str:
+    """One second of A-law 8 kHz mono: a file the sandbox AICC takes."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(8000) / 8000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8000, subtype="ALAW")
+    return str(path)
+
+
+@pytest.mark.parametrize("name", ["a_1", "a-1", "こんにちは", "안녕", "a b", "a" * 51])
+def test_a_name_huawei_refuses_is_a_local_error_never_rewritten(tmp_path: Path, name: str) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    path = alaw_wav(tmp_path / "menu.wav")
+    with serve_sandbox() as server:
+        c = make_client("huawei", endpoint=server.url, credentials=CREDS)
+        with pytest.raises(VendorValidationError, match="rename the output") as err:
+            c.upload(UploadItem(path, name, None, "s"))
+        assert err.value.field == "voiceFileName"
+        assert server.app.state.sandbox.requests == {}  # nothing sent, not even a token
+
+
+def test_a_name_that_fits_is_sent_as_is(tmp_path: Path) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    path = alaw_wav(tmp_path / "menu.wav")
+    with serve_sandbox() as server:
+        c = make_client("huawei", endpoint=server.url, credentials=CREDS)
+        receipt = c.upload(UploadItem(path, "欢迎Welcome01", None, "s"))
+        stored = server.app.state.sandbox.huawei_uploads[receipt.remote_id]
+        assert (
+            stored.payload["voiceFileName"] == receipt.detail["voice_file_name"] == "欢迎Welcome01"
+        )
 
 
 def test_template_is_checked_before_it_leaves() -> None:

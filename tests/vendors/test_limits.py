@@ -143,3 +143,22 @@ def test_release_and_exhaust(tmp_path: Path) -> None:
     assert quota.used() == 1
     quota.exhaust()
     assert quota.remaining() == 0
+
+
+@pytest.mark.parametrize("persisted", [True, False])
+def test_a_keyed_file_holds_one_reservation_until_released_or_consumed(
+    tmp_path: Path, persisted: bool
+) -> None:
+    db = str(tmp_path / "q.sqlite") if persisted else None
+    quota = DailyQuota("tencent-ccc", limit_per_day=5, db_path=db)
+    quota.reserve(key="hello")
+    again = DailyQuota("tencent-ccc", limit_per_day=5, db_path=db) if persisted else quota
+    again.reserve(key="hello")  # a resumed attempt: still the same one file
+    assert again.used() == 1
+    again.release(key="hello")
+    again.release(key="hello")  # only what it holds
+    assert again.used() == 0
+    again.reserve(key="hello")
+    again.consume(key="hello")  # taken: counted, no longer held
+    again.reserve(key="hello")  # a second upload of that name is a second file
+    assert again.used() == 2

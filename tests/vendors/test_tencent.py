@@ -52,6 +52,15 @@ def listed(name: str = "hello", file_id: int = 7, status: int = 0) -> httpx.Resp
     return ok(TotalCount=1, FileInfo=[info])
 
 
+NONE_LISTED = ok(TotalCount=0, FileInfo=[])
+"""No file of that name on CCC yet: the answer to the look before the first upload."""
+
+
+def ccc_script() -> Script:
+    """A CCC script whose DescribeIvrAudioList finds nothing (until told otherwise)."""
+    return Script(action).on("DescribeIvrAudioList", NONE_LISTED)
+
+
 @pytest.fixture
 def item(tmp_path: Path) -> UploadItem:
     path = write_file(tmp_path / "hello.wav")
@@ -79,7 +88,7 @@ def ccc(script: Script, tmp_path: Path, **options: Any) -> Any:
 def test_ccc_upload_is_signed_for_the_host_it_sends_and_returns_a_receipt(
     tmp_path: Path, item: UploadItem
 ) -> None:
-    script = Script(action).on("UploadIvrAudio", uploaded())
+    script = ccc_script().on("UploadIvrAudio", uploaded())
     receipt = ccc(script, tmp_path).upload(item)
     (request,) = script.sent("UploadIvrAudio")
     assert str(request.url) == "http://127.0.0.1:8080/tencent/"
@@ -100,7 +109,7 @@ def test_ccc_upload_is_signed_for_the_host_it_sends_and_returns_a_receipt(
 def test_ccc_partial_failure_is_a_failed_receipt_and_gives_the_quota_back(
     tmp_path: Path, item: UploadItem
 ) -> None:
-    script = Script(action).on(
+    script = ccc_script().on(
         "UploadIvrAudio",
         ok(SuccessFileList=None, FailedFileList=[{"FileName": "hello", "FailedMsg": "bad format"}]),
     )
@@ -123,12 +132,12 @@ def test_ccc_partial_failure_is_a_failed_receipt_and_gives_the_quota_back(
 def test_ccc_auth_and_validation_errors_are_typed_and_never_retried(
     tmp_path: Path, item: UploadItem, code: str, error: type[Exception]
 ) -> None:
-    script = Script(action).on("UploadIvrAudio", fail(code, "refused"))
+    script = ccc_script().on("UploadIvrAudio", fail(code, "refused"))
     client = ccc(script, tmp_path)
     with pytest.raises(error) as err:
         client.upload(item)
     assert err.value.code == code and err.value.request_id == "req-e"  # type: ignore[attr-defined]
-    assert script.routes() == ["UploadIvrAudio"]
+    assert script.routes() == ["DescribeIvrAudioList", "UploadIvrAudio"]
     assert client.quota.used() == 0
 
 
@@ -145,25 +154,29 @@ def test_ccc_retries_throttling_and_internal_errors(
     assert receipt.remote_id == "7"
     # an InternalError may come after the file was stored: look before sending again
     lookup = ["DescribeIvrAudioList"] if code.startswith("InternalError") else []
-    assert script.routes() == ["UploadIvrAudio", *lookup, "UploadIvrAudio"]
+    assert script.routes() == ["DescribeIvrAudioList", "UploadIvrAudio", *lookup, "UploadIvrAudio"]
 
 
 def test_ccc_gives_up_after_max_attempts(tmp_path: Path, item: UploadItem) -> None:
-    script = Script(action).on("UploadIvrAudio", fail("RequestLimitExceeded"))
+    script = ccc_script().on("UploadIvrAudio", fail("RequestLimitExceeded"))
     with pytest.raises(VendorRateLimited):
         ccc(script, tmp_path).upload(item)
-    assert script.routes() == ["UploadIvrAudio"] * 3
+    assert script.routes() == ["DescribeIvrAudioList"] + ["UploadIvrAudio"] * 3
 
 
 def test_ccc_dropped_upload_is_looked_up_before_sending_again(
     tmp_path: Path, item: UploadItem
 ) -> None:
     drop = httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    script = Script(action).on("UploadIvrAudio", drop).on("DescribeIvrAudioList", listed())
+    script = ccc_script().on("UploadIvrAudio", drop).on("DescribeIvrAudioList", listed())
     receipt = ccc(script, tmp_path).upload(item)
-    assert script.routes() == ["UploadIvrAudio", "DescribeIvrAudioList"]
-    assert receipt.remote_id == "7"
-    assert json_of(script.sent("DescribeIvrAudioList")[0])["CustomFileName"] == ["hello"]
+    assert script.routes() == ["DescribeIvrAudioList", "UploadIvrAudio", "DescribeIvrAudioList"]
+    assert (receipt.remote_id, receipt.status, receipt.detail["adopted"]) == (
+        "7",
+        "submitted",
+        True,
+    )
+    assert json_of(script.sent("DescribeIvrAudioList")[1])["CustomFileName"] == ["hello"]
 
 
 def test_ccc_dropped_upload_not_found_is_sent_again(tmp_path: Path, item: UploadItem) -> None:
@@ -175,40 +188,89 @@ def test_ccc_dropped_upload_not_found_is_sent_again(tmp_path: Path, item: Upload
     )
     client = ccc(script, tmp_path)
     receipt = client.upload(item)
-    assert script.routes() == ["UploadIvrAudio", "DescribeIvrAudioList", "UploadIvrAudio"]
+    assert script.routes() == [
+        "DescribeIvrAudioList", "UploadIvrAudio", "DescribeIvrAudioList", "UploadIvrAudio"
+    ]  # fmt: skip
     assert receipt.remote_id == "7"
     assert client.quota.used() == 1
 
 
 def test_ccc_refused_connection_is_retried_without_lookup(tmp_path: Path, item: UploadItem) -> None:
-    script = Script(action).on("UploadIvrAudio", httpx.ConnectError("refused"), uploaded())
+    script = ccc_script().on("UploadIvrAudio", httpx.ConnectError("refused"), uploaded())
     ccc(script, tmp_path).upload(item)
-    assert script.routes() == ["UploadIvrAudio", "UploadIvrAudio"]
+    assert script.routes() == ["DescribeIvrAudioList", "UploadIvrAudio", "UploadIvrAudio"]
 
 
 def test_ccc_resumed_item_already_uploaded_is_adopted(tmp_path: Path, item: UploadItem) -> None:
-    item.resumed = True
+    item.resumed, item.progress = True, {"ccc_newest_before": 0}
     script = Script(action).on("DescribeIvrAudioList", listed(status=1))
     receipt = ccc(script, tmp_path).upload(item)
     assert script.routes() == ["DescribeIvrAudioList"]
-    assert (receipt.status, receipt.remote_id) == ("exists", "7")
+    assert (receipt.status, receipt.remote_id, receipt.detail["adopted"]) == ("approved", "7", True)
+
+
+def test_ccc_an_older_file_of_the_same_name_is_never_adopted(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    # CustomFileName is an alias: file 7 was there before our first attempt, so it is not ours.
+    drop = httpx.ReadTimeout("timed out")
+    script = Script(action).on("DescribeIvrAudioList", listed(file_id=7))
+    script.on("UploadIvrAudio", drop, uploaded(file_id=9))
+    receipt = ccc(script, tmp_path).upload(item)
+    assert script.routes() == [
+        "DescribeIvrAudioList", "UploadIvrAudio", "DescribeIvrAudioList", "UploadIvrAudio"
+    ]  # fmt: skip
+    assert (receipt.remote_id, receipt.status) == ("9", "submitted")
+    # resumed with the note of that first look: only a file above 7 is ours
+    item.resumed, item.progress = True, {"ccc_newest_before": 7}
+    script = Script(action).on("DescribeIvrAudioList", listed(file_id=7))
+    script.on("UploadIvrAudio", uploaded(file_id=10))
+    assert ccc(script, tmp_path).upload(item).remote_id == "10"
+
+
+def test_ccc_first_look_is_noted_before_the_upload_leaves(tmp_path: Path, item: UploadItem) -> None:
+    saved: list[tuple[dict[str, Any], list[str]]] = []
+    script = Script(action).on("DescribeIvrAudioList", listed(file_id=7))
+    script.on("UploadIvrAudio", uploaded(file_id=9))
+    item.save = lambda progress: saved.append((progress, script.routes()))
+    ccc(script, tmp_path).upload(item)
+    assert saved == [({"ccc_newest_before": 7}, ["DescribeIvrAudioList"])]
+
+
+def test_ccc_an_item_holds_one_quota_reservation_across_a_failed_lookup_and_a_resume(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    drop = httpx.ReadTimeout("timed out")
+    script = Script(action).on("DescribeIvrAudioList", NONE_LISTED, fail("InternalError"))
+    script.on("UploadIvrAudio", drop)
+    saved: list[dict[str, Any]] = []
+    item.save = saved.append
+    with pytest.raises(VendorUnavailable) as err:  # may be on CCC: reconcile, do not resend
+        ccc(script, tmp_path).upload(item)
+    assert err.value.maybe_delivered and "may have reached CCC" in err.value.message
+    assert ccc(ccc_script(), tmp_path).quota.used() == 1  # kept: the file may be there
+
+    item.resumed, item.progress = True, saved[-1]
+    client = ccc(ccc_script().on("UploadIvrAudio", uploaded()), tmp_path)
+    assert client.upload(item).remote_id == "7"
+    assert client.quota.used() == 1  # the same reservation, not a second one
 
 
 def test_ccc_local_quota_stops_before_sending(tmp_path: Path, item: UploadItem) -> None:
-    script = Script(action).on("UploadIvrAudio", uploaded())
+    script = ccc_script().on("UploadIvrAudio", uploaded())
     client = ccc(script, tmp_path, daily_quota=1)
     client.upload(item)
     with pytest.raises(VendorQuotaExceeded, match="nothing was sent"):
         client.upload(item)
-    assert script.routes() == ["UploadIvrAudio"]
+    assert script.routes().count("UploadIvrAudio") == 1
     # a later run into the same folder sees the same count
-    again = ccc(Script(action), tmp_path, daily_quota=1)
+    again = ccc(ccc_script(), tmp_path, daily_quota=1)
     with pytest.raises(VendorQuotaExceeded):
         again.upload(item)
 
 
 def test_ccc_vendor_overflow_marks_the_day_used_up(tmp_path: Path, item: UploadItem) -> None:
-    script = Script(action).on("UploadIvrAudio", fail("FailedOperation.UploadFileOverflow"))
+    script = ccc_script().on("UploadIvrAudio", fail("FailedOperation.UploadFileOverflow"))
     client = ccc(script, tmp_path)
     with pytest.raises(VendorQuotaExceeded):
         client.upload(item)
@@ -262,7 +324,7 @@ def test_ccc_needs_an_sdk_app_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_secrets_stay_out_of_repr_and_errors(tmp_path: Path, item: UploadItem) -> None:
-    script = Script(action).on("UploadIvrAudio", fail("AuthFailure.SignatureFailure"))
+    script = ccc_script().on("UploadIvrAudio", fail("AuthFailure.SignatureFailure"))
     client = ccc(script, tmp_path)
     with pytest.raises(VendorAuthError) as err:
         client.upload(item)
@@ -296,7 +358,9 @@ def test_async_ccc_client_shares_the_flow(tmp_path: Path, item: UploadItem) -> N
 
     receipt = asyncio.run(go())
     assert receipt.remote_id == "7"
-    assert script.routes() == ["UploadIvrAudio", "DescribeIvrAudioList", "UploadIvrAudio"]
+    assert script.routes() == [
+        "DescribeIvrAudioList", "UploadIvrAudio", "DescribeIvrAudioList", "UploadIvrAudio"
+    ]  # fmt: skip
     assert len(clock.slept) >= 1
 
 
@@ -341,11 +405,45 @@ def test_vod_session_id_changes_with_content(tmp_path: Path, item: UploadItem) -
     assert client.session_id(item) != before
 
 
-def test_vod_duplicate_session_means_the_task_exists(item: UploadItem) -> None:
+def test_vod_duplicate_session_follows_the_noted_task(item: UploadItem) -> None:
     script = Script(action).on("CreateAigcCustomVoice", fail("InvalidParameterValue.SessionId"))
+    item.resumed, item.progress = True, {"vod_task_id": "task-1"}
     receipt = vod(script).upload(item)
-    assert receipt.status == "exists"
+    assert (receipt.status, receipt.remote_id, receipt.final) == ("submitted", "task-1", False)
     assert script.routes() == ["CreateAigcCustomVoice"]
+
+
+def test_vod_task_id_is_noted_as_soon_as_it_arrives(item: UploadItem) -> None:
+    script = Script(action).on("CreateAigcCustomVoice", ok(TaskId="task-9"))
+    saved: list[dict[str, Any]] = []
+    item.save = saved.append
+    vod(script).upload(item)
+    assert saved == [{"vod_task_id": "task-9"}]
+
+
+def test_vod_lost_task_id_is_found_by_session_id_in_the_events(item: UploadItem) -> None:
+    script = Script(action).on("CreateAigcCustomVoice", fail("InvalidParameterValue.SessionId"))
+    client = vod(script)
+    receipt = client.upload(item)
+    assert (receipt.status, receipt.remote_id) == ("submitted", None)
+    assert "VOD console" in receipt.detail["message"]  # says how to find it by hand
+    session = receipt.detail["session_id"]
+    other = {"TaskId": "theirs", "SessionId": "x"}
+    ours = {"TaskId": "task-1", "SessionId": session}
+    events = [{"EventHandle": "e0", "CreateAigcCustomVoiceCompleteEvent": other}]
+    script.on("PullEvents", ok(EventSet=events), ok(EventSet=[*events, {
+        "EventHandle": "e1", "CreateAigcCustomVoiceCompleteEvent": ours}]))  # fmt: skip
+    task = {"Status": "FINISH", "ErrCode": 0, "ErrCodeExt": "",
+            "Output": {"InfoList": [{"VoiceId": "v-1"}]}}  # fmt: skip
+    script.on("DescribeTaskDetail", ok(Status="FINISH", CreateAigcCustomVoiceTask=task))
+    assert client.poll(receipt).remote_id is None  # not among the events yet
+    polled = client.poll(receipt)
+    assert (polled.remote_id, polled.status, polled.detail["voice_id"]) == (
+        "task-1",
+        "approved",
+        "v-1",
+    )
+    assert "message" not in polled.detail and "ConfirmEvents" not in script.routes()
 
 
 @pytest.mark.parametrize("seconds", [4.9, 30.5])

@@ -1,4 +1,5 @@
-"""Yeastar P-Series client against a scripted transport: tokens, ask-before-force."""
+"""Yeastar P-Series client against a scripted transport (tokens, ask-before-force) and,
+for the naming rule it shares with the PBX, against the sandbox."""
 
 from __future__ import annotations
 
@@ -38,6 +39,16 @@ def tokens(access: str = "a1", refresh: str = "r1") -> httpx.Response:
 
 def answer(errcode: int = 0, **extra: Any) -> httpx.Response:
     return httpx.Response(200, json={"errcode": errcode, "errmsg": "x", **extra})
+
+
+def write_wav(path: Path) -> str:
+    """One second of an 8 kHz PCM16 tone: a file the sandbox PBX takes."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(8000) / 8000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8000, subtype="PCM_16")
+    return str(path)
 
 
 def client(script: Script, clock: FakeClock | None = None, **options: Any) -> Any:
@@ -88,10 +99,33 @@ def test_existing_name_stops_without_force(item: UploadItem) -> None:
 def test_existing_name_is_overwritten_when_asked_or_ours(item: UploadItem, how: str) -> None:
     script = Script(route).on("get_token", tokens()).on("ask", answer(exist_type="record"))
     script.on("force", answer())
-    item.resumed = how == "resumed"
+    if how == "resumed":  # an earlier attempt got as far as sending force
+        item.resumed, item.progress = True, {"force_sent": True}
     receipt = client(script, force=how == "force").upload(item)
     assert script.routes() == ["get_token", "ask", "force"]
     assert receipt.detail["overwrote"] == "record"
+
+
+@pytest.mark.parametrize(
+    ("exist_type", "progress"),
+    [("tts", {"force_sent": True}), ("specify", {"force_sent": True}), ("record", {})],
+)
+def test_resumed_item_never_overwrites_a_prompt_that_cannot_be_ours(
+    item: UploadItem, exist_type: str, progress: dict[str, Any]
+) -> None:
+    script = Script(route).on("get_token", tokens()).on("ask", answer(exist_type=exist_type))
+    item.resumed, item.progress = True, progress
+    with pytest.raises(VendorNameClash):
+        client(script).upload(item)
+    assert "force" not in script.routes()
+
+
+def test_force_step_is_noted_before_it_is_sent(item: UploadItem) -> None:
+    saved: list[tuple[dict[str, Any], list[str]]] = []
+    script = Script(route).on("get_token", tokens()).on("ask", answer()).on("force", answer())
+    item.save = lambda progress: saved.append((progress, script.routes()))
+    client(script).upload(item)
+    assert saved == [({"force_sent": True}, ["get_token", "ask"])]
 
 
 def test_expired_token_errcode_10004_refreshes_once(item: UploadItem) -> None:
@@ -194,3 +228,26 @@ def test_async_client_runs_the_same_flow(item: UploadItem) -> None:
     with pytest.raises(VendorNameClash):
         asyncio.run(go())
     assert script.routes() == ["get_token", "ask", "refresh_token", "ask"]
+
+
+@pytest.mark.parametrize("name", ["my prompt", "x" * 251, "a.b", "tab\there", "semi;colon"])
+def test_names_the_pbx_refuses_never_leave(tmp_path: Path, name: str) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    path = write_wav(tmp_path / "prompt.wav")
+    with serve_sandbox() as server:
+        c = make_client("yeastar", endpoint=server.url, credentials=CREDS)
+        with pytest.raises(VendorValidationError, match="rename the output"):
+            c.upload(UploadItem(path, name, None, "s"))
+        assert server.app.state.sandbox.requests == {}
+
+
+@pytest.mark.parametrize("name", ["x" * 250, "欢迎-prompt_1", "a+b=c"])
+def test_names_the_client_accepts_the_pbx_accepts(tmp_path: Path, name: str) -> None:
+    from vendors.sandbox.server import serve_sandbox
+
+    path = write_wav(tmp_path / "prompt.wav")
+    with serve_sandbox() as server:
+        c = make_client("yeastar", endpoint=server.url, credentials=CREDS)
+        assert c.upload(UploadItem(path, name, None, "s")).status == "approved"
+        assert list(server.app.state.sandbox.yeastar_prompts) == [name]

@@ -13,7 +13,6 @@ import asyncio
 import base64
 import binascii
 import json
-import re
 import secrets
 from typing import Any
 
@@ -21,6 +20,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from vendors.huawei import voice_file_name_problem
 from vendors.sandbox.audio import inspect_audio
 from vendors.sandbox.common import count_request, sandbox_state
 from vendors.sandbox.state import CallbackRecord, HuaweiUpload, SandboxState
@@ -31,7 +31,6 @@ MAX_TOKEN_S = 3600
 MAX_ENCODED_BYTES = 8 * 1024 * 1024
 LOCALES = ("zh_CN", "en_US", "pt_BR", "th_TH")
 VOICE_TYPES = ("0", "1", "2", "3")
-_NAME = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]{1,50}")
 MISSING, TOO_LONG, BAD_FORMAT = "0300001", "0300003", "0300004"
 
 
@@ -156,7 +155,7 @@ async def _upload(state: SandboxState, body: dict[str, Any], app_key: str) -> Re
     if name is not None:
         if not isinstance(name, str) or len(name) > 50:
             return answer(TOO_LONG, "voiceFileName is limited to 50 characters")
-        if not _NAME.fullmatch(name):
+        if voice_file_name_problem(name) is not None:
             return answer(BAD_FORMAT, "voiceFileName takes Chinese, letters and digits only")
     callback, refused = _callback_url(body)
     if refused is not None:

@@ -2,9 +2,10 @@
 `DescribeIvrAudioList`) and VOD (`CreateAigcCustomVoice`, `DescribeTaskDetail`,
 `PullEvents`, `ConfirmEvents`), all POSTed to one path and told apart by X-TC-Action.
 
-Order of checks, as Tencent's gateway: body size → action/version → TC3 signature
-(skew before signature) → per-action rate limit → parameters → the action. Every answer
-is HTTP 200 with the ``{"Response": ...}`` envelope (VENDORS.md §1).
+Order of checks, as Tencent's gateway: method, size and Content-Type (POST JSON or GET
+form-urlencoded, §1) → action/version → TC3 signature (skew before signature) →
+per-action rate limit → parameters → the action. Every answer is HTTP 200 with the
+``{"Response": ...}`` envelope (VENDORS.md §1).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,16 +33,18 @@ from vendors.sandbox.common import (
     want_str,
 )
 from vendors.sandbox.state import CccFile, Review, SandboxState, VodTask, request_id
-from vendors.signing import verify_tc3
+from vendors.signing import RequestParts, verify_tc3
 
 __all__ = ["TencentError", "fault_response", "handle"]
 
 CCC_VERSION, VOD_VERSION = "2020-02-10", "2018-07-17"
 MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_GET_BYTES = 32 * 1024
 CCC_MAX_FILE_BYTES = 5 * 1024 * 1024
 CCC_NAME_MAX = 64
 VOD_SESSION_WINDOW_S = 3 * 86400.0
 VOD_EVENT_CONFIRM_S = 30.0
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class TencentError(Exception):
@@ -167,12 +172,15 @@ async def describe_ivr_audio_list(state: SandboxState, params: dict[str, Any]) -
     size = want_int(params, "PageSize", low=1, high=50)
     page = want_int(params, "PageNumber", low=0)
     assert size is not None and page is not None
-    filters = {}
-    for name in ("CustomFileName", "AudioFileName", "FileId"):
+    filters: dict[str, set[Any]] = {}
+    for name, kind in (("CustomFileName", str), ("AudioFileName", str), ("FileId", int)):
         value = params.get(name)
         if value is not None:
-            if not isinstance(value, list):
-                raise FieldError(name, "invalid", f"{name} must be an array")
+            if not isinstance(value, list) or not all(
+                isinstance(v, kind) and not isinstance(v, bool) for v in value
+            ):
+                what = "strings" if kind is str else "integers"
+                raise FieldError(name, "invalid", f"{name} must be an array of {what}")
             filters[name] = set(value)
     files = [
         f
@@ -397,16 +405,71 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+# --- transport ---------------------------------------------------------------------------------
+
+_MEDIA_TYPES = {"POST": "application/json", "GET": "application/x-www-form-urlencoded"}
+_INT_FIELDS = frozenset(
+    {"SdkAppId", "PageSize", "PageNumber", "FileId", "SubAppId", "TasksPriority"}
+)
+"""Integer parameters: a GET carries every value as text, the gateway types them."""
+
+
+def _transport_problem(parts: RequestParts) -> tuple[str, str] | None:
+    """(code, message) when method, size or Content-Type break §1; None when they fit."""
+    media = _MEDIA_TYPES.get(parts.method)
+    if media is None:
+        return "InvalidParameter", f"{parts.method} is not served: use POST (JSON) or GET (form)"
+    if parts.method == "POST" and len(parts.body) > MAX_BODY_BYTES:
+        return "RequestSizeLimitExceeded", "request body is over 10 MB"
+    if parts.method == "GET" and len(parts.query) > MAX_GET_BYTES:
+        return "RequestSizeLimitExceeded", "GET query is over 32 KB"
+    sent = parts.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if sent != media:
+        return (
+            "InvalidParameter",
+            f"Content-Type {sent or '(none)'!r}: TC3 {parts.method} takes {media}",
+        )
+    return None
+
+
+def form_params(query: str) -> dict[str, Any]:
+    """A GET query as the JSON object it stands for: ``A.0.B=x`` → ``{"A": [{"B": "x"}]}``,
+    integer parameters as integers."""
+    root: dict[str, Any] = {}
+    for key, text in parse_qsl(query, keep_blank_values=True):
+        *path, last = key.split(".")
+        named = next((p for p in reversed(key.split(".")) if not p.isdigit()), "")
+        value: Any = int(text) if named in _INT_FIELDS and _INTEGER.fullmatch(text) else text
+        node = root
+        for part in path:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise TencentError("InvalidParameter", f"parameter {key!r} clashes with another")
+        if last in node:
+            raise TencentError("InvalidParameter", f"parameter {key!r} is given twice")
+        node[last] = value
+    nested: dict[str, Any] = _as_lists(root)
+    return nested
+
+
+def _as_lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {k: _as_lists(v) for k, v in node.items()}
+    if items and all(k.isdigit() for k in items):
+        return [items[k] for k in sorted(items, key=int)]
+    return items
+
+
 async def handle(request: Request) -> Response:
     """Answer one Tencent Cloud API 3.0 request (any path under ``/tencent``, or ``/``)."""
     state = sandbox_state(request)
     count_request(state, "tencent")
     rid = request_id()
     parts = await request_parts(request)
-    if request.method != "POST":
-        return error("InvalidParameter", "the sandbox serves TC3 POST requests only", rid)
-    if len(parts.body) > MAX_BODY_BYTES:
-        return error("RequestSizeLimitExceeded", "request body is over 10 MB", rid)
+    refused = _transport_problem(parts)
+    if refused is not None:
+        return error(*refused, rid)
     name = parts.headers.get("x-tc-action", "")
     if not name:
         return error("MissingParameter", "the X-TC-Action header is required", rid)
@@ -426,9 +489,13 @@ async def handle(request: Request) -> Response:
     if not state.allow(action.bucket):
         return error("RequestLimitExceeded", f"{name}: request rate limit exceeded", rid)
     try:
-        params = json.loads(parts.body or b"{}")
+        params = (
+            form_params(parts.query) if parts.method == "GET" else json.loads(parts.body or b"{}")
+        )
     except (ValueError, UnicodeDecodeError):
         return error("InvalidParameter", "the body is not JSON", rid)
+    except TencentError as exc:
+        return error(exc.code, exc.message, rid)
     if not isinstance(params, dict):
         return error("InvalidParameter", "the body must be a JSON object", rid)
     unknown = sorted(set(params) - action.params)

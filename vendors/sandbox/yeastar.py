@@ -13,7 +13,6 @@ import asyncio
 import email.parser
 import email.policy
 import os
-import re
 import secrets
 from typing import Any
 
@@ -23,13 +22,13 @@ from starlette.responses import JSONResponse, Response
 from vendors.sandbox.audio import inspect_audio
 from vendors.sandbox.common import count_request, sandbox_state
 from vendors.sandbox.state import SandboxState, YeastarPrompt, YeastarToken
+from vendors.yeastar import prompt_name_problem
 
 __all__ = ["fault_response", "handle", "parse_multipart"]
 
 ACCESS_S, REFRESH_S = 1800, 86400
 MAX_BYTES = 8 * 1024 * 1024
 EXTENSIONS = {".wav": "wav", ".mp3": "mp3", ".gsm": "gsm"}
-_SPECIAL = re.compile(r"""[\s'"!:@#$%^*.&(){}\[\];/,`\\]""")
 
 ERRMSG = {
     -2: "INTERNAL SERVER ERROR",
@@ -166,7 +165,7 @@ async def _upload(request: Request, state: SandboxState) -> Response:
     filename, data = parts["file"]
     assert filename is not None
     stem, ext = os.path.splitext(os.path.basename(filename))
-    if ext.lower() not in EXTENSIONS or not stem or _SPECIAL.search(stem) or len(stem) > 250:
+    if ext.lower() not in EXTENSIONS or prompt_name_problem(stem) is not None:
         return answer(40002, detail="file must be name.wav, .mp3 or .gsm without special chars")
     if len(data) > MAX_BYTES:
         return answer(40004)

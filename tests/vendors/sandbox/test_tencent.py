@@ -10,6 +10,7 @@ import pytest
 
 from tests.vendors.sandbox.helpers import VOD, tc3, wav_bytes
 from vendors.sandbox.config import ManualClock
+from vendors.sandbox.tencent import form_params
 from vendors.signing import TC3Auth
 
 
@@ -153,6 +154,64 @@ def test_tampered_body_fails_signature(sandbox_url):
 def test_ccc_schema(sandbox_url, action, version, payload, code):
     body = tc3(sandbox_url, action, payload, api=("ccc", version))
     assert body["Error"]["Code"] == code
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"FileId": [[1]]}, {"FileId": ["1"]}, {"CustomFileName": [{"a": 1}]}, {"AudioFileName": [1]}],
+)
+def test_ccc_list_filters_of_the_wrong_type_are_invalid_values_not_a_crash(sandbox_url, bad):
+    payload = {"SdkAppId": 1, "PageSize": 10, "PageNumber": 0, **bad}
+    body = tc3(sandbox_url, "DescribeIvrAudioList", payload)
+    assert body["Error"]["Code"] == "InvalidParameterValue"
+    assert next(iter(bad)) in body["Error"]["Message"]
+
+
+def signed(url: str, method: str, content_type: str, **kw: Any) -> dict[str, Any]:
+    headers = {"Content-Type": content_type, "X-TC-Action": "DescribeIvrAudioList"}
+    headers["X-TC-Version"] = "2020-02-10"
+    auth = TC3Auth("AKIDsandbox", "sandbox-secret", "ccc")
+    r = httpx.request(method, url + "/tencent/", headers=headers, auth=auth, **kw)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()["Response"]
+    return body
+
+
+def test_tc3_post_must_be_json(sandbox_url):
+    body = b'{"SdkAppId": 1, "PageSize": 10, "PageNumber": 0}'
+    for content_type in ("text/plain", "multipart/form-data; boundary=x", ""):
+        answer = signed(sandbox_url, "POST", content_type, content=body)
+        assert answer["Error"]["Code"] == "InvalidParameter", content_type
+    ok = signed(sandbox_url, "POST", "application/json; charset=utf-8", content=body)
+    assert ok["TotalCount"] == 0
+
+
+def test_tc3_get_takes_form_parameters(make_sandbox, file_server):
+    server = make_sandbox()
+    url = file_server.put("a.wav", wav_bytes(1.0))
+    first = upload(server.url, [("greet", url), ("other", url)])["SuccessFileList"][0]
+    query = {
+        "SdkAppId": "1400",
+        "PageSize": "10",
+        "PageNumber": "0",
+        "FileId.0": str(first["FileId"]),
+    }
+    form = "application/x-www-form-urlencoded"
+    listed = signed(server.url, "GET", form, params=query)
+    assert [f["CustomFileName"] for f in listed["FileInfo"]] == ["greet"]
+    as_json = signed(server.url, "GET", "application/json", params=query)
+    assert as_json["Error"]["Code"] == "InvalidParameter"
+    typed = signed(server.url, "GET", form, params={**query, "SdkAppId": "x"})
+    assert typed["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_form_params_nest_arrays_and_objects():
+    query = "SdkAppId=7&AudioList.0.CustomFileName=a&AudioList.0.AudioUrl=u&FileId.1=3&FileId.0=2"
+    assert form_params(query) == {
+        "SdkAppId": 7,
+        "AudioList": [{"CustomFileName": "a", "AudioUrl": "u"}],
+        "FileId": [2, 3],
+    }
 
 
 def test_root_path_accepts_tencent(sandbox_url):
