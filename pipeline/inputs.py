@@ -62,7 +62,17 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
     URLs (``s3://bucket/session/*.wav``) are expanded the same way through fsspec.
     """
     found: dict[str, None] = {}
+    # One file named twice (./in/x.wav, in/x.wav, /abs/in/x.wav) is one input; two links to
+    # one recording are two names (two prompts may share a recording), so links are kept.
+    seen: set[str] = set()
     skip = os.path.realpath(skip_folder) if skip_folder else None
+
+    def take(path: str) -> None:
+        where = os.path.abspath(path)
+        if where not in seen:
+            seen.add(where)
+            found[path] = None
+
     named = list(paths)
     for raw in named:
         if "://" in raw:
@@ -95,9 +105,9 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
                     )
                     for name in sorted(files):
                         if not name.startswith(".") and _is_audio_name(name):
-                            found[os.path.join(root, name)] = None
+                            take(os.path.join(root, name))
             else:
-                found[match] = None
+                take(match)
     if named and not found:
         raise ConfigurationError(
             f"no audio files in {', '.join(named)}: folders are searched for "

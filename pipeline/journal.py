@@ -93,6 +93,14 @@ class FileStamp:
         return cls(st.st_size, st.st_mtime_ns)
 
 
+def _key(path: str) -> str:
+    """How the journal names a file: ``in/x.wav``, ``./in/x.wav`` and ``/abs/in/x.wav`` are one
+    input (URLs as they are), in text SQLite accepts."""
+    if "://" not in path:
+        path = os.path.normpath(os.path.abspath(path))
+    return utf8_text(path)
+
+
 def _output_intact(record: dict[str, Any]) -> bool:
     """True when the record's local output exists with the size encode wrote.
 
@@ -135,7 +143,7 @@ class Journal:
         row = self._db.execute(
             "SELECT content_hash, size, mtime_ns, record, updated FROM clips "
             "WHERE source = ? AND config_hash = ? AND state = 'done'",
-            (utf8_text(source), config_hash),
+            (_key(source), config_hash),
         ).fetchone()
         if row is None:
             return None
@@ -147,7 +155,7 @@ class Journal:
                 return None
             self._db.execute(
                 "UPDATE clips SET size = ?, mtime_ns = ? WHERE source = ? AND config_hash = ?",
-                (stamp.size, stamp.mtime_ns, utf8_text(source), config_hash),
+                (stamp.size, stamp.mtime_ns, _key(source), config_hash),
             )
             self._db.commit()
         result: dict[str, Any] = json.loads(record)
@@ -169,7 +177,7 @@ class Journal:
         later = self._db.execute(
             "SELECT 1 FROM clips WHERE output = ? AND updated > ? AND state = 'done' "
             "AND NOT (source = ? AND config_hash = ?) LIMIT 1",
-            (utf8_text(record["output"]), updated, utf8_text(source), config_hash),
+            (_key(record["output"]), updated, _key(source), config_hash),
         ).fetchone()
         return later is None
 
@@ -184,7 +192,7 @@ class Journal:
             "AND updated = (SELECT MAX(updated) FROM clips WHERE source = c.source "
             "AND state = 'done') ORDER BY updated"
         )
-        skip = {utf8_text(source) for source in exclude}
+        skip = {_key(source) for source in exclude}
         for source, config_hash, text, updated in rows:  # one row at a time: folders grow
             if source in skip:
                 continue
@@ -195,17 +203,16 @@ class Journal:
                 continue
             yield record
 
-    def outputs_of_others(self, sources: set[str]) -> dict[str, str]:
-        """Output file names (casefolded) that inputs outside ``sources`` own: name → source."""
-        names = {utf8_text(source) for source in sources}
-        owned: dict[str, str] = {}
-        for source, output in self._db.execute(
-            "SELECT source, output FROM clips WHERE state = 'done' AND output IS NOT NULL "
-            "ORDER BY updated"
-        ):
-            if source not in names:
-                owned[os.path.basename(output).casefold()] = source
-        return owned
+    def outputs_of_others(self, sources: set[str]) -> set[str]:
+        """Output file names (casefolded) that inputs outside ``sources`` hold in the folder."""
+        names = {_key(source) for source in sources}
+        return {
+            os.path.basename(output).casefold()
+            for source, output in self._db.execute(
+                "SELECT source, output FROM clips WHERE state = 'done' AND output IS NOT NULL"
+            )
+            if source not in names
+        }
 
     def record_done(
         self, source: str, config_hash: str, digest: str, stamp: FileStamp, record: dict[str, Any]
@@ -217,14 +224,14 @@ class Journal:
             "(source, config_hash, content_hash, size, mtime_ns, state, record, updated, output) "
             "VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?)",
             (
-                utf8_text(source),
+                _key(source),
                 config_hash,
                 digest,
                 stamp.size,
                 stamp.mtime_ns,
                 json.dumps(record),
                 time.time(),
-                utf8_text(output) if output else None,
+                _key(output) if output else None,
             ),
         )
         self._db.commit()

@@ -227,6 +227,7 @@ class Pipeline:
                 if record is None:  # changed since the first look
                     todo.append(source)
                     continue
+                record["source"] = source  # as this run spells it (./in/x.wav or in/x.wav)
                 summary.add(record)
                 if on_result:
                     on_result(record)
@@ -255,13 +256,11 @@ class Pipeline:
                 upload(results_path, remote_out.rstrip("/") + "/" + RESULTS_NAME)
         return Results(path=results_path, summary=summary, sources=set(sources))
 
-    def _plan_names(
-        self, sources: list[str], taken: dict[str, str] | None = None
-    ) -> dict[str, str]:
+    def _plan_names(self, sources: list[str], taken: set[str] | None = None) -> dict[str, str]:
         """A unique, profile-safe output stem for every input, decided before any work starts.
 
         Inputs whose stems clash (``take.wav`` in two folders, ``a.wav`` and ``a.mp3``), or
-        whose output name ``taken`` (casefolded file name → source) gives to another input,
+        whose output file name is in ``taken`` (casefolded names other inputs' outputs hold),
         get a tag from a hash of their path.
         """
         if self.profile is None:
@@ -270,15 +269,16 @@ class Pipeline:
         from stages.encode import safe_stem, tagged_stem
 
         extension = output_format(self.options.format or self.profile.output.name).extension
-        taken = taken or {}
+        taken = taken or set()
         stems = {source: safe_stem(source, self.profile) for source in sources}
         counts: dict[str, int] = {}
         for stem in stems.values():
             counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
         for source, stem in stems.items():
-            owner = taken.get((stem + extension).casefold())
-            if counts[stem.casefold()] > 1 or (owner is not None and owner != source):
-                stems[source] = tagged_stem(stem, source, self.profile)
+            if counts[stem.casefold()] > 1 or (stem + extension).casefold() in taken:
+                # The tag follows the file, not how it was spelled this time.
+                where = source if "://" in source else os.path.abspath(source)
+                stems[source] = tagged_stem(stem, where, self.profile)
         return stems
 
     def _stream(

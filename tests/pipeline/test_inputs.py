@@ -69,3 +69,18 @@ def test_folders_without_any_audio_are_a_usage_error(tmp_path):
         with pytest.raises(ConfigurationError, match="no audio files in"):
             expand_inputs([str(tmp_path / folder)])
     assert expand_inputs([]) == []  # nothing asked, nothing found: not an error
+
+
+def test_one_file_spelled_several_ways_is_one_input(tmp_path, monkeypatch):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.wav").write_bytes(b"x")
+    os.symlink(tmp_path / "in" / "x.wav", tmp_path / "in" / "y.wav")  # another prompt's name
+    monkeypatch.chdir(tmp_path)
+    got = expand_inputs(["in/x.wav", "./in/x.wav", str(tmp_path / "in" / "x.wav"), "./in"])
+    assert got == ["./in/y.wav", "in/x.wav"]  # the first spelling of each file
+
+
+def test_a_glob_matching_only_the_output_folder_says_so(tmp_path):
+    (tmp_path / "x.wav").write_bytes(b"x")
+    with pytest.raises(ConfigurationError, match="output folder"):
+        expand_inputs([str(tmp_path / "*.wav")], skip_folder=str(tmp_path))

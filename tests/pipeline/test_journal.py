@@ -132,10 +132,7 @@ def test_other_results_are_the_latest_current_ones_of_other_inputs(tmp_path):
     (out / "c.wav").unlink()  # its output is gone: no line for it
     assert list(journal.other_results(set())) == [latest_a, b]
     assert list(journal.other_results({str(srcs[0])})) == [b]
-    assert journal.outputs_of_others({str(srcs[1])}) == {
-        "a.wav": str(srcs[0]),
-        "c.wav": str(srcs[2]),
-    }
+    assert journal.outputs_of_others({str(srcs[1])}) == {"a.wav", "c.wav"}
 
 
 def test_a_journal_of_an_earlier_version_is_upgraded(tmp_path):
@@ -163,7 +160,7 @@ def test_a_journal_of_an_earlier_version_is_upgraded(tmp_path):
     db.close()
     journal = Journal(str(out))
     assert journal.finished(str(src), "cfg") == record
-    assert journal.outputs_of_others(set()) == {"a.wav": str(src)}
+    assert journal.outputs_of_others(set()) == {"a.wav"}
 
 
 def test_a_pipe_is_never_read_to_hash_it(tmp_path):

@@ -357,3 +357,16 @@ def test_an_input_changed_while_processing_is_redone(tmp_path, monkeypatch):
         pipeline.run([str(take)], out=str(tmp_path / "out"), workers=1, progress=False)
     # The result of the first run is of a file that no longer exists: the second redid it.
     assert log.read_text().splitlines() == [str(take)] * 2
+
+
+def test_a_folder_spelled_another_way_is_not_done_again(tmp_path, monkeypatch):
+    folder = _inputs(tmp_path, n=2)
+    log = tmp_path / "log.txt"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Pipeline, "with_encoder", lambda self, out: self)
+    pipeline = Pipeline([ReadBytes(), Count(log=str(log))])
+    for spelling in ("in", "./in", str(folder)):
+        results = pipeline.run([spelling], out="out", workers=1, progress=False)
+        assert all(r["source"].startswith(spelling) for r in results)
+    assert len(log.read_text().splitlines()) == 3  # two takes and bomb.wav, once each
+    assert len(_lines(tmp_path / "out")) == 4  # and empty.wav, which failed in read
