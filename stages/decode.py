@@ -636,20 +636,8 @@ class _Probe:
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _AUDIO = re.compile(r"Stream #0:\d+.*?: Audio: ([A-Za-z0-9_]+)[^,]*, (\d+) Hz, ([^,]+)")
-_LAYOUTS = {
-    "mono": 1,
-    "stereo": 2,
-    "2.1": 3,
-    "3.0": 3,
-    "quad": 4,
-    "4.0": 4,
-    "5.0": 5,
-    "5.1": 6,
-    "6.0": 6,
-    "6.1": 7,
-    "7.0": 7,
-    "7.1": 8,
-}
+_CHANNEL_COUNT = re.compile(r"(\d+) channels")  # unknown order, or a custom "N channels (...)"
+_AMBISONIC = re.compile(r"ambisonic (\d+)")
 
 
 def _parse_ffmpeg_probe(header: str) -> _Probe:
@@ -663,12 +651,49 @@ def _parse_ffmpeg_probe(header: str) -> _Probe:
     if not audio:
         return _Probe(duration, None, None, None)
     codec, rate, layout = audio.group(1), int(audio.group(2)), audio.group(3).strip()
-    layout = layout.split("(")[0].strip()
-    channels = _LAYOUTS.get(layout)
-    if channels is None:
-        count = re.match(r"(\d+) channels", layout)
-        channels = int(count.group(1)) if count else None
-    return _Probe(duration, codec.lower(), rate, channels)
+    return _Probe(duration, codec.lower(), rate, layout_channels(layout))
+
+
+def layout_channels(layout: str) -> int | None:
+    """Channels of a layout as ``ffmpeg -i`` describes it (``"5.1(side)"``, ``"3 channels"``).
+
+    Named layouts are counted from ffmpeg's own table (``ffmpeg -layouts``), so any layout
+    the binary knows is read; None only for a description no ffmpeg writes.
+    """
+    if layout in ("mono", "stereo"):
+        return 1 if layout == "mono" else 2
+    count = _CHANNEL_COUNT.match(layout)
+    if count:
+        return int(count.group(1))
+    ambisonic = _AMBISONIC.match(layout)
+    if ambisonic:  # order n has (n + 1)² channels, then any extra ones after "+"
+        return (int(ambisonic.group(1)) + 1) ** 2 + layout.count("+")
+    return _ffmpeg_layouts().get(layout)
+
+
+@functools.lru_cache(maxsize=1)
+def _ffmpeg_layouts() -> dict[str, int]:
+    """ffmpeg's standard channel layouts by name, with their channel counts."""
+    exe = _ffmpeg_exe()
+    if exe is None:
+        return {}
+    try:
+        listing = subprocess.run(
+            [exe, "-hide_banner", "-layouts"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        ).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    _, _, table = listing.partition("Standard channel layouts:")
+    layouts = {}
+    for line in table.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] != "NAME":
+            layouts[parts[0]] = parts[1].count("+") + 1
+    return layouts
 
 
 def _ffmpeg_failure(

@@ -508,3 +508,37 @@ def test_a_file_name_that_is_not_utf8_decodes(tmp_path):
     (name,) = os.listdir(tmp_path)
     clip = Decode()(Clip(source=os.path.join(tmp_path, name)))
     assert not clip.failed and clip.samples is not None and clip.rate == 16000
+
+
+# --- channel layouts: any layout ffmpeg names, not a hand list ---------------------------
+
+LAYOUTS = [("3.1", 4), ("4.1", 5), ("hexagonal", 6), ("octagonal", 8)]
+
+
+@pytest.mark.parametrize(("layout", "channels"), LAYOUTS)
+@pytest.mark.parametrize(("name", "codec"), [("multi.m4a", "aac"), ("multi.mka", "flac")])
+def test_multichannel_layouts_decode_with_every_channel(tmp_path, layout, channels, name, codec):
+    import imageio_ffmpeg
+
+    path = tmp_path / name
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+           "sine=f=300:r=16000:d=0.5", "-af", f"aformat=channel_layouts={layout}",
+           "-c:a", codec, str(path)]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    clip = decode(path)
+    assert clip.findings == [] and clip.info is not None
+    assert clip.info.channels == channels
+    assert clip.samples is not None and clip.samples.shape == (8000, channels)
+
+
+def test_ffmpeg_probe_reads_layouts_by_ffmpegs_own_table():
+    def channels(layout: str) -> int | None:
+        line = f"  Stream #0:0: Audio: aac (LC), 48000 Hz, {layout}, fltp, 320 kb/s\n"
+        return _parse_ffmpeg_probe(line).channels
+
+    assert channels("hexagonal") == 6
+    assert channels("7.1(wide-side)") == 8
+    assert channels("22.2") == 24
+    assert channels("3 channels (FL+FR+LFE)") == 3
+    assert channels("ambisonic 1") == 4
+    assert channels("not a layout") is None
