@@ -36,6 +36,7 @@ READABLE = "WAV, FLAC, Ogg/Opus, MP3, M4A/MP4/MOV/3GP, WebM, AMR, WMA, AIFF or C
 SNIFF_BYTES = 64
 MAX_CHANNELS = 64
 MAX_RATE_HZ = 768_000
+UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a stream that does not say (FLAC)
 
 _CONTAINER_TITLES = {
     "wav": "WAV",
@@ -265,6 +266,8 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
     else:
         try:
             samples, info = _decode_soundfile(path, container, facts, max_duration_s, warnings)
+        except _UnknownLength:
+            samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
         except InputError as exc:
             if exc.code != "corrupt_input" or container not in _FFMPEG_FALLBACK:
                 raise
@@ -283,6 +286,14 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
     if info.codec in ("float", "double") or container in _FFMPEG_CONTAINERS:
         _scrub_nonfinite(samples, path, warnings)
     return Decoded(samples, info, warnings)
+
+
+class _UnknownLength(Exception):
+    """libsndfile opened a stream that does not say its length (a FLAC written to a pipe).
+
+    soundfile seeks after every read, and libsndfile cannot seek in such a stream, so it
+    would stop after the first block; ffmpeg reads it to the end (or to the limit).
+    """
 
 
 def _open_facts(path: str) -> _FileFacts:
@@ -354,6 +365,8 @@ def _decode_soundfile(
         rate, channels, frames = int(fh.samplerate), int(fh.channels), int(fh.frames)
         _check_shape(path, rate, channels)
         codec = _codec_name(fh.subtype)
+        if frames >= UNKNOWN_FRAMES:
+            raise _UnknownLength(path)
         # An MPEG stream's frame count is libsndfile's estimate (MP3 in WAV from old IVR
         # systems decodes a few frames short of it); the bytes the header claims still tell
         # truncation.

@@ -542,3 +542,33 @@ def test_ffmpeg_probe_reads_layouts_by_ffmpegs_own_table():
     assert channels("3 channels (FL+FR+LFE)") == 3
     assert channels("ambisonic 1") == 4
     assert channels("not a layout") is None
+
+
+# --- streamed FLAC: no length in STREAMINFO ----------------------------------------------
+
+
+def streamed_flac(path: Path, audio: np.ndarray, rate: int) -> None:
+    """A FLAC written to a pipe: STREAMINFO's total samples stay 0 (allowed: unknown)."""
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "f32le", "-ar", str(rate),
+           "-ac", "1", "-i", "-", "-c:a", "flac", "-f", "flac", "-"]  # fmt: skip
+    done = subprocess.run(cmd, input=audio.astype("<f4").tobytes(), capture_output=True, check=True)
+    path.write_bytes(done.stdout)
+    assert sf.info(str(path)).frames == 2**63 - 1  # libsndfile's "unknown"
+
+
+def test_streamed_flac_without_total_samples_decodes_to_its_end(tmp_path):
+    path = tmp_path / "piped.flac"
+    streamed_flac(path, speechlike(3.0, 16000), 16000)
+    clip = decode(path)
+    assert clip.findings == []
+    assert clip.duration_s == pytest.approx(3.0, abs=0.01)
+
+
+def test_streamed_flac_past_the_limit_is_too_long(tmp_path):
+    path = tmp_path / "piped.flac"
+    streamed_flac(path, speechlike(3.0, 16000), 16000)
+    clip = decode(path, max_duration_s=1.0)
+    assert errors(clip) == ["input_too_long"] and clip.samples is None
+    assert "1 s limit" in clip.findings[0].message
