@@ -6,15 +6,17 @@ wheel); MP4/M4A/MOV/3GP, ADTS AAC, WebM/Matroska, AMR, WMA/ASF and WavPack go th
 ffmpeg binary of ``imageio-ffmpeg``, piping f32le PCM out (no temporary files), as does a WAV,
 MP3 or Ogg file that libsndfile cannot read (G.722 in WAV). Every problem with an input
 becomes a finding on the clip: ``missing_input``, ``empty_input``, ``unsupported_format``,
-``corrupt_input``, ``input_too_long``, ``truncated_input`` (errors; a truncated file is
-accepted with a warning when ``allow_truncated`` is set) and ``extension_mismatch``,
-``nonfinite_samples`` (warnings).
+``corrupt_input``, ``input_too_long``, ``input_too_large``, ``truncated_input`` (errors; a
+truncated file is accepted with a warning when ``allow_truncated`` is set) and
+``extension_mismatch``, ``nonfinite_samples`` (warnings). Memory is bounded by frames ×
+channels (`stages.decode_memory`): past the budget, the mono downmix is kept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import stat
@@ -31,6 +33,7 @@ from pipeline.clip import Clip, SourceInfo
 from pipeline.errors import ConfigurationError, InputError
 from pipeline.inputs import EXTENSION_CONTAINERS
 from pipeline.stage import Stage
+from stages.decode_memory import BLOCK_FRAMES, SampleSink, kept_channels, kept_values_budget
 
 READABLE = "WAV, FLAC, Ogg/Opus, MP3, M4A/MP4/MOV/3GP, WebM, AMR, WMA, AIFF or CAF files"
 SNIFF_BYTES = 64
@@ -102,11 +105,13 @@ _NOT_AUDIO = (
 
 @dataclass
 class Decode(Stage):
-    """Read ``clip.source`` into float32 samples, keeping every channel.
+    """Read ``clip.source`` into float32 samples, keeping every channel that fits in memory.
 
     Fills ``samples`` (``(frames,)`` mono or ``(frames, channels)``), ``rate``, ``info`` and
     ``metrics["source_duration_s"]``. Inputs longer than ``max_duration_s`` are refused from
-    their header before the audio is decoded, so a hostile header cannot eat memory. A file
+    their header before the audio is decoded, so a hostile header cannot eat memory; so are
+    inputs whose samples would not fit the memory budget even as a mono mix, and a source
+    whose channels pass it is kept as normalize's mono downmix (``(frames,)``). A file
     that ends before its header says (an interrupted copy) is an error unless
     ``allow_truncated`` is set, when the part that decodes is used with a warning.
     """
@@ -376,19 +381,20 @@ def _decode_soundfile(
         if claim is not None and claim[1] > 0:
             claimed_s = max(claimed_s, claim[0] / claim[1])
         _check_duration(path, claimed_s, max_duration_s)
-        try:
-            # Seekable files read to their (already bounded) frame count; others (GSM in
-            # WAV) need it spelled out.
-            count = -1 if fh.seekable() else frames
-            samples = _read_float32(fh, count)
-        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-            samples = _read_what_decodes(sf.SoundFile(libsndfile_path(path), **kwargs))
-            if samples.shape[0] == 0:
-                raise InputError(
-                    "corrupt_input",
-                    f"{_name(path)} has a {title} header but no audio could be decoded "
-                    f"({_sf_reason(exc)}); re-export it from the original recording.",
-                ) from None
+        sink = _sink(path, frames, channels, rate, max_duration_s)
+        if not sink.downmix:
+            try:
+                # Seekable files read to their (already bounded) frame count; others (GSM
+                # in WAV) need it spelled out.
+                count = -1 if fh.seekable() else frames
+                samples = _read_float32(fh, count)
+            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                with sf.SoundFile(libsndfile_path(path), **kwargs) as again:
+                    _read_blocks(path, again, sink, max_duration_s, block_frames=4096)
+                samples = _decoded_part(path, title, sink, exc)
+        else:
+            failure = _read_blocks(path, fh, sink, max_duration_s)
+            samples = _decoded_part(path, title, sink, failure)
     got = samples.shape[0]
     truncated = (got < frames and not estimated) or (
         claim is not None and _wav_truncated(claim, facts.size)
@@ -460,25 +466,93 @@ def _mp3_has_toc(path: str, facts: _FileFacts) -> bool:
     return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
 
 
-def _read_what_decodes(fh: object, block_frames: int = 4096) -> np.ndarray:
-    """Read blocks until libsndfile gives up, keeping everything before the damage."""
+def _sink(
+    path: str, frames: int | None, channels: int, rate: int, max_duration_s: float
+) -> SampleSink:
+    """Where the decoded frames go: every channel, or the downmix past the memory budget.
+
+    ``frames`` is what the header says (None: it does not say; the limit is assumed). An
+    input whose downmix alone passes the budget is refused here, before it is decoded.
+    """
+    budget = kept_values_budget(max_duration_s)
+    limit = int(max_duration_s * rate)  # more frames than this is too long
+    worst = limit if frames is None else frames
+    keep = kept_channels(worst, channels, budget)
+    if keep is None and frames is not None:
+        raise _too_large(path, frames, channels, rate, budget)
+    keep = keep or 1
+    expected = min(limit, 30 * rate) if frames is None else frames
+    return SampleSink(
+        channels,
+        downmix=keep < channels,
+        expected_frames=expected,
+        max_frames=min(limit, budget // keep),
+    )
+
+
+def _read_blocks(
+    path: str,
+    fh: object,
+    sink: SampleSink,
+    max_duration_s: float,
+    *,
+    block_frames: int = BLOCK_FRAMES,
+) -> Exception | None:
+    """Read ``fh`` into ``sink`` block by block to its end; the decoder's error, if it gave up.
+
+    Everything before the damage is kept. Past the limit or the memory budget, the input is
+    refused (a stream that does not say its length is found too long here).
+    """
     import soundfile as sf
 
     assert isinstance(fh, sf.SoundFile)
-    blocks: list[np.ndarray] = []
-    with fh:
+    rate, channels = int(fh.samplerate), int(fh.channels)
+    while True:
         try:
-            while True:
-                block = fh.read(block_frames, dtype="float32", always_2d=False)
-                if block.shape[0] == 0:
-                    break
-                blocks.append(block)
-        except (sf.LibsndfileError, RuntimeError, ValueError):
-            pass
-        if not blocks:
-            shape = (0,) if fh.channels == 1 else (0, fh.channels)
-            return np.zeros(shape, dtype=np.float32)
-    return np.concatenate(blocks)
+            block = _read_float32(fh, block_frames)
+        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+            return exc
+        if block.shape[0] == 0:
+            return None
+        if not sink.add(block):
+            _refuse_overflow(path, sink, block.shape[0], channels, rate, max_duration_s)
+
+
+def _decoded_part(path: str, title: str, sink: SampleSink, failure: Exception | None) -> np.ndarray:
+    """The sink's samples; corrupt_input if the decoder failed before any frame."""
+    if failure is not None and sink.frames == 0:
+        raise InputError(
+            "corrupt_input",
+            f"{_name(path)} has a {title} header but no audio could be decoded "
+            f"({_sf_reason(failure)}); re-export it from the original recording.",
+        ) from None
+    return sink.samples()
+
+
+def _refuse_overflow(
+    path: str, sink: SampleSink, more: int, channels: int, rate: int, max_duration_s: float
+) -> None:
+    """Raise why ``more`` frames do not fit in ``sink``: too long, or too big to keep."""
+    if (sink.frames + more) / rate > max_duration_s:
+        raise InputError(
+            "input_too_long",
+            f"{_name(path)} is longer than the {max_duration_s:.0f} s limit (found while "
+            "decoding: its header did not say so, and decoding stopped there); split it into "
+            "shorter recordings or raise --max-input-s.",
+        )
+    budget = kept_values_budget(max_duration_s)
+    raise _too_large(path, sink.frames + more, channels, rate, budget)
+
+
+def _too_large(path: str, frames: int, channels: int, rate: int, budget: int) -> InputError:
+    need_gb = frames * 4 / 1e9
+    return InputError(
+        "input_too_large",
+        f"{_name(path)} holds {channels} channel{'s' if channels > 1 else ''} at {rate} Hz "
+        f"for {frames / rate:.0f} s: even its mono mix would take {need_gb:.1f} GB, over the "
+        f"{budget * 4 / 1e9:.1f} GB voiceprep keeps for one input; export it at 48 kHz or "
+        "less (e.g. `ffmpeg -i IN -ar 48000 OUT.flac`), or split it into shorter recordings.",
+    )
 
 
 def _wav_claim(path: str) -> tuple[int, int, int] | None:
@@ -577,10 +651,15 @@ def _decode_ffmpeg(
             proc.kill()
             proc.wait()
             _check_duration(path, probe.duration_s, max_duration_s)
+        sink = None
+        if probe.rate is not None and probe.channels is not None:
+            _check_shape(path, probe.rate, probe.channels)
+            frames = None if probe.duration_s is None else round(probe.duration_s * probe.rate)
+            sink = _sink(path, frames, probe.channels, probe.rate, max_duration_s)
         tail: list[bytes] = []
         drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
         drain.start()
-        pcm = proc.stdout.read()
+        _read_pcm(path, proc.stdout, sink, probe, max_duration_s)
         returncode = proc.wait()
         drain.join()
     finally:
@@ -594,18 +673,16 @@ def _decode_ffmpeg(
     stderr = header + b"".join(tail).decode("utf-8", "replace")
     if returncode != 0:
         raise InputError(*_ffmpeg_failure(path, title, stderr, returncode, timeout_s))
-    if probe.rate is None or probe.channels is None:
+    if sink is None or probe.rate is None or probe.channels is None:
         raise InputError(
             "corrupt_input",
             f"{_name(path)} is {title} but ffmpeg reported no usable audio stream; "
             "re-export it from the original recording.",
         )
-    _check_shape(path, probe.rate, probe.channels)
-    usable = len(pcm) - len(pcm) % (4 * probe.channels)
-    samples = np.frombuffer(pcm[:usable], dtype="<f4").astype(np.float32, copy=True)
-    samples = samples.reshape(-1, probe.channels) if probe.channels > 1 else samples
+    samples = sink.samples()
     frames = samples.shape[0]
     _check_duration(path, frames / probe.rate, max_duration_s)
+    codec = probe.codec or "unknown"
     codec = probe.codec or "unknown"
     info = SourceInfo(
         container=container,
@@ -617,6 +694,41 @@ def _decode_ffmpeg(
         duration_s=frames / probe.rate,
     )
     return samples, info
+
+
+def _read_pcm(
+    path: str,
+    stdout: IO[bytes] | io.RawIOBase,
+    sink: SampleSink | None,
+    probe: _Probe,
+    max_duration_s: float,
+) -> None:
+    """ffmpeg's f32le output into ``sink`` a block at a time (thrown away without a sink).
+
+    Reading it whole, then converting, held the output twice over; here one 1 MiB block is
+    held besides the sink. A partial frame at the very end is dropped.
+    """
+    assert isinstance(stdout, io.RawIOBase)  # Popen(bufsize=0): reads what the pipe holds
+    channels = probe.channels or 1
+    frame_bytes = 4 * channels
+    buf = bytearray(max(1, (1 << 20) // frame_bytes) * frame_bytes)
+    view = memoryview(buf)
+    pending = 0  # bytes of a frame split between two reads
+    while True:
+        got = stdout.readinto(view[pending:])
+        if not got:
+            return
+        if sink is None:
+            continue
+        total = pending + got
+        usable = total - total % frame_bytes
+        block = np.frombuffer(buf, dtype="<f4", count=usable // 4)
+        block = block.reshape(-1, channels) if channels > 1 else block
+        if not sink.add(block):
+            assert probe.rate is not None
+            _refuse_overflow(path, sink, block.shape[0], channels, probe.rate, max_duration_s)
+        pending = total - usable
+        view[:pending] = view[usable:total]
 
 
 def _drain(stream: IO[bytes], sink: list[bytes]) -> None:

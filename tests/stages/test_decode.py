@@ -572,3 +572,104 @@ def test_streamed_flac_past_the_limit_is_too_long(tmp_path):
     clip = decode(path, max_duration_s=1.0)
     assert errors(clip) == ["input_too_long"] and clip.samples is None
     assert "1 s limit" in clip.findings[0].message
+
+
+# --- memory: frames x channels kept, not just the duration --------------------------------
+
+
+@pytest.fixture
+def small_budget(monkeypatch):
+    """A 100,000-value budget, so seconds of test audio stand for a 3.7 GB source."""
+    import stages.decode_memory
+
+    monkeypatch.setattr(stages.decode_memory, "MIN_KEPT_VALUES", 100_000)
+    monkeypatch.setattr(stages.decode_memory, "KEPT_VALUES_PER_S", 0)
+
+
+def eight_channels(frames: int, rate: int) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    audio = np.stack([tone(200 + 50 * c, frames / rate, rate, amp=0.1) for c in range(8)], 1)
+    return (audio + rng.normal(0, 0.01, audio.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("name", "codec"), [("many.flac", None), ("many.mka", "flac")])
+def test_many_channels_over_the_budget_keep_normalizes_downmix(tmp_path, small_budget, name, codec):
+    from stages.normalize import downmix
+
+    path = tmp_path / name
+    if codec is None:
+        sf.write(path, eight_channels(24000, 48000), 48000, subtype="PCM_16")
+    else:
+        ffmpeg_encode(path, eight_channels(24000, 48000), 48000, "-c:a", codec)
+    whole, _ = sf.read(path, dtype="float32") if codec is None else (None, None)
+
+    clip = decode(path)
+
+    assert clip.findings == [] and clip.info is not None
+    assert (clip.info.channels, clip.rate, clip.duration_s) == (8, 48000, 0.5)
+    assert clip.samples is not None and clip.samples.shape == (24000,)
+    if whole is not None:  # bit for bit what normalize would have made of all 8 channels
+        np.testing.assert_array_equal(clip.samples, downmix(whole))
+
+
+def test_ffmpeg_output_is_read_in_blocks_not_held_twice(tmp_path, small_budget):
+    import tracemalloc
+
+    path = tmp_path / "many.mka"
+    ffmpeg_encode(path, eight_channels(96000, 48000), 48000, "-c:a", "flac")  # 12 MB as f32
+    tracemalloc.start()
+    try:
+        clip = decode(path, max_duration_s=10.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert clip.findings == [] and clip.samples is not None and clip.samples.shape == (96000,)
+    assert peak < clip.samples.nbytes + 4_000_000  # the mono copy and a 1 MiB block or two
+
+
+def test_source_whose_downmix_passes_the_budget_is_refused_unread(tmp_path, no_decoding):
+    import stages.decode_memory
+
+    path = tmp_path / "hires.flac"
+    sf.write(path, eight_channels(40000, 192000), 192000, subtype="PCM_16")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stages.decode_memory, "MIN_KEPT_VALUES", 30_000)
+        patch.setattr(stages.decode_memory, "KEPT_VALUES_PER_S", 0)
+        clip = decode(path)
+    assert errors(clip) == ["input_too_large"] and clip.samples is None
+    message = clip.findings[0].message
+    assert "8 channels at 192000 Hz" in message and "48 kHz" in message
+
+
+def test_stereo_under_the_budget_keeps_both_channels(tmp_path, small_budget):
+    path = tmp_path / "stereo.wav"
+    sf.write(path, STEREO[:40000], 44100)
+    clip = decode(path)
+    assert clip.samples is not None and clip.samples.shape == (40000, 2)
+
+
+def test_ffmpeg_pcm_split_mid_frame_by_the_pipe_is_put_back_together():
+    import io
+
+    from stages.decode import _Probe, _read_pcm
+    from stages.decode_memory import SampleSink
+
+    audio = np.arange(3000, dtype="<f4").reshape(1000, 3)
+
+    class Trickle(io.RawIOBase):  # a pipe handing out 7 bytes at a time
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            chunk, self.data = self.data[:7], self.data[7:]
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    sink = SampleSink(3, downmix=False, expected_frames=10, max_frames=1000)
+    _read_pcm(
+        "x.m4a", Trickle(audio.tobytes() + b"\x00\x01"), sink, _Probe(1.0, "aac", 1000, 3), 5.0
+    )
+    np.testing.assert_array_equal(sink.samples(), audio)
