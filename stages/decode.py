@@ -33,6 +33,7 @@ from pipeline.clip import Clip, SourceInfo
 from pipeline.errors import ConfigurationError, InputError
 from pipeline.inputs import EXTENSION_CONTAINERS
 from pipeline.stage import Stage
+from stages.decode_headers import ogg_ends_cleanly
 from stages.decode_memory import BLOCK_FRAMES, SampleSink, kept_channels, kept_values_budget
 
 READABLE = "WAV, FLAC, Ogg/Opus, MP3, M4A/MP4/MOV/3GP, WebM, AMR, WMA, AIFF or CAF files"
@@ -40,6 +41,10 @@ SNIFF_BYTES = 64
 MAX_CHANNELS = 64
 MAX_RATE_HZ = 768_000
 UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a stream that does not say (FLAC)
+# A compressed stream may decode this much short of the length its header gives (encoder
+# delay and padding, WMA's preroll rounding) and still be whole: 0.25 s plus 2 %.
+SHORT_TOLERANCE_S = 0.25
+SHORT_TOLERANCE = 0.02
 
 _CONTAINER_TITLES = {
     "wav": "WAV",
@@ -112,8 +117,9 @@ class Decode(Stage):
     their header before the audio is decoded, so a hostile header cannot eat memory; so are
     inputs whose samples would not fit the memory budget even as a mono mix, and a source
     whose channels pass it is kept as normalize's mono downmix (``(frames,)``). A file
-    that ends before its header says (an interrupted copy) is an error unless
-    ``allow_truncated`` is set, when the part that decodes is used with a warning.
+    that ends before its header says (an interrupted copy; for Ogg, without its end-of-stream
+    page) is an error unless ``allow_truncated`` is set, when the part that decodes is used
+    with a warning.
     """
 
     name: ClassVar[str] = "decode"
@@ -288,6 +294,9 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
             f"{_name(path)} is a valid {_CONTAINER_TITLES[container]} file but holds no audio "
             "frames; re-export the recording.",
         )
+    if container == "ogg" and not ogg_ends_cleanly(path, facts.size):
+        # Ogg gives no length up front: the stream's last page carries an end mark instead.
+        warnings.append(_truncation(path, info.duration_s))
     if info.codec in ("float", "double") or container in _FFMPEG_CONTAINERS:
         _scrub_nonfinite(samples, path, warnings)
     return Decoded(samples, info, warnings)
@@ -299,6 +308,25 @@ class _UnknownLength(Exception):
     soundfile seeks after every read, and libsndfile cannot seek in such a stream, so it
     would stop after the first block; ffmpeg reads it to the end (or to the limit).
     """
+
+
+def _truncation(path: str, got_s: float, expected_s: float | None = None) -> tuple[str, str]:
+    """The ``truncated_input`` warning (`Decode.process` makes it an error unless allowed)."""
+    if expected_s is None:
+        what = f"it stops after {got_s:.2f} s without the end-of-stream mark its format writes"
+    else:
+        what = f"its header promises {expected_s:.2f} s but only {got_s:.2f} s could be decoded"
+    return (
+        "truncated_input",
+        f"{_name(path)} ends early: {what}; the copy is probably incomplete — re-copy or "
+        "re-export it. Continuing with the part that decoded.",
+    )
+
+
+def _short(expected_frames: int, got: int, rate: int) -> bool:
+    """True if a compressed stream decoded clearly less than its header's length."""
+    slack = SHORT_TOLERANCE_S * rate + SHORT_TOLERANCE * expected_frames
+    return got < expected_frames - slack
 
 
 def _open_facts(path: str) -> _FileFacts:
@@ -372,10 +400,10 @@ def _decode_soundfile(
         codec = _codec_name(fh.subtype)
         if frames >= UNKNOWN_FRAMES:
             raise _UnknownLength(path)
-        # An MPEG stream's frame count is libsndfile's estimate (MP3 in WAV from old IVR
-        # systems decodes a few frames short of it); the bytes the header claims still tell
-        # truncation.
-        estimated = str(fh.subtype).startswith("MPEG")
+        # An MPEG stream's frame count in a WAV is libsndfile's estimate (MP3 in WAV from old
+        # IVR systems decodes a few frames short of it): there the bytes the header claims
+        # tell truncation. In an MP3 file it is the Xing header's, exact but for padding.
+        mpeg = str(fh.subtype).startswith("MPEG")
         claim = _wav_claim(path) if container in ("wav", "rf64") else None
         claimed_s = frames / rate
         if claim is not None and claim[1] > 0:
@@ -396,9 +424,8 @@ def _decode_soundfile(
             failure = _read_blocks(path, fh, sink, max_duration_s)
             samples = _decoded_part(path, title, sink, failure)
     got = samples.shape[0]
-    truncated = (got < frames and not estimated) or (
-        claim is not None and _wav_truncated(claim, facts.size)
-    )
+    short = (container == "mp3" and _short(frames, got, rate)) if mpeg else got < frames
+    truncated = short or (claim is not None and _wav_truncated(claim, facts.size))
     if truncated and got == 0:
         raise InputError(
             "corrupt_input",
@@ -406,15 +433,7 @@ def _decode_soundfile(
             "none of it is in the file; re-copy or re-export the recording.",
         )
     if truncated:
-        expected_s = claimed_s if claim is not None else frames / rate
-        warnings.append(
-            (
-                "truncated_input",
-                f"{_name(path)} ends early: its header promises {expected_s:.2f} s but only "
-                f"{got / rate:.2f} s could be decoded; the copy is probably incomplete — "
-                "re-copy or re-export it. Continuing with the part that decoded.",
-            )
-        )
+        warnings.append(_truncation(path, got / rate, claimed_s))
     info = SourceInfo(
         container=container,
         codec=codec,
@@ -682,7 +701,10 @@ def _decode_ffmpeg(
     samples = sink.samples()
     frames = samples.shape[0]
     _check_duration(path, frames / probe.rate, max_duration_s)
-    codec = probe.codec or "unknown"
+    if _ffmpeg_length_known(container, header) and probe.duration_s is not None:
+        expected = round(probe.duration_s * probe.rate)
+        if frames and _short(expected, frames, probe.rate):
+            warnings.append(_truncation(path, frames / probe.rate, probe.duration_s))
     codec = probe.codec or "unknown"
     info = SourceInfo(
         container=container,
@@ -729,6 +751,16 @@ def _read_pcm(
             _refuse_overflow(path, sink, block.shape[0], channels, probe.rate, max_duration_s)
         pending = total - usable
         view[:pending] = view[usable:total]
+
+
+def _ffmpeg_length_known(container: str, header: str) -> bool:
+    """True if ffmpeg's duration comes from the file's header, so a shorter decode is a cut.
+
+    Not when ffmpeg estimated it from the bitrate (ADTS AAC, AMR, MP3 without a Xing
+    header: a cut file is estimated short too), nor for Ogg, whose duration is the last
+    page's (its end-of-stream mark tells a cut; see `ogg_ends_cleanly`).
+    """
+    return container != "ogg" and "Estimating duration from bitrate" not in header
 
 
 def _drain(stream: IO[bytes], sink: list[bytes]) -> None:

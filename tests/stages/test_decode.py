@@ -648,6 +648,79 @@ def test_stereo_under_the_budget_keeps_both_channels(tmp_path, small_budget):
     assert clip.samples is not None and clip.samples.shape == (40000, 2)
 
 
+# --- truncated compressed files ----------------------------------------------------------
+
+
+def cut_in_half(path: Path) -> Path:
+    whole = path.read_bytes()
+    cut = path.with_name("cut_" + path.name)
+    cut.write_bytes(whole[: len(whole) // 2])
+    return cut
+
+
+# (file name, ffmpeg codec arguments): a cut copy of each must not pass as whole.
+CUT_CASES = [
+    ("faststart.m4a", ("-c:a", "aac", "-movflags", "+faststart")),
+    ("vbr_xing.mp3", ("-c:a", "libmp3lame", "-q:a", "4")),
+    ("cbr_xing.mp3", ("-c:a", "libmp3lame", "-b:a", "32k")),
+    ("vorbis.ogg", ("-c:a", "libvorbis")),
+    ("voice.opus", ("-c:a", "libopus")),
+]
+
+
+@pytest.mark.parametrize(("name", "codec_args"), CUT_CASES)
+def test_compressed_file_cut_in_half_is_truncated_input(tmp_path, name, codec_args):
+    path = tmp_path / name
+    ffmpeg_encode(path, speechlike(4.0, 16000), 16000, *codec_args)
+    cut = cut_in_half(path)
+
+    clip = decode(cut)
+    assert errors(clip) == ["truncated_input"] and clip.samples is None
+    assert "--allow-truncated" in clip.findings[0].message
+
+    allowed = decode(cut, allow_truncated=True)
+    assert warnings(allowed) == ["truncated_input"]
+    assert allowed.samples is not None and 0.5 < allowed.duration_s < 3.0
+
+
+# Complete files must never be called truncated: encoder delay and padding, bitrate
+# estimates without a Xing header, MPEG-2.5 at 8 kHz, stereo.
+COMPLETE_CASES = [
+    *CUT_CASES,
+    ("plain.m4a", ("-c:a", "aac")),
+    ("cbr_no_xing.mp3", ("-c:a", "libmp3lame", "-b:a", "64k", "-write_xing", "0")),
+    ("vbr_no_xing.mp3", ("-c:a", "libmp3lame", "-q:a", "7", "-write_xing", "0")),
+    ("browser.webm", ("-c:a", "libopus")),
+    ("memo.wma", ("-c:a", "wmav2")),
+]
+
+
+@pytest.mark.parametrize(("rate", "channels", "seconds"), [(8000, 1, 0.7), (44100, 2, 3.1)])
+@pytest.mark.parametrize(("name", "codec_args"), COMPLETE_CASES)
+def test_complete_compressed_files_are_not_truncated(
+    tmp_path, name, codec_args, rate, channels, seconds
+):
+    if name.endswith((".opus", ".webm")) and rate == 44100:
+        rate = 48000  # Opus runs at 48 kHz
+    audio = speechlike(seconds, rate, seed=4)
+    if channels == 2:
+        audio = np.stack([audio, 0.5 * audio], axis=1)
+    path = tmp_path / name
+    ffmpeg_encode(path, audio, rate, *codec_args)
+    clip = decode(path)
+    assert clip.findings == []
+    assert clip.duration_s == pytest.approx(seconds, abs=0.25)
+
+
+def test_ogg_cut_at_a_page_boundary_is_truncated(tmp_path):
+    # Every page whole, but the last one (with the end-of-stream flag) is missing.
+    path = tmp_path / "a.ogg"
+    ffmpeg_encode(path, speechlike(4.0, 16000), 16000, "-c:a", "libvorbis")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: whole.rfind(b"OggS")])
+    assert errors(decode(path)) == ["truncated_input"]
+
+
 def test_ffmpeg_pcm_split_mid_frame_by_the_pipe_is_put_back_together():
     import io
 
