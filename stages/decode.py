@@ -33,7 +33,12 @@ from pipeline.clip import Clip, SourceInfo
 from pipeline.errors import ConfigurationError, InputError
 from pipeline.inputs import EXTENSION_CONTAINERS
 from pipeline.stage import Stage
-from stages.decode_headers import ogg_ends_cleanly
+from stages.decode_headers import (
+    holds_only_id3,
+    ogg_ends_cleanly,
+    read_mp3_start,
+    xing_size_off,
+)
 from stages.decode_memory import BLOCK_FRAMES, SampleSink, kept_channels, kept_values_budget
 
 READABLE = "WAV, FLAC, Ogg/Opus, MP3, M4A/MP4/MOV/3GP, WebM, AMR, WMA, AIFF or CAF files"
@@ -272,7 +277,13 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
     mismatch = _extension_mismatch(path, container)
     if mismatch:
         warnings.append(("extension_mismatch", mismatch))
-    if container in _FFMPEG_CONTAINERS or (container == "mp3" and not _mp3_has_toc(path, facts)):
+    if container == "mp3" and holds_only_id3(path, facts.size, facts.head):
+        raise InputError(
+            "empty_input",
+            f"{_name(path)} holds only an ID3 tag (title, artist...) and no MP3 audio frames; "
+            "re-export the recording.",
+        )
+    if container in _FFMPEG_CONTAINERS or (container == "mp3" and _mp3_needs_ffmpeg(path, facts)):
         samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
     else:
         try:
@@ -308,6 +319,17 @@ class _UnknownLength(Exception):
     soundfile seeks after every read, and libsndfile cannot seek in such a stream, so it
     would stop after the first block; ffmpeg reads it to the end (or to the limit).
     """
+
+
+def _mp3_needs_ffmpeg(path: str, facts: _FileFacts) -> bool:
+    """True for MP3s libsndfile reads badly; ffmpeg reads them to the end, quietly.
+
+    Without a Xing/Info/VBRI header libsndfile estimates the length from the first frame's
+    bitrate and stops there, cutting VBR files short. With one whose byte count is off (a
+    cut copy, data appended) its decoder prints a warning on the user's terminal.
+    """
+    start = read_mp3_start(path, facts.head)
+    return not start.has_toc or xing_size_off(path, facts.size, start)
 
 
 def _truncation(path: str, got_s: float, expected_s: float | None = None) -> tuple[str, str]:
@@ -461,28 +483,6 @@ def _read_float32(fh: object, count: int) -> np.ndarray:
     samples = fh.read(count, dtype="int16", always_2d=False).astype(np.float32)
     samples *= np.float32(1.0 / 32768.0)
     return samples
-
-
-def _mp3_has_toc(path: str, facts: _FileFacts) -> bool:
-    """True if the first MP3 frame carries a Xing/Info/VBRI header with the frame count.
-
-    Without one libsndfile estimates the length from the first frame's bitrate and stops
-    there, cutting VBR files short; those go through ffmpeg, which reads to the end.
-    """
-    offset = 0
-    head = facts.head
-    if head[:3] == b"ID3" and len(head) >= 10:
-        size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9]
-        offset = 10 + size + (10 if head[5] & 0x10 else 0)
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            frame = fh.read(2048)
-    except OSError:
-        return False
-    sync = frame.find(b"\xff")
-    first = frame[sync : sync + 200] if sync >= 0 else b""
-    return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
 
 
 def _sink(

@@ -721,6 +721,29 @@ def test_ogg_cut_at_a_page_boundary_is_truncated(tmp_path):
     assert errors(decode(path)) == ["truncated_input"]
 
 
+# --- MP3 odds and ends -------------------------------------------------------------------
+
+
+def test_mp3_holding_only_an_id3_tag_is_empty_input(tmp_path):
+    body = b"TIT2" + struct.pack(">I", 9) + b"\x00\x00\x03greeting"
+    tag = b"ID3\x03\x00\x00" + bytes([0, 0, 0, len(body) + 20]) + body + bytes(20)
+    path = tmp_path / "tag_only.mp3"
+    path.write_bytes(tag)
+    clip = decode(path)
+    assert errors(clip) == ["empty_input"]
+    assert "ID3" in clip.findings[0].message
+
+
+def test_mp3_whose_xing_size_is_off_decodes_without_a_word_on_the_terminal(tmp_path, capfd):
+    path = tmp_path / "appended.mp3"
+    ffmpeg_encode(path, speechlike(2.0, 16000), 16000, "-c:a", "libmp3lame", "-q:a", "4")
+    path.write_bytes(path.read_bytes() + bytes(20000))  # e.g. a tool that pads the file
+    capfd.readouterr()
+    clip = decode(path)
+    assert capfd.readouterr().err == ""
+    assert clip.findings == [] and clip.duration_s == pytest.approx(2.0, abs=0.1)
+
+
 def test_ffmpeg_pcm_split_mid_frame_by_the_pipe_is_put_back_together():
     import io
 
