@@ -6,15 +6,17 @@ wheel); MP4/M4A/MOV/3GP, ADTS AAC, WebM/Matroska, AMR, WMA/ASF and WavPack go th
 ffmpeg binary of ``imageio-ffmpeg``, piping f32le PCM out (no temporary files), as does a WAV,
 MP3 or Ogg file that libsndfile cannot read (G.722 in WAV). Every problem with an input
 becomes a finding on the clip: ``missing_input``, ``empty_input``, ``unsupported_format``,
-``corrupt_input``, ``input_too_long``, ``truncated_input`` (errors; a truncated file is
-accepted with a warning when ``allow_truncated`` is set) and ``extension_mismatch``,
-``nonfinite_samples`` (warnings).
+``corrupt_input``, ``input_too_long``, ``input_too_large``, ``truncated_input`` (errors; a
+truncated file is accepted with a warning when ``allow_truncated`` is set) and
+``extension_mismatch``, ``nonfinite_samples`` (warnings). Memory is bounded by frames ×
+channels (`stages.decode_memory`): past the budget, the mono downmix is kept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import stat
@@ -31,11 +33,23 @@ from pipeline.clip import Clip, SourceInfo
 from pipeline.errors import ConfigurationError, InputError
 from pipeline.inputs import EXTENSION_CONTAINERS
 from pipeline.stage import Stage
+from stages.decode_headers import (
+    holds_only_id3,
+    ogg_ends_cleanly,
+    read_mp3_start,
+    xing_size_off,
+)
+from stages.decode_memory import BLOCK_FRAMES, SampleSink, kept_channels, kept_values_budget
 
 READABLE = "WAV, FLAC, Ogg/Opus, MP3, M4A/MP4/MOV/3GP, WebM, AMR, WMA, AIFF or CAF files"
 SNIFF_BYTES = 64
 MAX_CHANNELS = 64
 MAX_RATE_HZ = 768_000
+UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a stream that does not say (FLAC)
+# A compressed stream may decode this much short of the length its header gives (encoder
+# delay and padding, WMA's preroll rounding) and still be whole: 0.25 s plus 2 %.
+SHORT_TOLERANCE_S = 0.25
+SHORT_TOLERANCE = 0.02
 
 _CONTAINER_TITLES = {
     "wav": "WAV",
@@ -101,13 +115,16 @@ _NOT_AUDIO = (
 
 @dataclass
 class Decode(Stage):
-    """Read ``clip.source`` into float32 samples, keeping every channel.
+    """Read ``clip.source`` into float32 samples, keeping every channel that fits in memory.
 
     Fills ``samples`` (``(frames,)`` mono or ``(frames, channels)``), ``rate``, ``info`` and
     ``metrics["source_duration_s"]``. Inputs longer than ``max_duration_s`` are refused from
-    their header before the audio is decoded, so a hostile header cannot eat memory. A file
-    that ends before its header says (an interrupted copy) is an error unless
-    ``allow_truncated`` is set, when the part that decodes is used with a warning.
+    their header before the audio is decoded, so a hostile header cannot eat memory; so are
+    inputs whose samples would not fit the memory budget even as a mono mix, and a source
+    whose channels pass it is kept as normalize's mono downmix (``(frames,)``). A file
+    that ends before its header says (an interrupted copy; for Ogg, without its end-of-stream
+    page) is an error unless ``allow_truncated`` is set, when the part that decodes is used
+    with a warning.
     """
 
     name: ClassVar[str] = "decode"
@@ -260,11 +277,19 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
     mismatch = _extension_mismatch(path, container)
     if mismatch:
         warnings.append(("extension_mismatch", mismatch))
-    if container in _FFMPEG_CONTAINERS or (container == "mp3" and not _mp3_has_toc(path, facts)):
+    if container == "mp3" and holds_only_id3(path, facts.size, facts.head):
+        raise InputError(
+            "empty_input",
+            f"{_name(path)} holds only an ID3 tag (title, artist...) and no MP3 audio frames; "
+            "re-export the recording.",
+        )
+    if container in _FFMPEG_CONTAINERS or (container == "mp3" and _mp3_needs_ffmpeg(path, facts)):
         samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
     else:
         try:
             samples, info = _decode_soundfile(path, container, facts, max_duration_s, warnings)
+        except _UnknownLength:
+            samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
         except InputError as exc:
             if exc.code != "corrupt_input" or container not in _FFMPEG_FALLBACK:
                 raise
@@ -280,9 +305,50 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
             f"{_name(path)} is a valid {_CONTAINER_TITLES[container]} file but holds no audio "
             "frames; re-export the recording.",
         )
+    if container == "ogg" and not ogg_ends_cleanly(path, facts.size):
+        # Ogg gives no length up front: the stream's last page carries an end mark instead.
+        warnings.append(_truncation(path, info.duration_s))
     if info.codec in ("float", "double") or container in _FFMPEG_CONTAINERS:
         _scrub_nonfinite(samples, path, warnings)
     return Decoded(samples, info, warnings)
+
+
+class _UnknownLength(Exception):
+    """libsndfile opened a stream that does not say its length (a FLAC written to a pipe).
+
+    soundfile seeks after every read, and libsndfile cannot seek in such a stream, so it
+    would stop after the first block; ffmpeg reads it to the end (or to the limit).
+    """
+
+
+def _mp3_needs_ffmpeg(path: str, facts: _FileFacts) -> bool:
+    """True for MP3s libsndfile reads badly; ffmpeg reads them to the end, quietly.
+
+    Without a Xing/Info/VBRI header libsndfile estimates the length from the first frame's
+    bitrate and stops there, cutting VBR files short. With one whose byte count is off (a
+    cut copy, data appended) its decoder prints a warning on the user's terminal.
+    """
+    start = read_mp3_start(path, facts.head)
+    return not start.has_toc or xing_size_off(path, facts.size, start)
+
+
+def _truncation(path: str, got_s: float, expected_s: float | None = None) -> tuple[str, str]:
+    """The ``truncated_input`` warning (`Decode.process` makes it an error unless allowed)."""
+    if expected_s is None:
+        what = f"it stops after {got_s:.2f} s without the end-of-stream mark its format writes"
+    else:
+        what = f"its header promises {expected_s:.2f} s but only {got_s:.2f} s could be decoded"
+    return (
+        "truncated_input",
+        f"{_name(path)} ends early: {what}; the copy is probably incomplete — re-copy or "
+        "re-export it. Continuing with the part that decoded.",
+    )
+
+
+def _short(expected_frames: int, got: int, rate: int) -> bool:
+    """True if a compressed stream decoded clearly less than its header's length."""
+    slack = SHORT_TOLERANCE_S * rate + SHORT_TOLERANCE * expected_frames
+    return got < expected_frames - slack
 
 
 def _open_facts(path: str) -> _FileFacts:
@@ -354,32 +420,34 @@ def _decode_soundfile(
         rate, channels, frames = int(fh.samplerate), int(fh.channels), int(fh.frames)
         _check_shape(path, rate, channels)
         codec = _codec_name(fh.subtype)
-        # An MPEG stream's frame count is libsndfile's estimate (MP3 in WAV from old IVR
-        # systems decodes a few frames short of it); the bytes the header claims still tell
-        # truncation.
-        estimated = str(fh.subtype).startswith("MPEG")
+        if frames >= UNKNOWN_FRAMES:
+            raise _UnknownLength(path)
+        # An MPEG stream's frame count in a WAV is libsndfile's estimate (MP3 in WAV from old
+        # IVR systems decodes a few frames short of it): there the bytes the header claims
+        # tell truncation. In an MP3 file it is the Xing header's, exact but for padding.
+        mpeg = str(fh.subtype).startswith("MPEG")
         claim = _wav_claim(path) if container in ("wav", "rf64") else None
         claimed_s = frames / rate
         if claim is not None and claim[1] > 0:
             claimed_s = max(claimed_s, claim[0] / claim[1])
         _check_duration(path, claimed_s, max_duration_s)
-        try:
-            # Seekable files read to their (already bounded) frame count; others (GSM in
-            # WAV) need it spelled out.
-            count = -1 if fh.seekable() else frames
-            samples = _read_float32(fh, count)
-        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-            samples = _read_what_decodes(sf.SoundFile(libsndfile_path(path), **kwargs))
-            if samples.shape[0] == 0:
-                raise InputError(
-                    "corrupt_input",
-                    f"{_name(path)} has a {title} header but no audio could be decoded "
-                    f"({_sf_reason(exc)}); re-export it from the original recording.",
-                ) from None
+        sink = _sink(path, frames, channels, rate, max_duration_s)
+        if not sink.downmix:
+            try:
+                # Seekable files read to their (already bounded) frame count; others (GSM
+                # in WAV) need it spelled out.
+                count = -1 if fh.seekable() else frames
+                samples = _read_float32(fh, count)
+            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                with sf.SoundFile(libsndfile_path(path), **kwargs) as again:
+                    _read_blocks(path, again, sink, max_duration_s, block_frames=4096)
+                samples = _decoded_part(path, title, sink, exc)
+        else:
+            failure = _read_blocks(path, fh, sink, max_duration_s)
+            samples = _decoded_part(path, title, sink, failure)
     got = samples.shape[0]
-    truncated = (got < frames and not estimated) or (
-        claim is not None and _wav_truncated(claim, facts.size)
-    )
+    short = (container == "mp3" and _short(frames, got, rate)) if mpeg else got < frames
+    truncated = short or (claim is not None and _wav_truncated(claim, facts.size))
     if truncated and got == 0:
         raise InputError(
             "corrupt_input",
@@ -387,15 +455,7 @@ def _decode_soundfile(
             "none of it is in the file; re-copy or re-export the recording.",
         )
     if truncated:
-        expected_s = claimed_s if claim is not None else frames / rate
-        warnings.append(
-            (
-                "truncated_input",
-                f"{_name(path)} ends early: its header promises {expected_s:.2f} s but only "
-                f"{got / rate:.2f} s could be decoded; the copy is probably incomplete — "
-                "re-copy or re-export it. Continuing with the part that decoded.",
-            )
-        )
+        warnings.append(_truncation(path, got / rate, claimed_s))
     info = SourceInfo(
         container=container,
         codec=codec,
@@ -425,47 +485,93 @@ def _read_float32(fh: object, count: int) -> np.ndarray:
     return samples
 
 
-def _mp3_has_toc(path: str, facts: _FileFacts) -> bool:
-    """True if the first MP3 frame carries a Xing/Info/VBRI header with the frame count.
+def _sink(
+    path: str, frames: int | None, channels: int, rate: int, max_duration_s: float
+) -> SampleSink:
+    """Where the decoded frames go: every channel, or the downmix past the memory budget.
 
-    Without one libsndfile estimates the length from the first frame's bitrate and stops
-    there, cutting VBR files short; those go through ffmpeg, which reads to the end.
+    ``frames`` is what the header says (None: it does not say; the limit is assumed). An
+    input whose downmix alone passes the budget is refused here, before it is decoded.
     """
-    offset = 0
-    head = facts.head
-    if head[:3] == b"ID3" and len(head) >= 10:
-        size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9]
-        offset = 10 + size + (10 if head[5] & 0x10 else 0)
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            frame = fh.read(2048)
-    except OSError:
-        return False
-    sync = frame.find(b"\xff")
-    first = frame[sync : sync + 200] if sync >= 0 else b""
-    return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
+    budget = kept_values_budget(max_duration_s)
+    limit = int(max_duration_s * rate)  # more frames than this is too long
+    worst = limit if frames is None else frames
+    keep = kept_channels(worst, channels, budget)
+    if keep is None and frames is not None:
+        raise _too_large(path, frames, channels, rate, budget)
+    keep = keep or 1
+    expected = min(limit, 30 * rate) if frames is None else frames
+    return SampleSink(
+        channels,
+        downmix=keep < channels,
+        expected_frames=expected,
+        max_frames=min(limit, budget // keep),
+    )
 
 
-def _read_what_decodes(fh: object, block_frames: int = 4096) -> np.ndarray:
-    """Read blocks until libsndfile gives up, keeping everything before the damage."""
+def _read_blocks(
+    path: str,
+    fh: object,
+    sink: SampleSink,
+    max_duration_s: float,
+    *,
+    block_frames: int = BLOCK_FRAMES,
+) -> Exception | None:
+    """Read ``fh`` into ``sink`` block by block to its end; the decoder's error, if it gave up.
+
+    Everything before the damage is kept. Past the limit or the memory budget, the input is
+    refused (a stream that does not say its length is found too long here).
+    """
     import soundfile as sf
 
     assert isinstance(fh, sf.SoundFile)
-    blocks: list[np.ndarray] = []
-    with fh:
+    rate, channels = int(fh.samplerate), int(fh.channels)
+    while True:
         try:
-            while True:
-                block = fh.read(block_frames, dtype="float32", always_2d=False)
-                if block.shape[0] == 0:
-                    break
-                blocks.append(block)
-        except (sf.LibsndfileError, RuntimeError, ValueError):
-            pass
-        if not blocks:
-            shape = (0,) if fh.channels == 1 else (0, fh.channels)
-            return np.zeros(shape, dtype=np.float32)
-    return np.concatenate(blocks)
+            block = _read_float32(fh, block_frames)
+        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+            return exc
+        if block.shape[0] == 0:
+            return None
+        if not sink.add(block):
+            _refuse_overflow(path, sink, block.shape[0], channels, rate, max_duration_s)
+
+
+def _decoded_part(path: str, title: str, sink: SampleSink, failure: Exception | None) -> np.ndarray:
+    """The sink's samples; corrupt_input if the decoder failed before any frame."""
+    if failure is not None and sink.frames == 0:
+        raise InputError(
+            "corrupt_input",
+            f"{_name(path)} has a {title} header but no audio could be decoded "
+            f"({_sf_reason(failure)}); re-export it from the original recording.",
+        ) from None
+    return sink.samples()
+
+
+def _refuse_overflow(
+    path: str, sink: SampleSink, more: int, channels: int, rate: int, max_duration_s: float
+) -> None:
+    """Raise why ``more`` frames do not fit in ``sink``: too long, or too big to keep."""
+    if (sink.frames + more) / rate > max_duration_s:
+        raise InputError(
+            "input_too_long",
+            f"{_name(path)} is longer than the {max_duration_s:.0f} s limit (found while "
+            "decoding: its header did not say so, and decoding stopped there); split it into "
+            "shorter recordings or raise --max-input-s.",
+        )
+    budget = kept_values_budget(max_duration_s)
+    raise _too_large(path, sink.frames + more, channels, rate, budget)
+
+
+def _too_large(path: str, frames: int, channels: int, rate: int, budget: int) -> InputError:
+    need_gb = frames * 4 / 1e9
+    return InputError(
+        "input_too_large",
+        f"{_name(path)} holds {channels} channel{'s' if channels > 1 else ''} at {rate} Hz "
+        f"for {frames / rate:.0f} s: even its mono mix would take {need_gb:.1f} GB, over the "
+        f"{budget * 4 / 1e9:.1f} GB voiceprep keeps for one input; export it at 48 kHz or "
+        "less (e.g. `ffmpeg -i IN -ar 48000 OUT.flac`), or split it into shorter recordings.",
+    )
 
 
 def _wav_claim(path: str) -> tuple[int, int, int] | None:
@@ -564,10 +670,15 @@ def _decode_ffmpeg(
             proc.kill()
             proc.wait()
             _check_duration(path, probe.duration_s, max_duration_s)
+        sink = None
+        if probe.rate is not None and probe.channels is not None:
+            _check_shape(path, probe.rate, probe.channels)
+            frames = None if probe.duration_s is None else round(probe.duration_s * probe.rate)
+            sink = _sink(path, frames, probe.channels, probe.rate, max_duration_s)
         tail: list[bytes] = []
         drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
         drain.start()
-        pcm = proc.stdout.read()
+        _read_pcm(path, proc.stdout, sink, probe, max_duration_s)
         returncode = proc.wait()
         drain.join()
     finally:
@@ -581,18 +692,19 @@ def _decode_ffmpeg(
     stderr = header + b"".join(tail).decode("utf-8", "replace")
     if returncode != 0:
         raise InputError(*_ffmpeg_failure(path, title, stderr, returncode, timeout_s))
-    if probe.rate is None or probe.channels is None:
+    if sink is None or probe.rate is None or probe.channels is None:
         raise InputError(
             "corrupt_input",
             f"{_name(path)} is {title} but ffmpeg reported no usable audio stream; "
             "re-export it from the original recording.",
         )
-    _check_shape(path, probe.rate, probe.channels)
-    usable = len(pcm) - len(pcm) % (4 * probe.channels)
-    samples = np.frombuffer(pcm[:usable], dtype="<f4").astype(np.float32, copy=True)
-    samples = samples.reshape(-1, probe.channels) if probe.channels > 1 else samples
+    samples = sink.samples()
     frames = samples.shape[0]
     _check_duration(path, frames / probe.rate, max_duration_s)
+    if _ffmpeg_length_known(container, header) and probe.duration_s is not None:
+        expected = round(probe.duration_s * probe.rate)
+        if frames and _short(expected, frames, probe.rate):
+            warnings.append(_truncation(path, frames / probe.rate, probe.duration_s))
     codec = probe.codec or "unknown"
     info = SourceInfo(
         container=container,
@@ -604,6 +716,51 @@ def _decode_ffmpeg(
         duration_s=frames / probe.rate,
     )
     return samples, info
+
+
+def _read_pcm(
+    path: str,
+    stdout: IO[bytes] | io.RawIOBase,
+    sink: SampleSink | None,
+    probe: _Probe,
+    max_duration_s: float,
+) -> None:
+    """ffmpeg's f32le output into ``sink`` a block at a time (thrown away without a sink).
+
+    Reading it whole, then converting, held the output twice over; here one 1 MiB block is
+    held besides the sink. A partial frame at the very end is dropped.
+    """
+    assert isinstance(stdout, io.RawIOBase)  # Popen(bufsize=0): reads what the pipe holds
+    channels = probe.channels or 1
+    frame_bytes = 4 * channels
+    buf = bytearray(max(1, (1 << 20) // frame_bytes) * frame_bytes)
+    view = memoryview(buf)
+    pending = 0  # bytes of a frame split between two reads
+    while True:
+        got = stdout.readinto(view[pending:])
+        if not got:
+            return
+        if sink is None:
+            continue
+        total = pending + got
+        usable = total - total % frame_bytes
+        block = np.frombuffer(buf, dtype="<f4", count=usable // 4)
+        block = block.reshape(-1, channels) if channels > 1 else block
+        if not sink.add(block):
+            assert probe.rate is not None
+            _refuse_overflow(path, sink, block.shape[0], channels, probe.rate, max_duration_s)
+        pending = total - usable
+        view[:pending] = view[usable:total]
+
+
+def _ffmpeg_length_known(container: str, header: str) -> bool:
+    """True if ffmpeg's duration comes from the file's header, so a shorter decode is a cut.
+
+    Not when ffmpeg estimated it from the bitrate (ADTS AAC, AMR, MP3 without a Xing
+    header: a cut file is estimated short too), nor for Ogg, whose duration is the last
+    page's (its end-of-stream mark tells a cut; see `ogg_ends_cleanly`).
+    """
+    return container != "ogg" and "Estimating duration from bitrate" not in header
 
 
 def _drain(stream: IO[bytes], sink: list[bytes]) -> None:
@@ -636,20 +793,8 @@ class _Probe:
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _AUDIO = re.compile(r"Stream #0:\d+.*?: Audio: ([A-Za-z0-9_]+)[^,]*, (\d+) Hz, ([^,]+)")
-_LAYOUTS = {
-    "mono": 1,
-    "stereo": 2,
-    "2.1": 3,
-    "3.0": 3,
-    "quad": 4,
-    "4.0": 4,
-    "5.0": 5,
-    "5.1": 6,
-    "6.0": 6,
-    "6.1": 7,
-    "7.0": 7,
-    "7.1": 8,
-}
+_CHANNEL_COUNT = re.compile(r"(\d+) channels")  # unknown order, or a custom "N channels (...)"
+_AMBISONIC = re.compile(r"ambisonic (\d+)")
 
 
 def _parse_ffmpeg_probe(header: str) -> _Probe:
@@ -663,12 +808,49 @@ def _parse_ffmpeg_probe(header: str) -> _Probe:
     if not audio:
         return _Probe(duration, None, None, None)
     codec, rate, layout = audio.group(1), int(audio.group(2)), audio.group(3).strip()
-    layout = layout.split("(")[0].strip()
-    channels = _LAYOUTS.get(layout)
-    if channels is None:
-        count = re.match(r"(\d+) channels", layout)
-        channels = int(count.group(1)) if count else None
-    return _Probe(duration, codec.lower(), rate, channels)
+    return _Probe(duration, codec.lower(), rate, layout_channels(layout))
+
+
+def layout_channels(layout: str) -> int | None:
+    """Channels of a layout as ``ffmpeg -i`` describes it (``"5.1(side)"``, ``"3 channels"``).
+
+    Named layouts are counted from ffmpeg's own table (``ffmpeg -layouts``), so any layout
+    the binary knows is read; None only for a description no ffmpeg writes.
+    """
+    if layout in ("mono", "stereo"):
+        return 1 if layout == "mono" else 2
+    count = _CHANNEL_COUNT.match(layout)
+    if count:
+        return int(count.group(1))
+    ambisonic = _AMBISONIC.match(layout)
+    if ambisonic:  # order n has (n + 1)² channels, then any extra ones after "+"
+        return (int(ambisonic.group(1)) + 1) ** 2 + layout.count("+")
+    return _ffmpeg_layouts().get(layout)
+
+
+@functools.lru_cache(maxsize=1)
+def _ffmpeg_layouts() -> dict[str, int]:
+    """ffmpeg's standard channel layouts by name, with their channel counts."""
+    exe = _ffmpeg_exe()
+    if exe is None:
+        return {}
+    try:
+        listing = subprocess.run(
+            [exe, "-hide_banner", "-layouts"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        ).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    _, _, table = listing.partition("Standard channel layouts:")
+    layouts = {}
+    for line in table.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] != "NAME":
+            layouts[parts[0]] = parts[1].count("+") + 1
+    return layouts
 
 
 def _ffmpeg_failure(

@@ -508,3 +508,264 @@ def test_a_file_name_that_is_not_utf8_decodes(tmp_path):
     (name,) = os.listdir(tmp_path)
     clip = Decode()(Clip(source=os.path.join(tmp_path, name)))
     assert not clip.failed and clip.samples is not None and clip.rate == 16000
+
+
+# --- channel layouts: any layout ffmpeg names, not a hand list ---------------------------
+
+LAYOUTS = [("3.1", 4), ("4.1", 5), ("hexagonal", 6), ("octagonal", 8)]
+
+
+@pytest.mark.parametrize(("layout", "channels"), LAYOUTS)
+@pytest.mark.parametrize(("name", "codec"), [("multi.m4a", "aac"), ("multi.mka", "flac")])
+def test_multichannel_layouts_decode_with_every_channel(tmp_path, layout, channels, name, codec):
+    import imageio_ffmpeg
+
+    path = tmp_path / name
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+           "sine=f=300:r=16000:d=0.5", "-af", f"aformat=channel_layouts={layout}",
+           "-c:a", codec, str(path)]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    clip = decode(path)
+    assert clip.findings == [] and clip.info is not None
+    assert clip.info.channels == channels
+    assert clip.samples is not None and clip.samples.shape == (8000, channels)
+
+
+def test_ffmpeg_probe_reads_layouts_by_ffmpegs_own_table():
+    def channels(layout: str) -> int | None:
+        line = f"  Stream #0:0: Audio: aac (LC), 48000 Hz, {layout}, fltp, 320 kb/s\n"
+        return _parse_ffmpeg_probe(line).channels
+
+    assert channels("hexagonal") == 6
+    assert channels("7.1(wide-side)") == 8
+    assert channels("22.2") == 24
+    assert channels("3 channels (FL+FR+LFE)") == 3
+    assert channels("ambisonic 1") == 4
+    assert channels("not a layout") is None
+
+
+# --- streamed FLAC: no length in STREAMINFO ----------------------------------------------
+
+
+def streamed_flac(path: Path, audio: np.ndarray, rate: int) -> None:
+    """A FLAC written to a pipe: STREAMINFO's total samples stay 0 (allowed: unknown)."""
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "f32le", "-ar", str(rate),
+           "-ac", "1", "-i", "-", "-c:a", "flac", "-f", "flac", "-"]  # fmt: skip
+    done = subprocess.run(cmd, input=audio.astype("<f4").tobytes(), capture_output=True, check=True)
+    path.write_bytes(done.stdout)
+    assert sf.info(str(path)).frames == 2**63 - 1  # libsndfile's "unknown"
+
+
+def test_streamed_flac_without_total_samples_decodes_to_its_end(tmp_path):
+    path = tmp_path / "piped.flac"
+    streamed_flac(path, speechlike(3.0, 16000), 16000)
+    clip = decode(path)
+    assert clip.findings == []
+    assert clip.duration_s == pytest.approx(3.0, abs=0.01)
+
+
+def test_streamed_flac_past_the_limit_is_too_long(tmp_path):
+    path = tmp_path / "piped.flac"
+    streamed_flac(path, speechlike(3.0, 16000), 16000)
+    clip = decode(path, max_duration_s=1.0)
+    assert errors(clip) == ["input_too_long"] and clip.samples is None
+    assert "1 s limit" in clip.findings[0].message
+
+
+# --- memory: frames x channels kept, not just the duration --------------------------------
+
+
+@pytest.fixture
+def small_budget(monkeypatch):
+    """A 100,000-value budget, so seconds of test audio stand for a 3.7 GB source."""
+    import stages.decode_memory
+
+    monkeypatch.setattr(stages.decode_memory, "MIN_KEPT_VALUES", 100_000)
+    monkeypatch.setattr(stages.decode_memory, "KEPT_VALUES_PER_S", 0)
+
+
+def eight_channels(frames: int, rate: int) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    audio = np.stack([tone(200 + 50 * c, frames / rate, rate, amp=0.1) for c in range(8)], 1)
+    return (audio + rng.normal(0, 0.01, audio.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("name", "codec"), [("many.flac", None), ("many.mka", "flac")])
+def test_many_channels_over_the_budget_keep_normalizes_downmix(tmp_path, small_budget, name, codec):
+    from stages.normalize import downmix
+
+    path = tmp_path / name
+    if codec is None:
+        sf.write(path, eight_channels(24000, 48000), 48000, subtype="PCM_16")
+    else:
+        ffmpeg_encode(path, eight_channels(24000, 48000), 48000, "-c:a", codec)
+    whole, _ = sf.read(path, dtype="float32") if codec is None else (None, None)
+
+    clip = decode(path)
+
+    assert clip.findings == [] and clip.info is not None
+    assert (clip.info.channels, clip.rate, clip.duration_s) == (8, 48000, 0.5)
+    assert clip.samples is not None and clip.samples.shape == (24000,)
+    if whole is not None:  # bit for bit what normalize would have made of all 8 channels
+        np.testing.assert_array_equal(clip.samples, downmix(whole))
+
+
+def test_ffmpeg_output_is_read_in_blocks_not_held_twice(tmp_path, small_budget):
+    import tracemalloc
+
+    path = tmp_path / "many.mka"
+    ffmpeg_encode(path, eight_channels(96000, 48000), 48000, "-c:a", "flac")  # 12 MB as f32
+    tracemalloc.start()
+    try:
+        clip = decode(path, max_duration_s=10.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert clip.findings == [] and clip.samples is not None and clip.samples.shape == (96000,)
+    assert peak < clip.samples.nbytes + 4_000_000  # the mono copy and a 1 MiB block or two
+
+
+def test_source_whose_downmix_passes_the_budget_is_refused_unread(tmp_path, no_decoding):
+    import stages.decode_memory
+
+    path = tmp_path / "hires.flac"
+    sf.write(path, eight_channels(40000, 192000), 192000, subtype="PCM_16")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stages.decode_memory, "MIN_KEPT_VALUES", 30_000)
+        patch.setattr(stages.decode_memory, "KEPT_VALUES_PER_S", 0)
+        clip = decode(path)
+    assert errors(clip) == ["input_too_large"] and clip.samples is None
+    message = clip.findings[0].message
+    assert "8 channels at 192000 Hz" in message and "48 kHz" in message
+
+
+def test_stereo_under_the_budget_keeps_both_channels(tmp_path, small_budget):
+    path = tmp_path / "stereo.wav"
+    sf.write(path, STEREO[:40000], 44100)
+    clip = decode(path)
+    assert clip.samples is not None and clip.samples.shape == (40000, 2)
+
+
+# --- truncated compressed files ----------------------------------------------------------
+
+
+def cut_in_half(path: Path) -> Path:
+    whole = path.read_bytes()
+    cut = path.with_name("cut_" + path.name)
+    cut.write_bytes(whole[: len(whole) // 2])
+    return cut
+
+
+# (file name, ffmpeg codec arguments): a cut copy of each must not pass as whole.
+CUT_CASES = [
+    ("faststart.m4a", ("-c:a", "aac", "-movflags", "+faststart")),
+    ("vbr_xing.mp3", ("-c:a", "libmp3lame", "-q:a", "4")),
+    ("cbr_xing.mp3", ("-c:a", "libmp3lame", "-b:a", "32k")),
+    ("vorbis.ogg", ("-c:a", "libvorbis")),
+    ("voice.opus", ("-c:a", "libopus")),
+]
+
+
+@pytest.mark.parametrize(("name", "codec_args"), CUT_CASES)
+def test_compressed_file_cut_in_half_is_truncated_input(tmp_path, name, codec_args):
+    path = tmp_path / name
+    ffmpeg_encode(path, speechlike(4.0, 16000), 16000, *codec_args)
+    cut = cut_in_half(path)
+
+    clip = decode(cut)
+    assert errors(clip) == ["truncated_input"] and clip.samples is None
+    assert "--allow-truncated" in clip.findings[0].message
+
+    allowed = decode(cut, allow_truncated=True)
+    assert warnings(allowed) == ["truncated_input"]
+    assert allowed.samples is not None and 0.5 < allowed.duration_s < 3.0
+
+
+# Complete files must never be called truncated: encoder delay and padding, bitrate
+# estimates without a Xing header, MPEG-2.5 at 8 kHz, stereo.
+COMPLETE_CASES = [
+    *CUT_CASES,
+    ("plain.m4a", ("-c:a", "aac")),
+    ("cbr_no_xing.mp3", ("-c:a", "libmp3lame", "-b:a", "64k", "-write_xing", "0")),
+    ("vbr_no_xing.mp3", ("-c:a", "libmp3lame", "-q:a", "7", "-write_xing", "0")),
+    ("browser.webm", ("-c:a", "libopus")),
+    ("memo.wma", ("-c:a", "wmav2")),
+]
+
+
+@pytest.mark.parametrize(("rate", "channels", "seconds"), [(8000, 1, 0.7), (44100, 2, 3.1)])
+@pytest.mark.parametrize(("name", "codec_args"), COMPLETE_CASES)
+def test_complete_compressed_files_are_not_truncated(
+    tmp_path, name, codec_args, rate, channels, seconds
+):
+    if name.endswith((".opus", ".webm")) and rate == 44100:
+        rate = 48000  # Opus runs at 48 kHz
+    audio = speechlike(seconds, rate, seed=4)
+    if channels == 2:
+        audio = np.stack([audio, 0.5 * audio], axis=1)
+    path = tmp_path / name
+    ffmpeg_encode(path, audio, rate, *codec_args)
+    clip = decode(path)
+    assert clip.findings == []
+    assert clip.duration_s == pytest.approx(seconds, abs=0.25)
+
+
+def test_ogg_cut_at_a_page_boundary_is_truncated(tmp_path):
+    # Every page whole, but the last one (with the end-of-stream flag) is missing.
+    path = tmp_path / "a.ogg"
+    ffmpeg_encode(path, speechlike(4.0, 16000), 16000, "-c:a", "libvorbis")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: whole.rfind(b"OggS")])
+    assert errors(decode(path)) == ["truncated_input"]
+
+
+# --- MP3 odds and ends -------------------------------------------------------------------
+
+
+def test_mp3_holding_only_an_id3_tag_is_empty_input(tmp_path):
+    body = b"TIT2" + struct.pack(">I", 9) + b"\x00\x00\x03greeting"
+    tag = b"ID3\x03\x00\x00" + bytes([0, 0, 0, len(body) + 20]) + body + bytes(20)
+    path = tmp_path / "tag_only.mp3"
+    path.write_bytes(tag)
+    clip = decode(path)
+    assert errors(clip) == ["empty_input"]
+    assert "ID3" in clip.findings[0].message
+
+
+def test_mp3_whose_xing_size_is_off_decodes_without_a_word_on_the_terminal(tmp_path, capfd):
+    path = tmp_path / "appended.mp3"
+    ffmpeg_encode(path, speechlike(2.0, 16000), 16000, "-c:a", "libmp3lame", "-q:a", "4")
+    path.write_bytes(path.read_bytes() + bytes(20000))  # e.g. a tool that pads the file
+    capfd.readouterr()
+    clip = decode(path)
+    assert capfd.readouterr().err == ""
+    assert clip.findings == [] and clip.duration_s == pytest.approx(2.0, abs=0.1)
+
+
+def test_ffmpeg_pcm_split_mid_frame_by_the_pipe_is_put_back_together():
+    import io
+
+    from stages.decode import _Probe, _read_pcm
+    from stages.decode_memory import SampleSink
+
+    audio = np.arange(3000, dtype="<f4").reshape(1000, 3)
+
+    class Trickle(io.RawIOBase):  # a pipe handing out 7 bytes at a time
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            chunk, self.data = self.data[:7], self.data[7:]
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    sink = SampleSink(3, downmix=False, expected_frames=10, max_frames=1000)
+    _read_pcm(
+        "x.m4a", Trickle(audio.tobytes() + b"\x00\x01"), sink, _Probe(1.0, "aac", 1000, 3), 5.0
+    )
+    np.testing.assert_array_equal(sink.samples(), audio)
