@@ -486,6 +486,56 @@ def test_load_registry_refuses_bad_files_with_a_fix(tmp_path, content):
         load_registry(path)
 
 
+def test_load_templates_single_object_is_one_template_with_fields(tmp_path):
+    path = tmp_path / "single.json"
+    template = {"name": "通知", "text": "您好${TXT_5}", "language": "zh_CN"}
+    path.write_text(json.dumps(template), "utf-8")
+    (entry,) = load_templates(path)
+    assert (entry.label, entry.text) == ("通知", "您好${TXT_5}")
+    assert entry.fields == {"name": "通知", "language": "zh_CN"}
+
+
+def test_load_templates_single_object_without_text_string_says_what_is_needed(tmp_path):
+    from pipeline.errors import ConfigurationError
+
+    path = tmp_path / "single.json"
+    path.write_text(json.dumps({"name": "通知", "text": 5}), "utf-8")
+    with pytest.raises(ConfigurationError, match='needs a "text" string'):
+        load_templates(path)
+
+
+def test_load_templates_splits_lines_at_newline_only(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("您好\u0085${TXT_5}\r\n您好\u2028再见${TXT_5}\n\x0c${TXT_40}\n".encode())
+    entries = load_templates(path)
+    assert [e.text for e in entries] == [
+        "您好\u0085${TXT_5}",
+        "您好\u2028再见${TXT_5}",
+        "\x0c${TXT_40}",
+    ]
+    assert [e.label for e in entries] == ["t.txt:1", "t.txt:2", "t.txt:3"]
+    assert [rules(check_template(e.text)) for e in entries] == [
+        [],
+        [],
+        ["starts_with_variable", "variable_too_long"],
+    ]
+
+
+@pytest.mark.parametrize("name", ["brackets.txt", "brackets.tpl", "brackets"])
+def test_load_templates_text_file_may_start_with_a_bracket(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("[通知]您的验证码是${NUM_6}\n{注意}再见\n", "utf-8")
+    assert [e.text for e in load_templates(path)] == ["[通知]您的验证码是${NUM_6}", "{注意}再见"]
+
+
+def test_load_templates_json_content_without_json_suffix_is_json(tmp_path):
+    path = tmp_path / "templates.tpl"
+    path.write_text(json.dumps(["您好${TXT_5}"]), "utf-8")
+    assert [e.text for e in load_templates(path)] == ["您好${TXT_5}"]
+    (tmp_path / "t.txt").write_text('["您好"]', "utf-8")
+    assert [e.text for e in load_templates(tmp_path / "t.txt")] == ['["您好"]']
+
+
 def test_load_templates_missing_file_is_configuration_error(tmp_path):
     from pipeline.errors import ConfigurationError
 
