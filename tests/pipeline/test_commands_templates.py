@@ -93,6 +93,33 @@ def test_check_empty_file_is_usage_error(tmp_path, capsys):
     assert code == 2 and "no templates" in err
 
 
+@pytest.mark.parametrize("name", ["nosuch.txt", "nosuch.JSON", "dir/nosuch", "通知"])
+def test_check_missing_path_is_usage_error(tmp_path, capsys, name):
+    path = str(tmp_path / name)
+    code, out, err = run(["template", "check", path], capsys)
+    assert code == 2 and out == ""
+    assert "no such file" in err and "--text" in err
+
+
+def test_check_directory_is_usage_error(tmp_path, capsys):
+    code, out, err = run(["template", "check", str(tmp_path)], capsys)
+    assert code == 2 and out == ""
+    assert "is a directory" in err
+
+
+def test_check_text_option_checks_path_like_arguments_as_text(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text("${TXT_40}\n", "utf-8")
+    code, out, _ = run(["template", "check", "--text", "请拨打400/800热线", "t.txt"], capsys)
+    assert code == 0 and "2 templates: 2 passed" in out
+    code, out, _ = run(["template", "check", "--text", str(tmp_path / "t.txt")], capsys)
+    assert code == 0  # the path itself, checked as text
+
+
+def test_check_texts_with_slashes_or_variables_are_still_text(capsys):
+    code, out, _ = run(["template", "check", "您好${DATE},${TIME}/再见", "您好"], capsys)
+    assert code == 0 and "2 templates: 2 passed" in out
+
+
 def test_render_prints_text_and_byte_count(capsys):
     code, out, _ = run(
         [
