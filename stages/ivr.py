@@ -349,12 +349,18 @@ def _params(
 
 
 def load_requests(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
-    """The IvrCall requests in a JSON file: one object, or a list of objects."""
+    """The IvrCall requests in a JSON file: one object, or a non-empty list of objects."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigurationError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigurationError(
+            f"{path}: is a directory; give the request files, e.g. {path}/*.json"
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read it ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(
             f"{path}: not a JSON file ({exc}); write the request as a "
@@ -364,6 +370,10 @@ def load_requests(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     if not all(isinstance(item, dict) for item in items):
         raise ConfigurationError(
             f"{path}: expected a JSON object of IvrCall parameters or a list of them"
+        )
+    if not items:
+        raise ConfigurationError(
+            f"{path}: the list holds no requests; add IvrCall request objects to it"
         )
     if len(items) == 1:
         return [(path.name, items[0])]

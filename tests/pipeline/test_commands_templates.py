@@ -214,6 +214,15 @@ def test_ivr_check_missing_file_is_usage_error(capsys):
     assert code == 2 and "no such file" in err
 
 
+def test_ivr_check_directory_or_empty_list_is_usage_error(tmp_path, capsys):
+    code, out, err = run(["ivr", "check", str(tmp_path)], capsys)
+    assert code == 2 and "is a directory" in err and out == ""
+    empty = tmp_path / "e.json"
+    empty.write_text("[]", "utf-8")
+    code, out, err = run(["ivr", "check", str(empty)], capsys)
+    assert code == 2 and "no requests" in err and out == ""
+
+
 def test_commands_without_action_are_usage_errors(capsys):
     assert run(["template"], capsys)[0] == 2
     assert run(["ivr"], capsys)[0] == 2

@@ -262,3 +262,15 @@ def test_load_requests_accepts_object_or_list(tmp_path):
         load_requests(bad)
     with pytest.raises(ConfigurationError, match="no such file"):
         load_requests(tmp_path / "missing.json")
+
+
+def test_load_requests_refuses_a_directory(tmp_path):
+    with pytest.raises(ConfigurationError, match="is a directory"):
+        load_requests(tmp_path)
+
+
+def test_load_requests_refuses_an_empty_list(tmp_path):
+    empty = tmp_path / "e.json"
+    empty.write_text("[]", "utf-8")
+    with pytest.raises(ConfigurationError, match="no requests"):
+        load_requests(empty)
