@@ -3,8 +3,9 @@
 Text rules: at most 500 UTF-8 bytes counted on the text *as written* (placeholders included,
 since that is what the API receives; `render_template` checks the filled text too); must
 not start with a variable (leading spaces ignored); no variable may allow more than 32
-bytes; a ``${DATE}`` next to a ``${TIME}`` (either order, nothing but spaces between) must
-be separated by a comma, ASCII ``,`` or full-width ``，``. Request rules: name of 1-50
+bytes; a ``${DATE}`` followed by a ``${TIME}`` or the reverse (no other variable between)
+must have a comma, ASCII ``,`` or full-width ``，``, in the text between them; other words
+may stand between them too. Request rules: name of 1-50
 characters, Chinese (U+4E00-U+9FFF), ASCII letters and digits; scene "3"; speed -200…500;
 volume 0…100; voicename and language from their lists.
 """
@@ -25,6 +26,7 @@ MAX_NAME_CHARS = 50
 SPEED_RANGE = (-200, 500)
 VOLUME_RANGE = (0, 100)
 SCENES = ("3",)
+DATE_TIME_COMMAS = (",", "，")
 VOICENAMES = (
     "cn_kefuman_common",
     "cn_chengshuxing_common",
@@ -117,32 +119,29 @@ def _variable_sizes(template: Template) -> list[Violation]:
 
 
 def _date_time(template: Template) -> list[Violation]:
+    """``date_time_not_separated``: a ``${DATE}`` and a ``${TIME}`` with no variable between
+    them need a comma (``,`` or ``，``) in the text between; other words may be there too
+    (``${DATE}，下午${TIME}`` passes, ``${DATE}和${TIME}`` does not)."""
     out = []
-    parts = template.parts
-    for i, part in enumerate(parts):
-        if not isinstance(part, Variable) or part.type not in (VarType.DATE, VarType.TIME):
+    variables = template.variables
+    for var, nxt in zip(variables, variables[1:], strict=False):
+        if {var.type, nxt.type} != {VarType.DATE, VarType.TIME}:
             continue
-        following = parts[i + 1 : i + 3]
-        between = ""
-        if following and isinstance(following[0], Literal):
-            between = following[0].text
-            following = following[1:]
-        nxt = following[0] if following else None
-        if (
-            isinstance(nxt, Variable)
-            and {part.type, nxt.type} == {VarType.DATE, VarType.TIME}
-            and not between.strip()
-        ):
-            out.append(
-                Violation.at(
-                    template.text,
-                    "date_time_not_separated",
-                    f"{part.placeholder} and {nxt.placeholder} must be separated by a comma; "
-                    f"write {part.placeholder},{nxt.placeholder}",
-                    start=part.start,
-                    end=nxt.end,
-                )
+        between = template.text[var.end : nxt.start]
+        if any(comma in between for comma in DATE_TIME_COMMAS):
+            continue
+        found = f" (found {between!r})" if between else ""
+        out.append(
+            Violation.at(
+                template.text,
+                "date_time_not_separated",
+                f"{var.placeholder} and {nxt.placeholder} must be separated by a comma"
+                f"{found}; write {var.placeholder},{nxt.placeholder} "
+                f"or {var.placeholder}，{nxt.placeholder}",
+                start=var.start,
+                end=nxt.end,
             )
+        )
     return out
 
 

@@ -125,6 +125,10 @@ def test_huawei_accepts(text):
         ("请于${DATE}${TIME}前领取", ["date_time_not_separated"]),
         ("请于${DATE}  ${TIME}前领取", ["date_time_not_separated"]),
         ("请于${TIME}${DATE}前领取", ["date_time_not_separated"]),
+        ("您好${DATE}和${TIME}", ["date_time_not_separated"]),  # words, but no comma
+        ("您好${DATE}/${TIME}", ["date_time_not_separated"]),
+        ("您好${DATE}；${TIME}", ["date_time_not_separated"]),
+        ("您好${DATE}、${TIME}", ["date_time_not_separated"]),
         ("您好${TXT_33}", ["variable_too_long"]),
         ("您好${NUM_40}", ["variable_too_long"]),
         ("您好${FOO}", ["unknown_variable"]),
@@ -139,6 +143,21 @@ def test_huawei_refuses(text, expected):
     verdict = check_huawei(text)
     assert not verdict.ok
     assert rules(verdict) == expected
+
+
+@given(
+    st.sampled_from(["${DATE}", "${TIME}"]),
+    st.text(alphabet="和 /；、.:下午前 ,，", max_size=6),
+)
+def test_huawei_date_and_time_need_a_comma_between(first, between):
+    second = "${TIME}" if first == "${DATE}" else "${DATE}"
+    text = f"您好{first}{between}{second}。"
+    found = [v for v in check_huawei(text).violations if v.rule == "date_time_not_separated"]
+    if "," in between or "，" in between:
+        assert found == []
+    else:
+        (v,) = found
+        assert (v.start, v.end) == (2, len(text) - 1)  # from the first placeholder to the second
 
 
 def test_huawei_reports_every_violation_at_once():
