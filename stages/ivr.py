@@ -42,9 +42,11 @@ KNOWN = (
 MENU_KEYS = tuple("0123456789*#")
 PLAY_TIMES = (1, 3)
 MAX_OUT_ID_BYTES = 15
-MAINLAND_NUMBER = re.compile(r"(?:\+86|0086|86)?(?:1[3-9]\d{9}|0\d{2,3}\d{7,8})")
+MAINLAND_NUMBER = re.compile(r"(?:\+86|0086|86)?(?:1[3-9][0-9]{9}|0[0-9]{2,3}[0-9]{7,8})")
 
-_FLAT_MENU = re.compile(r"MenuKeyMap\.(\d+)\.(Key|Code|TtsParams)")
+# [0-9], never \d, in this module: \d also matches full-width and other Unicode digits.
+_FLAT_MENU = re.compile(r"MenuKeyMap\.([0-9]+)\.(Key|Code|TtsParams)")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def is_template_code(code: str) -> bool:
@@ -199,7 +201,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value)
     return None
 

@@ -19,7 +19,8 @@ from stages.templates.violations import Violation
 Vendor = TypingLiteral["huawei", "aliyun"]
 VENDORS: tuple[Vendor, ...] = ("huawei", "aliyun")
 
-_HUAWEI_NAME = re.compile(r"(?P<kind>TXT|NUM)_(?P<n>\d+)|DATE|TIME")
+# [0-9], not \d: \d also matches Arabic-Indic, full-width and other Unicode digits.
+_HUAWEI_NAME = re.compile(r"(?P<kind>TXT|NUM)_(?P<n>[0-9]+)|DATE|TIME")
 
 
 class VarType(str, Enum):

@@ -21,8 +21,9 @@ from stages.templates.violations import Verdict, Violation, short_label, utf8_le
 
 Values = Mapping[str, Any] | Sequence[Any]
 
-_DATE = re.compile(r"(\d{4})/(\d{2})/(\d{2})")
-_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+# [0-9], not \d: the vendors read ASCII digits only, and \d matches "２０２４" too.
+_DATE = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2})")
+_TIME = re.compile(r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
 _DIGITS = re.compile(r"[0-9]+")
 
 

@@ -77,6 +77,8 @@ def test_start_and_bye_codes_are_the_same_kind(start, bye, ok):
         ("x", False),
         (True, False),
         (1.5, False),
+        ("３", False),  # full-width digit
+        ("٢", False),  # Arabic-Indic digit
     ],
 )
 def test_play_times(value, ok):
@@ -89,6 +91,7 @@ def test_play_times(value, ok):
         (0, "bad_timeout"),
         (-5, "bad_timeout"),
         ("soon", "bad_timeout"),
+        ("５０００", "bad_timeout"),
         (5, "timeout_looks_like_seconds"),
     ],
 )
@@ -129,6 +132,8 @@ def test_out_id_is_1_to_15_bytes(value, ok):
         ("+1 415 555 0100", False),
         ("13800138000,13900139000", False),
         (13800138000, False),
+        ("13８00138000", False),  # a full-width digit
+        ("١٣٨٠٠١٣٨٠٠٠", False),  # Arabic-Indic digits
     ],
 )
 def test_called_number_is_one_mainland_number(number, ok):
@@ -174,6 +179,13 @@ def test_flattened_menu_key_map_is_understood():
         ("missing_tts_param", "MenuKeyMap[1].TtsParams"),
         ("duplicate_menu_key", "MenuKeyMap[2].Key"),
     ]
+
+
+def test_flattened_menu_index_is_ascii_digits():
+    request = good(**{"MenuKeyMap.١.Key": "1", "MenuKeyMap.١.Code": "TTS_2"})
+    verdict = check_ivr_call(request, templates=REGISTRY)
+    assert {v.rule for v in verdict.violations} == {"unknown_field"}
+    assert verdict.measured["menu_keys"] == 0
 
 
 def test_menu_key_map_must_be_a_list():

@@ -71,11 +71,23 @@ def test_parse_reports_unclosed_variable_and_keeps_going():
     assert [v.name for v in t.variables] == ["NUM_4"]
 
 
-@pytest.mark.parametrize("name", ["TXT_", "FOO", "txt_8", "TXT_0", "NUM", "", "TXT_a"])
+@pytest.mark.parametrize(
+    "name", ["TXT_", "FOO", "txt_8", "TXT_0", "NUM", "", "TXT_a", "TXT_٣", "NUM_８"]
+)
 def test_parse_huawei_refuses_malformed_names(name):
     t = parse_template(f"您好${{{name}}}")
     assert [p.rule for p in t.problems] == ["unknown_variable"]
     assert t.variables[0].type is VarType.UNKNOWN
+
+
+non_ascii_digits = st.characters(categories=["Nd"]).filter(lambda c: not c.isascii())
+
+
+@given(non_ascii_digits)
+def test_parse_huawei_sizes_are_ascii_digits_only(digit):
+    for name in (f"TXT_{digit}", f"NUM_{digit}", f"TXT_1{digit}"):
+        (var,) = parse_template("您好${" + name + "}").variables
+        assert var.type is VarType.UNKNOWN
 
 
 def test_parse_hints_at_case_for_lowercase_huawei_names():
@@ -394,6 +406,10 @@ def test_render_accepts_values_of_the_right_type(template, value):
         ("于${TIME}", "12:60"),
         ("于${TIME}", "12:30:60"),
         ("于${TIME}", "9:30"),
+        ("于${DATE}", "２０２４/０２/２９"),  # full-width digits
+        ("于${DATE}", "٢٠٢٤/٠٢/٢٩"),  # Arabic-Indic digits
+        ("于${TIME}", "２３:５９"),
+        ("于${TIME}", "23:59:５９"),
     ],
 )
 def test_render_refuses_values_of_the_wrong_type(template, value):
