@@ -7,8 +7,10 @@ milliseconds (under 1000 is flagged as probably seconds); MenuKeyMap keys are on
 ``*``, ``#``, each used once; every TtsParams JSON object supplies exactly the variables its
 template uses (texts looked up in a local registry of id → text) with non-empty string or
 number values; a voice file takes no TtsParams. CalledNumber is one mainland-China number:
-a mobile ``1[3-9]`` + 9 digits, or a fixed line ``0`` + 2-3 digit area code + 7-8 digits,
-either optionally prefixed ``+86``, ``0086`` or ``86``; no spaces or dashes.
+a mobile ``1[3-9]`` + 9 digits, or a fixed line: trunk ``0``, a 2-3 digit area code not
+starting with 0, and 7-8 digits (``01012345678``). Either may be prefixed ``+86``, ``0086``
+or ``86``, and then a fixed line drops its trunk 0 (``+861012345678``). ASCII digits only,
+no spaces or dashes.
 
 MenuKeyMap may be a list of ``{"Key", "Code", "TtsParams"}`` objects or flattened as the
 API sends it (``"MenuKeyMap.1.Key"``, ``"MenuKeyMap.1.Code"``, ...). TtsParams may be the
@@ -42,7 +44,12 @@ KNOWN = (
 MENU_KEYS = tuple("0123456789*#")
 PLAY_TIMES = (1, 3)
 MAX_OUT_ID_BYTES = 15
-MAINLAND_NUMBER = re.compile(r"(?:\+86|0086|86)?(?:1[3-9][0-9]{9}|0[0-9]{2,3}[0-9]{7,8})")
+_MOBILE = r"1[3-9][0-9]{9}"
+_FIXED_LINE = r"[1-9][0-9]{1,2}[0-9]{7,8}"  # area code (2-3 digits, never 0…) + 7-8 digits
+#: A mobile, or trunk 0 + fixed line; after +86/0086/86 the trunk 0 is dropped.
+MAINLAND_NUMBER = re.compile(
+    rf"{_MOBILE}|0{_FIXED_LINE}|(?:\+86|0086|86)(?:{_MOBILE}|{_FIXED_LINE})"
+)
 
 # [0-9], never \d, in this module: \d also matches full-width and other Unicode digits.
 _FLAT_MENU = re.compile(r"MenuKeyMap\.([0-9]+)\.(Key|Code|TtsParams)")
@@ -188,8 +195,9 @@ def _called_number(number: Any) -> list[Violation]:
             Violation(
                 "bad_called_number",
                 f"CalledNumber {number!r} is not one mainland-"
-                "China number; give a mobile (13800138000, optionally +86/0086/86 "
-                "before it) or an area code and fixed line (01012345678), digits only",
+                "China number; give a mobile (13800138000 or +8613800138000) or a fixed "
+                "line with its area code (01012345678, or +861012345678 without the "
+                "leading 0), digits only",
                 field="CalledNumber",
             )
         ]
