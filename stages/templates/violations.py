@@ -27,9 +27,16 @@ def utf8_len(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+#: Unicode categories a terminal draws in no column of their own: nonspacing and enclosing
+#: marks (Thai vowel signs, accents) and format characters (ZWJ, U+200B, variation selectors
+#: are Mn). `unicodedata.combining` misses marks of combining class 0, such as Thai's.
+_ZERO_WIDTH = ("Mn", "Me", "Cf")
+
+
 def char_width(char: str) -> int:
-    """Terminal columns of one character: 2 for wide/full-width East-Asian forms, else 1."""
-    if unicodedata.combining(char):
+    """Terminal columns of one character: 0 for marks and format characters, 2 for wide and
+    full-width East-Asian forms, else 1."""
+    if unicodedata.category(char) in _ZERO_WIDTH:
         return 0
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 

@@ -21,7 +21,7 @@ from stages.templates import (
     render_template,
     utf8_len,
 )
-from stages.templates.violations import text_width
+from stages.templates.violations import char_width, text_width
 
 
 def rules(verdict):
@@ -459,6 +459,33 @@ def test_caret_accounts_for_wide_characters():
 def test_caret_under_wide_span_is_twice_as_long():
     _, carets = caret_lines("ab长长cd", 2, 4, indent="").split("\n")
     assert carets == "  ^^^^"
+
+
+def test_caret_under_thai_skips_vowel_marks():
+    text = "สวัสดี คุณ${TXT_40}"  # ั ี ุ are marks drawn on the consonant before them
+    (v,) = check_huawei(text).violations
+    _, carets = caret_lines(text, v.start, v.end, indent="").split("\n")
+    assert carets == " " * 7 + "^" * 9
+
+
+@pytest.mark.parametrize(
+    ("char", "width"),
+    [
+        ("\u0e31", 0),  # Thai vowel sign, Mn with combining class 0
+        ("\u0301", 0),  # combining acute accent
+        ("\u20dd", 0),  # enclosing circle, Me
+        ("\ufe0f", 0),  # variation selector-16
+        ("\u200d", 0),  # zero-width joiner, Cf
+        ("\u200b", 0),  # zero-width space, Cf
+        ("a", 1),
+        ("ส", 1),
+        ("长", 2),
+        ("，", 2),  # full-width comma
+        ("\U0001f600", 2),  # emoji, East Asian Wide
+    ],
+)
+def test_char_width(char, width):
+    assert char_width(char) == width
 
 
 def test_caret_window_on_long_lines_keeps_the_span_visible():
