@@ -42,14 +42,21 @@ _NAME_BAD = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9]+")
 def check_huawei_text(text: str) -> list[Violation]:
     """Every rule the template text breaks, in one pass (empty list: the text passes)."""
     template = parse_template(text, vendor="huawei")
-    found = list(template.problems)
+    return [*template.problems, *huawei_text_rules(template)]
+
+
+def huawei_text_rules(template: Template) -> list[Violation]:
+    """The text rules beyond syntax (``template.problems``): emptiness, length, first part,
+    variable sizes, DATE/TIME comma. `render_template` reports these beside value problems."""
+    text = template.text
     if not text.strip():
-        return [*found, empty_text(text)]
-    found.extend(_length(text))
-    found.extend(_start(template))
-    found.extend(_variable_sizes(template))
-    found.extend(_date_time(template))
-    return found
+        return [empty_text(text)]
+    return [
+        *_length(text),
+        *_start(template),
+        *_variable_sizes(template),
+        *_date_time(template),
+    ]
 
 
 def text_too_long(

@@ -136,6 +136,14 @@ def test_render_prints_text_and_byte_count(capsys):
     assert "45 bytes in UTF-8" in out
 
 
+def test_render_fails_on_a_template_huawei_refuses(capsys):
+    argv = ["template", "render", "${TXT_50}${DATE}${TIME}"]
+    code, out, _ = run([*argv, "--values", '["a", "2024/01/01", "10:00"]'], capsys)
+    assert code == 1 and out.startswith("FAIL")
+    for rule in ("starts_with_variable", "variable_too_long", "date_time_not_separated"):
+        assert f"[{rule}]" in out
+
+
 def test_render_refuses_bad_values(capsys):
     code, out, _ = run(
         [

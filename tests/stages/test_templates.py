@@ -439,6 +439,18 @@ def test_render_reports_rendered_text_over_500_bytes():
     assert "^" in v.format()
 
 
+def test_render_reports_the_huawei_rules_the_template_breaks():
+    v = render_template("${TXT_50}${DATE}${TIME}", ["a", "2024/01/01", "10:00"])
+    assert not v.ok
+    assert rules(v) == ["starts_with_variable", "variable_too_long", "date_time_not_separated"]
+    assert v.rendered == "a2024/01/0110:00"  # the values fit, so the text is still shown
+    assert rules(v) == rules(check_huawei("${TXT_50}${DATE}${TIME}"))
+
+
+def test_render_aliyun_does_not_apply_huawei_rules():
+    assert render_template("${a}${b}", {"a": "x", "b": "y"}, vendor="aliyun").ok
+
+
 def test_render_refuses_malformed_variables():
     v = render_template("您好${FOO}", ["x"])
     assert "unknown_variable" in rules(v) and v.rendered is None
