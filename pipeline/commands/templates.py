@@ -160,10 +160,7 @@ def _not_a_template_file(item: str) -> str | None:
         return None
     separators = [sep for sep in ("/", os.sep, os.altsep) if sep]
     if item.lower().endswith((".txt", ".json")) or any(sep in item for sep in separators):
-        return (
-            f"{item}: no such file; check the path, or pass --text to check it as "
-            "template text"
-        )
+        return f"{item}: no such file; check the path, or pass --text to check it as template text"
     return None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any
 
 from stages.templates.model import Literal, Template, Variable, VarType, parse_template
@@ -130,8 +130,7 @@ def _date_time(template: Template) -> list[Violation]:
     them need a comma (``,`` or ``，``) in the text between; other words may be there too
     (``${DATE}，下午${TIME}`` passes, ``${DATE}和${TIME}`` does not)."""
     out = []
-    variables = template.variables
-    for var, nxt in zip(variables, variables[1:], strict=False):
+    for var, nxt in pairwise(template.variables):
         if {var.type, nxt.type} != {VarType.DATE, VarType.TIME}:
             continue
         between = template.text[var.end : nxt.start]
