@@ -102,9 +102,14 @@ def parse_template(text: str, *, vendor: Vendor = "huawei") -> Template:
     parts: list[Part] = []
     problems: list[Violation] = []
     literal_from = pos = 0
+    # The next "}" and "${" at or after a position only move forward, so each is searched
+    # again only once passed: a text of many unclosed "${" parses in linear time.
+    close = reopen = -2
     while (opening := text.find("${", pos)) != -1:
-        close = text.find("}", opening + 2)
-        reopen = text.find("${", opening + 2)
+        if close != -1 and close < opening + 2:
+            close = text.find("}", opening + 2)
+        if reopen != -1 and reopen < opening + 2:
+            reopen = text.find("${", opening + 2)
         if close == -1 or (reopen != -1 and reopen < close):
             stop = opening + 2
             while stop < len(text) and (

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from stages.templates import (
     Literal,
     VarType,
+    Vendor,
     Violation,
     caret_lines,
     check_aliyun,
@@ -476,7 +477,8 @@ def test_caret_under_wide_span_is_twice_as_long():
 def test_caret_under_thai_skips_vowel_marks():
     text = "สวัสดี คุณ${TXT_40}"  # ั ี ุ are marks drawn on the consonant before them
     (v,) = check_huawei(text).violations
-    _, carets = caret_lines(text, v.start, v.end, indent="").split("\n")
+    assert (v.start, v.end) == (10, 19)
+    _, carets = caret_lines(text, 10, 19, indent="").split("\n")
     assert carets == " " * 7 + "^" * 9
 
 
@@ -518,6 +520,15 @@ def test_caret_on_later_line_of_multiline_text():
     assert "line 2" in v.where(text)
     rendered = v.render(text)
     assert "第二行${FOO}" in rendered and "第一行" not in rendered
+
+
+def test_position_on_later_line_counts_from_the_start_of_that_line():
+    text = "第一行\n第二行${FOO}"
+    (v,) = check_huawei(text).violations
+    assert (v.start, v.byte_start) == (7, 19)  # the JSON keeps offsets in the whole text
+    assert v.where(text) == "line 2, char 3 (byte 9)"
+    (one,) = check_huawei("第二行${FOO}").violations
+    assert one.where("第二行${FOO}") == "char 3 (byte 9)"
 
 
 def test_violation_to_dict_is_json():
@@ -615,6 +626,91 @@ def test_load_templates_missing_file_is_configuration_error(tmp_path):
 
     with pytest.raises(ConfigurationError, match="no such file"):
         load_templates(tmp_path / "missing.txt")
+
+
+# ---------------------------------------------------------------- scale
+
+
+class CountingStr(str):
+    """A str counting the characters its slicing and searching methods go through: a
+    measure of work that, unlike a clock, does not depend on the machine."""
+
+    touched = 0
+
+    def __getitem__(self, key):
+        piece = str.__getitem__(self, key)
+        CountingStr.touched += len(piece) if isinstance(key, slice) else 1
+        return piece
+
+    def _range(self, start, end):
+        start, end, _ = slice(start, end).indices(len(self))
+        return start, end
+
+    def find(self, sub, start=None, end=None):
+        lo, hi = self._range(start, end)
+        found = str.find(self, sub, lo, hi)
+        CountingStr.touched += (hi if found == -1 else found + len(sub)) - lo
+        return found
+
+    def rfind(self, sub, start=None, end=None):
+        lo, hi = self._range(start, end)
+        found = str.rfind(self, sub, lo, hi)
+        CountingStr.touched += hi - (lo if found == -1 else found)
+        return found
+
+    def count(self, sub, start=None, end=None):
+        lo, hi = self._range(start, end)
+        CountingStr.touched += hi - lo
+        return str.count(self, sub, lo, hi)
+
+    def __contains__(self, sub):
+        CountingStr.touched += len(self)
+        return str.__contains__(self, sub)
+
+
+def work(text: str, vendor: Vendor = "huawei") -> int:
+    """Characters gone through to check ``text`` and draw every violation."""
+    CountingStr.touched = 0
+    verdict = check_template(CountingStr(text), vendor=vendor)
+    verdict.format(limit=None)
+    verdict.to_dict()
+    return CountingStr.touched
+
+
+@pytest.mark.parametrize(
+    ("unit", "vendor"),
+    [
+        ("${", "huawei"),  # unclosed, each of them
+        ("${x", "huawei"),
+        ("${TXT_99}", "huawei"),  # too long, each of them
+        ("${TXT_99}\n", "huawei"),
+        ("${a}${id}#", "aliyun"),
+        ("长${TXT_40}สวัสดี", "huawei"),
+    ],
+)
+def test_checking_and_drawing_work_grows_linearly(unit, vendor):
+    small, large = work("您好" + unit * 1500, vendor), work("您好" + unit * 3000, vendor)
+    assert large <= 2.5 * small, (small, large)  # quadratic work would be about 4 times
+
+
+def test_huge_template_with_60000_violations_is_checked_and_summarised():
+    text = "您好" + "${TXT_99}" * 60_000  # 540 KB, every variable over 32 bytes
+    verdict = check_template(text)
+    assert len(text.encode()) > 500_000
+    assert len(verdict.violations) == 60_001  # and text_too_long
+    shown = verdict.format()
+    assert shown.count("error[variable_too_long]") == 50
+    assert "... and 59951 more violations" in shown
+    assert len(verdict.to_dict()["violations"]) == 60_001
+    last = max(verdict.violations, key=lambda v: v.start or 0)
+    assert last.byte_start == len(text[: last.start].encode())
+
+
+def test_format_limit_none_draws_every_violation():
+    verdict = check_template("您好" + "${TXT_99}" * 60)
+    assert verdict.format(limit=None).count("^") > 60 * 9 - 1
+    assert "more violations" not in verdict.format(limit=None)
+    assert "... and 11 more violations" in verdict.format()
 
 
 # ---------------------------------------------------------------- properties
