@@ -6,7 +6,7 @@ not start with a variable (leading spaces ignored); no variable may allow more t
 bytes; a ``${DATE}`` followed by a ``${TIME}`` or the reverse (no other variable between)
 must have a comma, ASCII ``,`` or full-width ``，``, in the text between them; other words
 may stand between them too. Request rules: name of 1-50
-characters, Chinese (U+4E00-U+9FFF), ASCII letters and digits; scene "3"; speed -200…500;
+characters, Chinese (U+4E00-U+9FFF), ASCII letters and digits; scene the string "3"; speed -200…500;
 volume 0…100; voicename and language from their lists.
 """
 
@@ -164,11 +164,11 @@ def check_huawei_fields(
     out: list[Violation] = []
     if name is not None:
         out.extend(_name(name))
-    if scene is not None and str(scene) not in SCENES:
+    if scene is not None and scene not in SCENES:  # a string: 3 as a number is refused
         out.append(
             Violation(
                 "bad_scene",
-                f'scene is {scene!r}; Huawei accepts only "3" '
+                f'scene is {scene!r}; Huawei accepts only the string "3" '
                 '(voice notification) — omit it or set "3"',
                 field="scene",
             )

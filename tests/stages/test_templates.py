@@ -227,6 +227,7 @@ def test_huawei_fields_accepted_when_in_range():
         ({"name": ""}, "empty_name"),
         ({"name": 12}, "bad_name"),
         ({"scene": "1"}, "bad_scene"),
+        ({"scene": 3}, "bad_scene"),  # §3.2 types it as a string
         ({"speed": 501}, "speed_out_of_range"),
         ({"speed": -201}, "speed_out_of_range"),
         ({"speed": "fast"}, "bad_speed"),
