@@ -12,9 +12,12 @@ starting with 0, and 7-8 digits (``01012345678``). Either may be prefixed ``+86`
 or ``86``, and then a fixed line drops its trunk 0 (``+861012345678``). ASCII digits only,
 no spaces or dashes.
 
+CalledShowNumber, StartCode and ByeCode must be strings.
+
 MenuKeyMap may be a list of ``{"Key", "Code", "TtsParams"}`` objects or flattened as the
-API sends it (``"MenuKeyMap.1.Key"``, ``"MenuKeyMap.1.Code"``, ...). TtsParams may be the
-JSON string the API takes or an object.
+API sends it (``"MenuKeyMap.1.Key"``, ``"MenuKeyMap.1.Code"``, ...; numbered from 1 without
+gaps). TtsParams may be the JSON string the API takes (strict: no repeated keys, no NaN or
+Infinity) or an object.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ KNOWN = (
     "OutId",
     "MenuKeyMap",
 )
+#: Parameters the API types as strings (CalledNumber has its own check and message).
+TEXT_FIELDS = ("CalledShowNumber", "StartCode", "ByeCode")
 MENU_KEYS = tuple("0123456789*#")
 PLAY_TIMES = (1, 3)
 MAX_OUT_ID_BYTES = 15
@@ -79,6 +84,17 @@ def check_ivr_call(
         value = request.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             found.append(Violation("missing_field", f"{name} is required; add it", field=name))
+    for name in TEXT_FIELDS:
+        value = request.get(name)
+        if value is not None and not isinstance(value, str):
+            found.append(
+                Violation(
+                    "bad_field_type",
+                    f"{name} is {value!r}, not text; write it as a JSON string "
+                    '(in quotes, e.g. "TTS_123" or "0571…")',
+                    field=name,
+                )
+            )
     for name in request:
         if name not in KNOWN:
             found.append(
@@ -184,7 +200,21 @@ def _menu(
         else:
             rest[name] = value
     menu.extend(flat[n] for n in sorted(flat))
+    if flat and sorted(flat) != list(range(1, len(flat) + 1)):
+        found.append(
+            Violation(
+                "bad_menu_index",
+                f"flattened MenuKeyMap entries are numbered {_numbers(sorted(flat))}; "
+                "number them 1, 2, 3, ... without gaps (MenuKeyMap.1.Key, MenuKeyMap.2.Key)",
+                field="MenuKeyMap",
+            )
+        )
     return rest, menu
+
+
+def _numbers(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:6]))
+    return shown + (", ..." if len(numbers) > 6 else "")
 
 
 def _called_number(number: Any) -> list[Violation]:
@@ -282,7 +312,7 @@ def _params(
         params = None
     elif isinstance(params, str):
         try:
-            params = json.loads(params)
+            params = _strict_json(params)
         except json.JSONDecodeError as exc:
             return [
                 Violation(
@@ -292,6 +322,8 @@ def _params(
                     field=field,
                 )
             ]
+        except ValueError as exc:
+            return [Violation("bad_tts_params", str(exc), field=field)]
     if params is not None and not isinstance(params, dict):
         return [
             Violation(
@@ -356,6 +388,24 @@ def _params(
                 Violation("bad_tts_param", f"${{{name}}}: {problem}", field=f"{field}.{name}")
             )
     return out
+
+
+def _strict_json(text: str) -> Any:
+    """``json.loads`` refusing what Python accepts but JSON does not: NaN and Infinity, and
+    a key given twice (the vendor may keep either value)."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON value; give the value as a string")
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise ValueError(f"{key!r} is given twice; keep one value")
+            out[key] = value
+        return out
+
+    return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
 
 
 def load_requests(path: str | Path) -> list[tuple[str, dict[str, Any]]]:

@@ -339,3 +339,40 @@ def test_load_requests_refuses_an_empty_list(tmp_path):
     empty.write_text("[]", "utf-8")
     with pytest.raises(ConfigurationError, match="no requests"):
         load_requests(empty)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("StartCode", 123), ("ByeCode", 456), ("CalledShowNumber", 57188773344), ("StartCode", True)],
+)
+def test_code_and_number_fields_must_be_strings(field, value):
+    verdict = check_ivr_call(good(**{field: value}, StartTtsParams=None), templates=None)
+    assert [(v.rule, v.field) for v in verdict.violations] == [("bad_field_type", field)]
+    assert not verdict.ok
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ('{"name": "a", "code": "1", "name": "b"}', "given twice"),
+        ('{"name": NaN, "code": "1"}', "NaN"),
+        ('{"name": "a", "code": Infinity}', "Infinity"),
+    ],
+)
+def test_tts_params_refuse_duplicate_keys_and_non_json_numbers(params, says):
+    verdict = check_ivr_call(good(StartTtsParams=params), templates=REGISTRY)
+    (v,) = verdict.violations
+    assert (v.rule, v.field) == ("bad_tts_params", "StartTtsParams") and says in v.message
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [(0, 1), (1, 3), (2,), (0,)],
+)
+def test_flattened_menu_entries_are_numbered_from_one_without_gaps(numbers):
+    flat = {}
+    for n, key in zip(numbers, "12", strict=False):
+        flat[f"MenuKeyMap.{n}.Key"] = key
+        flat[f"MenuKeyMap.{n}.Code"] = "TTS_2"
+    verdict = check_ivr_call(good(**flat), templates=REGISTRY)
+    assert [(v.rule, v.field) for v in verdict.violations] == [("bad_menu_index", "MenuKeyMap")]
