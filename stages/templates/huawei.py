@@ -5,9 +5,9 @@ since that is what the API receives; `render_template` checks the filled text to
 not start with a variable (leading spaces ignored); no variable may allow more than 32
 bytes; a ``${DATE}`` followed by a ``${TIME}`` or the reverse (no other variable between)
 must have a comma, ASCII ``,`` or full-width ``，``, in the text between them; other words
-may stand between them too. Request rules: name of 1-50
-characters, Chinese (U+4E00-U+9FFF), ASCII letters and digits; scene the string "3"; speed -200…500;
-volume 0…100; voicename and language from their lists.
+may stand between them too. Request rules: name of 1-50 characters, Chinese
+(U+4E00-U+9FFF), ASCII letters and digits; scene the string "3"; speed -200…500; volume
+0…100; voicename and language from their lists.
 """
 
 from __future__ import annotations
