@@ -7,12 +7,17 @@ milliseconds (under 1000 is flagged as probably seconds); MenuKeyMap keys are on
 ``*``, ``#``, each used once; every TtsParams JSON object supplies exactly the variables its
 template uses (texts looked up in a local registry of id → text) with non-empty string or
 number values; a voice file takes no TtsParams. CalledNumber is one mainland-China number:
-a mobile ``1[3-9]`` + 9 digits, or a fixed line ``0`` + 2-3 digit area code + 7-8 digits,
-either optionally prefixed ``+86``, ``0086`` or ``86``; no spaces or dashes.
+a mobile ``1[3-9]`` + 9 digits, or a fixed line: trunk ``0``, a 2-3 digit area code not
+starting with 0, and 7-8 digits (``01012345678``). Either may be prefixed ``+86``, ``0086``
+or ``86``, and then a fixed line drops its trunk 0 (``+861012345678``). ASCII digits only,
+no spaces or dashes.
+
+CalledShowNumber, StartCode and ByeCode must be strings.
 
 MenuKeyMap may be a list of ``{"Key", "Code", "TtsParams"}`` objects or flattened as the
-API sends it (``"MenuKeyMap.1.Key"``, ``"MenuKeyMap.1.Code"``, ...). TtsParams may be the
-JSON string the API takes or an object.
+API sends it (``"MenuKeyMap.1.Key"``, ``"MenuKeyMap.1.Code"``, ...; numbered from 1 without
+gaps). TtsParams may be the JSON string the API takes (strict: no repeated keys, no NaN or
+Infinity) or an object.
 """
 
 from __future__ import annotations
@@ -39,12 +44,21 @@ KNOWN = (
     "OutId",
     "MenuKeyMap",
 )
+#: Parameters the API types as strings (CalledNumber has its own check and message).
+TEXT_FIELDS = ("CalledShowNumber", "StartCode", "ByeCode")
 MENU_KEYS = tuple("0123456789*#")
 PLAY_TIMES = (1, 3)
 MAX_OUT_ID_BYTES = 15
-MAINLAND_NUMBER = re.compile(r"(?:\+86|0086|86)?(?:1[3-9]\d{9}|0\d{2,3}\d{7,8})")
+_MOBILE = r"1[3-9][0-9]{9}"
+_FIXED_LINE = r"[1-9][0-9]{1,2}[0-9]{7,8}"  # area code (2-3 digits, never 0…) + 7-8 digits
+#: A mobile, or trunk 0 + fixed line; after +86/0086/86 the trunk 0 is dropped.
+MAINLAND_NUMBER = re.compile(
+    rf"{_MOBILE}|0{_FIXED_LINE}|(?:\+86|0086|86)(?:{_MOBILE}|{_FIXED_LINE})"
+)
 
-_FLAT_MENU = re.compile(r"MenuKeyMap\.(\d+)\.(Key|Code|TtsParams)")
+# [0-9], never \d, in this module: \d also matches full-width and other Unicode digits.
+_FLAT_MENU = re.compile(r"MenuKeyMap\.([0-9]+)\.(Key|Code|TtsParams)")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def is_template_code(code: str) -> bool:
@@ -70,6 +84,17 @@ def check_ivr_call(
         value = request.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             found.append(Violation("missing_field", f"{name} is required; add it", field=name))
+    for name in TEXT_FIELDS:
+        value = request.get(name)
+        if value is not None and not isinstance(value, str):
+            found.append(
+                Violation(
+                    "bad_field_type",
+                    f"{name} is {value!r}, not text; write it as a JSON string "
+                    '(in quotes, e.g. "TTS_123" or "0571…")',
+                    field=name,
+                )
+            )
     for name in request:
         if name not in KNOWN:
             found.append(
@@ -175,7 +200,21 @@ def _menu(
         else:
             rest[name] = value
     menu.extend(flat[n] for n in sorted(flat))
+    if flat and sorted(flat) != list(range(1, len(flat) + 1)):
+        found.append(
+            Violation(
+                "bad_menu_index",
+                f"flattened MenuKeyMap entries are numbered {_numbers(sorted(flat))}; "
+                "number them 1, 2, 3, ... without gaps (MenuKeyMap.1.Key, MenuKeyMap.2.Key)",
+                field="MenuKeyMap",
+            )
+        )
     return rest, menu
+
+
+def _numbers(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:6]))
+    return shown + (", ..." if len(numbers) > 6 else "")
 
 
 def _called_number(number: Any) -> list[Violation]:
@@ -186,8 +225,9 @@ def _called_number(number: Any) -> list[Violation]:
             Violation(
                 "bad_called_number",
                 f"CalledNumber {number!r} is not one mainland-"
-                "China number; give a mobile (13800138000, optionally +86/0086/86 "
-                "before it) or an area code and fixed line (01012345678), digits only",
+                "China number; give a mobile (13800138000 or +8613800138000) or a fixed "
+                "line with its area code (01012345678, or +861012345678 without the "
+                "leading 0), digits only",
                 field="CalledNumber",
             )
         ]
@@ -199,7 +239,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value)
     return None
 
@@ -272,7 +312,7 @@ def _params(
         params = None
     elif isinstance(params, str):
         try:
-            params = json.loads(params)
+            params = _strict_json(params)
         except json.JSONDecodeError as exc:
             return [
                 Violation(
@@ -282,6 +322,8 @@ def _params(
                     field=field,
                 )
             ]
+        except ValueError as exc:
+            return [Violation("bad_tts_params", str(exc), field=field)]
     if params is not None and not isinstance(params, dict):
         return [
             Violation(
@@ -348,13 +390,37 @@ def _params(
     return out
 
 
+def _strict_json(text: str) -> Any:
+    """``json.loads`` refusing what Python accepts but JSON does not: NaN and Infinity, and
+    a key given twice (the vendor may keep either value)."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON value; give the value as a string")
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise ValueError(f"{key!r} is given twice; keep one value")
+            out[key] = value
+        return out
+
+    return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+
+
 def load_requests(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
-    """The IvrCall requests in a JSON file: one object, or a list of objects."""
+    """The IvrCall requests in a JSON file: one object, or a non-empty list of objects."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigurationError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigurationError(
+            f"{path}: is a directory; give the request files, e.g. {path}/*.json"
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read it ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(
             f"{path}: not a JSON file ({exc}); write the request as a "
@@ -364,6 +430,10 @@ def load_requests(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     if not all(isinstance(item, dict) for item in items):
         raise ConfigurationError(
             f"{path}: expected a JSON object of IvrCall parameters or a list of them"
+        )
+    if not items:
+        raise ConfigurationError(
+            f"{path}: the list holds no requests; add IvrCall request objects to it"
         )
     if len(items) == 1:
         return [(path.name, items[0])]

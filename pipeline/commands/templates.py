@@ -29,9 +29,16 @@ def register(subparsers: Any) -> None:
         description="Check TTS templates; every violation is shown with its rule, position "
         "and a caret. Each TEMPLATE is template text, or the path of an existing file of "
         "templates (one per line, '#' comments; or JSON: a list of {name, text, ...} "
-        "objects or an object mapping id to text).",
+        "objects, one such object, or an object mapping id to text). An argument that "
+        "looks like a path (ends in .txt/.json or contains '/') but names no file is an "
+        "error; pass --text to check such arguments as template text.",
     )
     check.add_argument("templates", nargs="+", metavar="TEMPLATE", help="text or file")
+    check.add_argument(
+        "--text",
+        action="store_true",
+        help="treat every TEMPLATE as template text, never as a file",
+    )
     _vendor_option(check)
     check.add_argument(
         "--shared",
@@ -116,7 +123,9 @@ def cmd_template_check(args: argparse.Namespace) -> int:
     verdicts = []
     try:
         for item in args.templates:
-            if os.path.isfile(item):
+            if not args.text and (problem := _not_a_template_file(item)):
+                return _fail_usage(problem)
+            if not args.text and os.path.isfile(item):
                 for entry in load_templates(item):
                     fields = {**options, **entry.fields}
                     verdicts.append(
@@ -137,6 +146,22 @@ def cmd_template_check(args: argparse.Namespace) -> int:
     if not verdicts:
         return _fail_usage("no templates found in the given files")
     return _report(verdicts, as_json=args.json, noun="templates")
+
+
+def _not_a_template_file(item: str) -> str | None:
+    """Why ``item`` is neither a template file nor plausible template text, or None.
+
+    A directory, or a missing path (ends in .txt/.json, or contains a path separator and
+    no ``${``), is a mistyped file name far more often than a template to speak.
+    """
+    if os.path.isdir(item):
+        return f"{item}: is a directory; give a template file, or template text with --text"
+    if os.path.exists(item) or "${" in item or "\n" in item:
+        return None
+    separators = [sep for sep in ("/", os.sep, os.altsep) if sep]
+    if item.lower().endswith((".txt", ".json")) or any(sep in item for sep in separators):
+        return f"{item}: no such file; check the path, or pass --text to check it as template text"
+    return None
 
 
 def cmd_template_render(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ RESERVED_NAMES = ("email", "mobile", "id", "nick", "site")
 MAX_SHARED_VARIABLES = 2
 
 _FORBIDDEN_RUN = re.compile("[" + re.escape(FORBIDDEN) + "]+")
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV4 = re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9.])")
 _HTTP = re.compile(r"(?<![A-Za-z])https?(?![A-Za-z])", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # Chinese and English: ASCII, general punctuation, CJK symbols, ideographs, full-width forms.
@@ -106,7 +106,7 @@ def _names(template: Template) -> list[Violation]:
         if not _NAME.fullmatch(name):
             if not name:
                 why = "the variable has no name"
-            elif name.isdigit():
+            elif name.isascii() and name.isdigit():
                 why = "a name cannot be all digits"
             elif not ("A" <= name[0] <= "Z" or "a" <= name[0] <= "z"):
                 why = "a name must start with an ASCII letter"

@@ -2,11 +2,16 @@
 
 Accepted shapes:
 
-* text: one template per line; blank lines and lines starting with ``#`` are skipped;
+* text: one template per line; blank lines and lines starting with ``#`` are skipped.
+  Lines end at ``\n`` only (a trailing ``\r`` is dropped): U+2028 and the like are text;
 * JSON list: strings, or objects ``{"text": ..., "name"?: ..., <request fields>?}``
   (Huawei request fields: name, scene, speed, volume, voicename, language);
-* JSON object mapping template id to text (``{"TTS_123": "您好${name}"}``) — the same
-  shape as the ``--templates`` registry of ``voiceprep ivr check``.
+* JSON object with a ``"text"`` key: one such template object;
+* any other JSON object maps template id to text (``{"TTS_123": "您好${name}"}``) — the
+  same shape as the ``--templates`` registry of ``voiceprep ivr check``.
+
+A ``.json`` file is JSON, a ``.txt`` file is text (so a template may start with ``[``);
+any other file is JSON if it parses as a JSON list or object, else text.
 """
 
 from __future__ import annotations
@@ -32,12 +37,27 @@ def load_templates(path: str | Path) -> list[TemplateEntry]:
     """Every template in ``path`` (see the module docstring for the accepted shapes)."""
     path = Path(path)
     raw = _read(path)
-    if path.suffix.lower() == ".json" or raw.lstrip().startswith(("[", "{")):
+    suffix = path.suffix.lower()
+    if suffix == ".json":
         return _from_json(path, _json(path, raw))
+    if suffix != ".txt" and raw.lstrip().startswith(("[", "{")):
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            pass  # not JSON after all: a text file whose first template starts with a bracket
+        else:
+            return _from_json(path, data)
+    return _from_lines(path, raw)
+
+
+def _from_lines(path: Path, raw: str) -> list[TemplateEntry]:
+    """One template per ``\n``-terminated line; `str.splitlines` would also break at
+    U+0085, U+2028, form feeds and the like, which belong to the template text."""
     entries = []
-    for number, line in enumerate(raw.splitlines(), start=1):
+    for number, line in enumerate(raw.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if line.strip() and not line.lstrip().startswith("#"):
-            entries.append(TemplateEntry(f"{path.name}:{number}", line.rstrip("\r")))
+            entries.append(TemplateEntry(f"{path.name}:{number}", line))
     return entries
 
 
@@ -57,9 +77,9 @@ def load_registry(path: str | Path) -> dict[str, str]:
 
 def _from_json(path: Path, data: Any) -> list[TemplateEntry]:
     if isinstance(data, dict):
-        if all(isinstance(v, str) for v in data.values()):
+        if "text" not in data and all(isinstance(v, str) for v in data.values()):
             return [TemplateEntry(str(k), v) for k, v in data.items()]
-        data = [data]  # a single template object
+        data = [data]  # a single template object: {"text": ..., "name"?: ..., ...}
     if not isinstance(data, list):
         raise ConfigurationError(
             f"{path}: expected a JSON list of templates or an object mapping id to text"

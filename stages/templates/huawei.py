@@ -3,17 +3,18 @@
 Text rules: at most 500 UTF-8 bytes counted on the text *as written* (placeholders included,
 since that is what the API receives; `render_template` checks the filled text too); must
 not start with a variable (leading spaces ignored); no variable may allow more than 32
-bytes; a ``${DATE}`` next to a ``${TIME}`` (either order, nothing but spaces between) must
-be separated by a comma, ASCII ``,`` or full-width ``，``. Request rules: name of 1-50
-characters, Chinese (U+4E00-U+9FFF), ASCII letters and digits; scene "3"; speed -200…500;
-volume 0…100; voicename and language from their lists.
+bytes; a ``${DATE}`` followed by a ``${TIME}`` or the reverse (no other variable between)
+must have a comma, ASCII ``,`` or full-width ``，``, in the text between them; other words
+may stand between them too. Request rules: name of 1-50 characters, Chinese
+(U+4E00-U+9FFF), ASCII letters and digits; scene the string "3"; speed -200…500; volume
+0…100; voicename and language from their lists.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any
 
 from stages.templates.model import Literal, Template, Variable, VarType, parse_template
@@ -25,6 +26,7 @@ MAX_NAME_CHARS = 50
 SPEED_RANGE = (-200, 500)
 VOLUME_RANGE = (0, 100)
 SCENES = ("3",)
+DATE_TIME_COMMAS = (",", "，")
 VOICENAMES = (
     "cn_kefuman_common",
     "cn_chengshuxing_common",
@@ -40,14 +42,21 @@ _NAME_BAD = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9]+")
 def check_huawei_text(text: str) -> list[Violation]:
     """Every rule the template text breaks, in one pass (empty list: the text passes)."""
     template = parse_template(text, vendor="huawei")
-    found = list(template.problems)
+    return [*template.problems, *huawei_text_rules(template)]
+
+
+def huawei_text_rules(template: Template) -> list[Violation]:
+    """The text rules beyond syntax (``template.problems``): emptiness, length, first part,
+    variable sizes, DATE/TIME comma. `render_template` reports these beside value problems."""
+    text = template.text
     if not text.strip():
-        return [*found, empty_text(text)]
-    found.extend(_length(text))
-    found.extend(_start(template))
-    found.extend(_variable_sizes(template))
-    found.extend(_date_time(template))
-    return found
+        return [empty_text(text)]
+    return [
+        *_length(text),
+        *_start(template),
+        *_variable_sizes(template),
+        *_date_time(template),
+    ]
 
 
 def text_too_long(
@@ -117,32 +126,28 @@ def _variable_sizes(template: Template) -> list[Violation]:
 
 
 def _date_time(template: Template) -> list[Violation]:
+    """``date_time_not_separated``: a ``${DATE}`` and a ``${TIME}`` with no variable between
+    them need a comma (``,`` or ``，``) in the text between; other words may be there too
+    (``${DATE}，下午${TIME}`` passes, ``${DATE}和${TIME}`` does not)."""
     out = []
-    parts = template.parts
-    for i, part in enumerate(parts):
-        if not isinstance(part, Variable) or part.type not in (VarType.DATE, VarType.TIME):
+    for var, nxt in pairwise(template.variables):
+        if {var.type, nxt.type} != {VarType.DATE, VarType.TIME}:
             continue
-        following = parts[i + 1 : i + 3]
-        between = ""
-        if following and isinstance(following[0], Literal):
-            between = following[0].text
-            following = following[1:]
-        nxt = following[0] if following else None
-        if (
-            isinstance(nxt, Variable)
-            and {part.type, nxt.type} == {VarType.DATE, VarType.TIME}
-            and not between.strip()
-        ):
-            out.append(
-                Violation.at(
-                    template.text,
-                    "date_time_not_separated",
-                    f"{part.placeholder} and {nxt.placeholder} must be separated by a comma; "
-                    f"write {part.placeholder},{nxt.placeholder}",
-                    start=part.start,
-                    end=nxt.end,
-                )
+        between = template.text[var.end : nxt.start]
+        if any(comma in between for comma in DATE_TIME_COMMAS):
+            continue
+        found = f" (found {between!r})" if between else ""
+        out.append(
+            Violation.at(
+                template.text,
+                "date_time_not_separated",
+                f"{var.placeholder} and {nxt.placeholder} must be separated by a comma"
+                f"{found}; write {var.placeholder},{nxt.placeholder} "
+                f"or {var.placeholder}，{nxt.placeholder}",
+                start=var.start,
+                end=nxt.end,
             )
+        )
     return out
 
 
@@ -159,11 +164,11 @@ def check_huawei_fields(
     out: list[Violation] = []
     if name is not None:
         out.extend(_name(name))
-    if scene is not None and str(scene) not in SCENES:
+    if scene is not None and scene not in SCENES:  # a string: 3 as a number is refused
         out.append(
             Violation(
                 "bad_scene",
-                f'scene is {scene!r}; Huawei accepts only "3" '
+                f'scene is {scene!r}; Huawei accepts only the string "3" '
                 '(voice notification) — omit it or set "3"',
                 field="scene",
             )

@@ -19,7 +19,8 @@ from stages.templates.violations import Violation
 Vendor = TypingLiteral["huawei", "aliyun"]
 VENDORS: tuple[Vendor, ...] = ("huawei", "aliyun")
 
-_HUAWEI_NAME = re.compile(r"(?P<kind>TXT|NUM)_(?P<n>\d+)|DATE|TIME")
+# [0-9], not \d: \d also matches Arabic-Indic, full-width and other Unicode digits.
+_HUAWEI_NAME = re.compile(r"(?P<kind>TXT|NUM)_(?P<n>[0-9]+)|DATE|TIME")
 
 
 class VarType(str, Enum):
@@ -101,9 +102,14 @@ def parse_template(text: str, *, vendor: Vendor = "huawei") -> Template:
     parts: list[Part] = []
     problems: list[Violation] = []
     literal_from = pos = 0
+    # The next "}" and "${" at or after a position only move forward, so each is searched
+    # again only once passed: a text of many unclosed "${" parses in linear time.
+    close = reopen = -2
     while (opening := text.find("${", pos)) != -1:
-        close = text.find("}", opening + 2)
-        reopen = text.find("${", opening + 2)
+        if close != -1 and close < opening + 2:
+            close = text.find("}", opening + 2)
+        if reopen != -1 and reopen < opening + 2:
+            reopen = text.find("${", opening + 2)
         if close == -1 or (reopen != -1 and reopen < close):
             stop = opening + 2
             while stop < len(text) and (

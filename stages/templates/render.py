@@ -5,7 +5,8 @@ Huawei values may be given in order (a list, one per variable as they appear) or
 (a mapping; every occurrence of a name gets the same value). Alibaba values are by name,
 as in ``TtsParams``. Checks: TXT_n at most n UTF-8 bytes; NUM_n only digits 0-9, at most n;
 DATE a real calendar date ``YYYY/MM/DD``; TIME ``HH:MM`` or ``HH:MM:SS`` within 00:00-23:59:59;
-Alibaba values non-empty strings or numbers. Huawei filled-in text must stay within 500 bytes.
+Alibaba values non-empty strings or numbers. Huawei filled-in text must stay within 500 bytes,
+and the Huawei template itself must pass its text rules, as `check_template` reports them.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stages.templates.huawei import MAX_TEXT_BYTES, text_too_long
+from stages.templates.huawei import MAX_TEXT_BYTES, huawei_text_rules, text_too_long
 from stages.templates.model import Literal, Template, Variable, VarType, Vendor, parse_template
 from stages.templates.violations import Verdict, Violation, short_label, utf8_len
 
 Values = Mapping[str, Any] | Sequence[Any]
 
-_DATE = re.compile(r"(\d{4})/(\d{2})/(\d{2})")
-_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+# [0-9], not \d: the vendors read ASCII digits only, and \d matches "２０２４" too.
+_DATE = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2})")
+_TIME = re.compile(r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -96,11 +98,21 @@ def render_template(
     """Fill ``template`` with ``values``; the verdict holds the rendered text and its size.
 
     Every problem is reported at once: syntax problems of the template, missing, extra and
-    ill-typed values (with the caret under the placeholder), and, for Huawei, a filled-in
-    text over 500 bytes (with the caret in the rendered text). ``rendered`` is None when
-    some value could not be used.
+    ill-typed values (with the caret under the placeholder), and, for Huawei, the rules the
+    template itself breaks (as `check_template` reports them: a template Huawei refuses
+    cannot be rendered for real) and a filled-in text over 500 bytes (with the caret in the
+    rendered text). ``rendered`` is None when the template cannot be parsed cleanly or some
+    value could not be used.
     """
     parsed = template if isinstance(template, Template) else parse_template(template, vendor=vendor)
+    rules = huawei_text_rules(parsed) if parsed.vendor == "huawei" else []
+    verdict = _fill(parsed, values, label)
+    verdict.violations.extend(rules)
+    return verdict
+
+
+def _fill(parsed: Template, values: Values, label: str | None) -> Verdict:
+    """The values checked and, when all of them fit, the rendered text and its size."""
     text = parsed.text
     found = list(parsed.problems)
     assigned = _assign(parsed, values, found)

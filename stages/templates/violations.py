@@ -7,36 +7,40 @@ for East-Asian wide characters, which take two columns in a terminal.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from stages.templates.positions import (
+    byte_offset,
+    char_width,
+    line_bounds,
+    line_count,
+    line_width,
+    text_width,
+    utf8_len,
+)
+
+__all__ = [
+    "MAX_COLUMNS",
+    "MAX_SHOWN",
+    "Verdict",
+    "Violation",
+    "caret_lines",
+    "char_width",
+    "empty_text",
+    "short_label",
+    "text_width",
+    "utf8_len",
+]
 
 Severity = Literal["error", "warning"]
 
 #: A line wider than this many terminal columns is shown as a window around the problem.
 MAX_COLUMNS = 100
-
-
-def utf8_len(text: str) -> int:
-    """Bytes of ``text`` in UTF-8: ASCII 1, CJK characters and full-width punctuation 3, emoji 4.
-
-    Lone surrogates (which JSON can smuggle in) are counted as the 3 bytes they would take,
-    instead of raising; `parse_template` reports them as ``invalid_unicode``.
-    """
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
-def char_width(char: str) -> int:
-    """Terminal columns of one character: 2 for wide/full-width East-Asian forms, else 1."""
-    if unicodedata.combining(char):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-
-
-def text_width(text: str) -> int:
-    """Terminal columns of ``text`` (see `char_width`)."""
-    return sum(char_width(c) for c in text)
+#: `Verdict.format` draws at most this many violations; `Verdict.violations` and
+#: `Verdict.to_dict` (``--json``) always hold all of them.
+MAX_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,8 @@ class Violation:
             message,
             start,
             end,
-            utf8_len(text[:start]),
-            utf8_len(text[:end]),
+            byte_offset(text, start),
+            byte_offset(text, end),
             field,
             severity,
         )
@@ -87,14 +91,17 @@ class Violation:
         return self.start is not None and self.end is not None
 
     def where(self, text: str | None = None) -> str:
-        """ "line 1, char 3 (byte 9)" for text positions, or the field name otherwise."""
+        """ "char 3 (byte 9)" for text positions, or the field name otherwise. In a text of
+        several lines: "line 2, char 3 (byte 9)", counted from the start of that line."""
         if not self.located:
             return self.field
-        assert self.start is not None
+        assert self.start is not None and self.byte_start is not None
         prefix = "" if self.field == "text" else f"{self.field} "
-        if text is not None and "\n" in text:
-            line = text.count("\n", 0, self.start) + 1
-            return f"{prefix}line {line}, char {self.start} (byte {self.byte_start})"
+        if text is not None and self.start <= len(text) and line_count(text) > 1:
+            line, line_start, _ = line_bounds(text, self.start)
+            char = self.start - line_start
+            byte = self.byte_start - byte_offset(text, line_start)
+            return f"{prefix}line {line}, char {char} (byte {byte})"
         return f"{prefix}char {self.start} (byte {self.byte_start})"
 
     def render(self, text: str | None = None, *, indent: str = "  ") -> str:
@@ -125,32 +132,36 @@ def caret_lines(text: str, start: int, end: int, *, indent: str = "    ") -> str
     """Two lines: the line of ``text`` holding ``start``, and ``^`` under ``text[start:end]``.
 
     The span is clipped to that line; an empty span (e.g. "missing text at the end") gets one
-    caret. Lines wider than `MAX_COLUMNS` are cut to a window around the span, marked ``...``.
+    caret. Lines wider than `MAX_COLUMNS` are cut to a window around the span, marked ``...``;
+    only that window is measured, so drawing costs the same on a line of any length.
     """
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    if line_end == -1:
-        line_end = len(text)
-    line = text[line_start:line_end].replace("\t", " ").replace("\r", " ")
-    a, b = start - line_start, min(end, line_end) - line_start
-    lo, hi = _window(line, a, b)
-    shown = ("..." if lo > 0 else "") + line[lo:hi] + ("..." if hi < len(line) else "")
-    pad = (3 if lo > 0 else 0) + text_width(line[lo:a])
-    carets = max(1, text_width(line[a : min(b, hi)]))
+    _, line_start, line_end = line_bounds(text, start)
+    stop = max(start, min(end, line_end))
+    if line_width(text, line_start, line_end, cap=MAX_COLUMNS) <= MAX_COLUMNS:
+        lo, hi = line_start, line_end
+    else:
+        lo, hi = _window(text, line_start, line_end, start)
+    left = "..." if lo > line_start else ""
+    right = "..." if hi < line_end else ""
+    shown = left + text[lo:hi].replace("\t", " ").replace("\r", " ") + right
+    pad = len(left) + text_width(text[lo:start])
+    carets = max(1, text_width(text[start : min(stop, hi)]))
     return f"{indent}{shown}\n{indent}{' ' * pad}{'^' * carets}"
 
 
-def _window(line: str, a: int, b: int) -> tuple[int, int]:
-    """Character range of ``line`` to show so the span ``[a, b)`` fits in `MAX_COLUMNS`."""
-    if text_width(line) <= MAX_COLUMNS:
-        return 0, len(line)
-    lo, budget = a, 24  # some context to the left of the span
-    while lo > 0 and budget - char_width(line[lo - 1]) >= 0:
+def _window(text: str, line_start: int, line_end: int, start: int) -> tuple[int, int]:
+    """Character range of a wide line to show: some context left of ``start``, then up to
+    `MAX_COLUMNS` columns in all. Also bounded in characters, so runs of zero-width
+    characters cannot make it scan the whole line."""
+    lo, budget = start, 24  # columns of context to the left of the span
+    floor = max(line_start, start - 4 * budget)
+    while lo > floor and budget - char_width(text[lo - 1]) >= 0:
         lo -= 1
-        budget -= char_width(line[lo])
+        budget -= char_width(text[lo])
     hi, used = lo, 0
-    while hi < len(line) and used + char_width(line[hi]) <= MAX_COLUMNS - 6:
-        used += char_width(line[hi])
+    ceiling = min(line_end, lo + 4 * MAX_COLUMNS)
+    while hi < ceiling and used + char_width(text[hi]) <= MAX_COLUMNS - 6:
+        used += char_width(text[hi])
         hi += 1
     return lo, hi
 
@@ -183,12 +194,23 @@ class Verdict:
             return self.rendered
         return self.sources.get(violation.field)
 
-    def format(self) -> str:
-        """One verdict line, then every violation with its caret drawing."""
+    def format(self, limit: int | None = MAX_SHOWN) -> str:
+        """One verdict line, then each violation with its caret drawing, in reading order.
+
+        Past ``limit`` violations (None: no limit) a last line counts the rest, so a
+        template broken thousands of times still reads; `to_dict` lists them all.
+        """
         facts = ", ".join(f"{k} {v}" for k, v in self.measured.items())
         status = "PASS" if self.ok else "FAIL"
         lines = [f"{status}  {self.name}" + (f"  ({facts})" if facts else "")]
-        lines.extend(_indent(v.render(self.source_for(v)), "  ") for v in _ordered(self.violations))
+        ordered = _ordered(self.violations)
+        shown = ordered if limit is None else ordered[:limit]
+        lines.extend(_indent(v.render(self.source_for(v)), "  ") for v in shown)
+        if len(shown) < len(ordered):
+            lines.append(
+                f"  ... and {len(ordered) - len(shown)} more violations "
+                "(--json, or Verdict.violations in Python, lists them all)"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

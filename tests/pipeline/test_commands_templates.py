@@ -93,6 +93,33 @@ def test_check_empty_file_is_usage_error(tmp_path, capsys):
     assert code == 2 and "no templates" in err
 
 
+@pytest.mark.parametrize("name", ["nosuch.txt", "nosuch.JSON", "dir/nosuch", "通知"])
+def test_check_missing_path_is_usage_error(tmp_path, capsys, name):
+    path = str(tmp_path / name)
+    code, out, err = run(["template", "check", path], capsys)
+    assert code == 2 and out == ""
+    assert "no such file" in err and "--text" in err
+
+
+def test_check_directory_is_usage_error(tmp_path, capsys):
+    code, out, err = run(["template", "check", str(tmp_path)], capsys)
+    assert code == 2 and out == ""
+    assert "is a directory" in err
+
+
+def test_check_text_option_checks_path_like_arguments_as_text(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text("${TXT_40}\n", "utf-8")
+    code, out, _ = run(["template", "check", "--text", "请拨打400/800热线", "t.txt"], capsys)
+    assert code == 0 and "2 templates: 2 passed" in out
+    code, out, _ = run(["template", "check", "--text", str(tmp_path / "t.txt")], capsys)
+    assert code == 0  # the path itself, checked as text
+
+
+def test_check_texts_with_slashes_or_variables_are_still_text(capsys):
+    code, out, _ = run(["template", "check", "您好${DATE},${TIME}/再见", "您好"], capsys)
+    assert code == 0 and "2 templates: 2 passed" in out
+
+
 def test_render_prints_text_and_byte_count(capsys):
     code, out, _ = run(
         [
@@ -107,6 +134,14 @@ def test_render_prints_text_and_byte_count(capsys):
     assert code == 0
     assert "rendered: 尊敬的张三您的初始密码为123456。" in out
     assert "45 bytes in UTF-8" in out
+
+
+def test_render_fails_on_a_template_huawei_refuses(capsys):
+    argv = ["template", "render", "${TXT_50}${DATE}${TIME}"]
+    code, out, _ = run([*argv, "--values", '["a", "2024/01/01", "10:00"]'], capsys)
+    assert code == 1 and out.startswith("FAIL")
+    for rule in ("starts_with_variable", "variable_too_long", "date_time_not_separated"):
+        assert f"[{rule}]" in out
 
 
 def test_render_refuses_bad_values(capsys):
@@ -185,6 +220,15 @@ def test_ivr_check_without_registry_notes_it(capsys):
 def test_ivr_check_missing_file_is_usage_error(capsys):
     code, _, err = run(["ivr", "check", "nope.json"], capsys)
     assert code == 2 and "no such file" in err
+
+
+def test_ivr_check_directory_or_empty_list_is_usage_error(tmp_path, capsys):
+    code, out, err = run(["ivr", "check", str(tmp_path)], capsys)
+    assert code == 2 and "is a directory" in err and out == ""
+    empty = tmp_path / "e.json"
+    empty.write_text("[]", "utf-8")
+    code, out, err = run(["ivr", "check", str(empty)], capsys)
+    assert code == 2 and "no requests" in err and out == ""
 
 
 def test_commands_without_action_are_usage_errors(capsys):

@@ -77,6 +77,8 @@ def test_start_and_bye_codes_are_the_same_kind(start, bye, ok):
         ("x", False),
         (True, False),
         (1.5, False),
+        ("３", False),  # full-width digit
+        ("٢", False),  # Arabic-Indic digit
     ],
 )
 def test_play_times(value, ok):
@@ -89,6 +91,7 @@ def test_play_times(value, ok):
         (0, "bad_timeout"),
         (-5, "bad_timeout"),
         ("soon", "bad_timeout"),
+        ("５０００", "bad_timeout"),
         (5, "timeout_looks_like_seconds"),
     ],
 )
@@ -129,6 +132,16 @@ def test_out_id_is_1_to_15_bytes(value, ok):
         ("+1 415 555 0100", False),
         ("13800138000,13900139000", False),
         (13800138000, False),
+        ("+861012345678", True),  # Beijing fixed line, trunk 0 dropped after +86
+        ("0086215551234", True),  # Shanghai, 7-digit subscriber number
+        ("86755123456789", False),  # 9 digits after the area code
+        ("+8601012345678", False),  # trunk 0 kept after the country code
+        ("00000000000", False),  # area codes never start with 0
+        ("00861234567", False),
+        ("0101234567", True),
+        ("010123456", False),  # 6-digit subscriber number
+        ("13８00138000", False),  # a full-width digit
+        ("١٣٨٠٠١٣٨٠٠٠", False),  # Arabic-Indic digits
     ],
 )
 def test_called_number_is_one_mainland_number(number, ok):
@@ -139,6 +152,51 @@ def test_called_number_is_one_mainland_number(number, ok):
 def test_any_mainland_mobile_is_accepted(number):
     assert MAINLAND_NUMBER.fullmatch(number)
     assert MAINLAND_NUMBER.fullmatch("+86" + number)
+
+
+fixed_lines = st.from_regex(r"[1-9][0-9]{1,2}[0-9]{7,8}", fullmatch=True)
+
+
+@given(fixed_lines)
+def test_fixed_line_takes_trunk_zero_only_without_country_code(number):
+    assert MAINLAND_NUMBER.fullmatch("0" + number)
+    for prefix in ("+86", "0086", "86"):
+        assert MAINLAND_NUMBER.fullmatch(prefix + number)
+        assert not MAINLAND_NUMBER.fullmatch(prefix + "0" + number)
+
+
+@given(st.from_regex(r"00[0-9]{9,11}", fullmatch=True).filter(lambda n: n[:4] != "0086"))
+def test_numbers_starting_with_two_zeros_are_refused_unless_0086(number):
+    assert not MAINLAND_NUMBER.fullmatch(number)
+
+
+def _is_mainland(number: str) -> bool:
+    """The CalledNumber rule written out without a regex, to check MAINLAND_NUMBER against."""
+
+    def mobile(d: str) -> bool:
+        return len(d) == 11 and d[0] == "1" and d[1] in "3456789"
+
+    def fixed_line(d: str) -> bool:  # area code 2-3 digits + subscriber 7-8 digits
+        return 9 <= len(d) <= 11 and d[0] != "0"
+
+    def national(d: str) -> bool:
+        return mobile(d) or fixed_line(d)
+
+    if not number.lstrip("+").isascii() or not number.lstrip("+").isdigit():
+        return False
+    if any(number.startswith(p) and national(number[len(p) :]) for p in ("+86", "0086", "86")):
+        return True
+    return mobile(number) or (number[:1] == "0" and fixed_line(number[1:]))
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["", "+86", "0086", "86", "0", "00", "+860", "860", "+"]),
+        st.text("0123456789", max_size=13),
+    ).map("".join)
+)
+def test_called_number_regex_matches_the_written_rule(number):
+    assert bool(MAINLAND_NUMBER.fullmatch(number)) is _is_mainland(number)
 
 
 def test_menu_keys_valid_and_unique():
@@ -174,6 +232,13 @@ def test_flattened_menu_key_map_is_understood():
         ("missing_tts_param", "MenuKeyMap[1].TtsParams"),
         ("duplicate_menu_key", "MenuKeyMap[2].Key"),
     ]
+
+
+def test_flattened_menu_index_is_ascii_digits():
+    request = good(**{"MenuKeyMap.١.Key": "1", "MenuKeyMap.١.Code": "TTS_2"})
+    verdict = check_ivr_call(request, templates=REGISTRY)
+    assert {v.rule for v in verdict.violations} == {"unknown_field"}
+    assert verdict.measured["menu_keys"] == 0
 
 
 def test_menu_key_map_must_be_a_list():
@@ -262,3 +327,52 @@ def test_load_requests_accepts_object_or_list(tmp_path):
         load_requests(bad)
     with pytest.raises(ConfigurationError, match="no such file"):
         load_requests(tmp_path / "missing.json")
+
+
+def test_load_requests_refuses_a_directory(tmp_path):
+    with pytest.raises(ConfigurationError, match="is a directory"):
+        load_requests(tmp_path)
+
+
+def test_load_requests_refuses_an_empty_list(tmp_path):
+    empty = tmp_path / "e.json"
+    empty.write_text("[]", "utf-8")
+    with pytest.raises(ConfigurationError, match="no requests"):
+        load_requests(empty)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("StartCode", 123), ("ByeCode", 456), ("CalledShowNumber", 57188773344), ("StartCode", True)],
+)
+def test_code_and_number_fields_must_be_strings(field, value):
+    verdict = check_ivr_call(good(**{field: value}, StartTtsParams=None), templates=None)
+    assert [(v.rule, v.field) for v in verdict.violations] == [("bad_field_type", field)]
+    assert not verdict.ok
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ('{"name": "a", "code": "1", "name": "b"}', "given twice"),
+        ('{"name": NaN, "code": "1"}', "NaN"),
+        ('{"name": "a", "code": Infinity}', "Infinity"),
+    ],
+)
+def test_tts_params_refuse_duplicate_keys_and_non_json_numbers(params, says):
+    verdict = check_ivr_call(good(StartTtsParams=params), templates=REGISTRY)
+    (v,) = verdict.violations
+    assert (v.rule, v.field) == ("bad_tts_params", "StartTtsParams") and says in v.message
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [(0, 1), (1, 3), (2,), (0,)],
+)
+def test_flattened_menu_entries_are_numbered_from_one_without_gaps(numbers):
+    flat = {}
+    for n, key in zip(numbers, "12", strict=False):
+        flat[f"MenuKeyMap.{n}.Key"] = key
+        flat[f"MenuKeyMap.{n}.Code"] = "TTS_2"
+    verdict = check_ivr_call(good(**flat), templates=REGISTRY)
+    assert [(v.rule, v.field) for v in verdict.violations] == [("bad_menu_index", "MenuKeyMap")]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from stages.templates import (
     Literal,
     VarType,
+    Vendor,
     Violation,
     caret_lines,
     check_aliyun,
@@ -21,7 +22,7 @@ from stages.templates import (
     render_template,
     utf8_len,
 )
-from stages.templates.violations import text_width
+from stages.templates.violations import char_width, text_width
 
 
 def rules(verdict):
@@ -71,11 +72,23 @@ def test_parse_reports_unclosed_variable_and_keeps_going():
     assert [v.name for v in t.variables] == ["NUM_4"]
 
 
-@pytest.mark.parametrize("name", ["TXT_", "FOO", "txt_8", "TXT_0", "NUM", "", "TXT_a"])
+@pytest.mark.parametrize(
+    "name", ["TXT_", "FOO", "txt_8", "TXT_0", "NUM", "", "TXT_a", "TXT_٣", "NUM_８"]
+)
 def test_parse_huawei_refuses_malformed_names(name):
     t = parse_template(f"您好${{{name}}}")
     assert [p.rule for p in t.problems] == ["unknown_variable"]
     assert t.variables[0].type is VarType.UNKNOWN
+
+
+non_ascii_digits = st.characters(categories=["Nd"]).filter(lambda c: not c.isascii())
+
+
+@given(non_ascii_digits)
+def test_parse_huawei_sizes_are_ascii_digits_only(digit):
+    for name in (f"TXT_{digit}", f"NUM_{digit}", f"TXT_1{digit}"):
+        (var,) = parse_template("您好${" + name + "}").variables
+        assert var.type is VarType.UNKNOWN
 
 
 def test_parse_hints_at_case_for_lowercase_huawei_names():
@@ -125,6 +138,10 @@ def test_huawei_accepts(text):
         ("请于${DATE}${TIME}前领取", ["date_time_not_separated"]),
         ("请于${DATE}  ${TIME}前领取", ["date_time_not_separated"]),
         ("请于${TIME}${DATE}前领取", ["date_time_not_separated"]),
+        ("您好${DATE}和${TIME}", ["date_time_not_separated"]),  # words, but no comma
+        ("您好${DATE}/${TIME}", ["date_time_not_separated"]),
+        ("您好${DATE}；${TIME}", ["date_time_not_separated"]),
+        ("您好${DATE}、${TIME}", ["date_time_not_separated"]),
         ("您好${TXT_33}", ["variable_too_long"]),
         ("您好${NUM_40}", ["variable_too_long"]),
         ("您好${FOO}", ["unknown_variable"]),
@@ -139,6 +156,21 @@ def test_huawei_refuses(text, expected):
     verdict = check_huawei(text)
     assert not verdict.ok
     assert rules(verdict) == expected
+
+
+@given(
+    st.sampled_from(["${DATE}", "${TIME}"]),
+    st.text(alphabet="和 /；、.:下午前 ,，", max_size=6),
+)
+def test_huawei_date_and_time_need_a_comma_between(first, between):
+    second = "${TIME}" if first == "${DATE}" else "${DATE}"
+    text = f"您好{first}{between}{second}。"
+    found = [v for v in check_huawei(text).violations if v.rule == "date_time_not_separated"]
+    if "," in between or "，" in between:
+        assert found == []
+    else:
+        (v,) = found
+        assert (v.start, v.end) == (2, len(text) - 1)  # from the first placeholder to the second
 
 
 def test_huawei_reports_every_violation_at_once():
@@ -195,6 +227,7 @@ def test_huawei_fields_accepted_when_in_range():
         ({"name": ""}, "empty_name"),
         ({"name": 12}, "bad_name"),
         ({"scene": "1"}, "bad_scene"),
+        ({"scene": 3}, "bad_scene"),  # §3.2 types it as a string
         ({"speed": 501}, "speed_out_of_range"),
         ({"speed": -201}, "speed_out_of_range"),
         ({"speed": "fast"}, "bad_speed"),
@@ -375,6 +408,10 @@ def test_render_accepts_values_of_the_right_type(template, value):
         ("于${TIME}", "12:60"),
         ("于${TIME}", "12:30:60"),
         ("于${TIME}", "9:30"),
+        ("于${DATE}", "２０２４/０２/２９"),  # full-width digits
+        ("于${DATE}", "٢٠٢٤/٠٢/٢٩"),  # Arabic-Indic digits
+        ("于${TIME}", "２３:５９"),
+        ("于${TIME}", "23:59:５９"),
     ],
 )
 def test_render_refuses_values_of_the_wrong_type(template, value):
@@ -404,6 +441,18 @@ def test_render_reports_rendered_text_over_500_bytes():
     assert "^" in v.format()
 
 
+def test_render_reports_the_huawei_rules_the_template_breaks():
+    v = render_template("${TXT_50}${DATE}${TIME}", ["a", "2024/01/01", "10:00"])
+    assert not v.ok
+    assert rules(v) == ["starts_with_variable", "variable_too_long", "date_time_not_separated"]
+    assert v.rendered == "a2024/01/0110:00"  # the values fit, so the text is still shown
+    assert rules(v) == rules(check_huawei("${TXT_50}${DATE}${TIME}"))
+
+
+def test_render_aliyun_does_not_apply_huawei_rules():
+    assert render_template("${a}${b}", {"a": "x", "b": "y"}, vendor="aliyun").ok
+
+
 def test_render_refuses_malformed_variables():
     v = render_template("您好${FOO}", ["x"])
     assert "unknown_variable" in rules(v) and v.rendered is None
@@ -426,6 +475,34 @@ def test_caret_under_wide_span_is_twice_as_long():
     assert carets == "  ^^^^"
 
 
+def test_caret_under_thai_skips_vowel_marks():
+    text = "สวัสดี คุณ${TXT_40}"  # ั ี ุ are marks drawn on the consonant before them
+    (v,) = check_huawei(text).violations
+    assert (v.start, v.end) == (10, 19)
+    _, carets = caret_lines(text, 10, 19, indent="").split("\n")
+    assert carets == " " * 7 + "^" * 9
+
+
+@pytest.mark.parametrize(
+    ("char", "width"),
+    [
+        ("\u0e31", 0),  # Thai vowel sign, Mn with combining class 0
+        ("\u0301", 0),  # combining acute accent
+        ("\u20dd", 0),  # enclosing circle, Me
+        ("\ufe0f", 0),  # variation selector-16
+        ("\u200d", 0),  # zero-width joiner, Cf
+        ("\u200b", 0),  # zero-width space, Cf
+        ("a", 1),
+        ("ส", 1),
+        ("长", 2),
+        ("，", 2),  # full-width comma
+        ("\U0001f600", 2),  # emoji, East Asian Wide
+    ],
+)
+def test_char_width(char, width):
+    assert char_width(char) == width
+
+
 def test_caret_window_on_long_lines_keeps_the_span_visible():
     text = "长" * 200 + "${TXT_99}" + "长" * 50
     start = text.index("$")
@@ -444,6 +521,15 @@ def test_caret_on_later_line_of_multiline_text():
     assert "line 2" in v.where(text)
     rendered = v.render(text)
     assert "第二行${FOO}" in rendered and "第一行" not in rendered
+
+
+def test_position_on_later_line_counts_from_the_start_of_that_line():
+    text = "第一行\n第二行${FOO}"
+    (v,) = check_huawei(text).violations
+    assert (v.start, v.byte_start) == (7, 19)  # the JSON keeps offsets in the whole text
+    assert v.where(text) == "line 2, char 3 (byte 9)"
+    (one,) = check_huawei("第二行${FOO}").violations
+    assert one.where("第二行${FOO}") == "char 3 (byte 9)"
 
 
 def test_violation_to_dict_is_json():
@@ -486,11 +572,146 @@ def test_load_registry_refuses_bad_files_with_a_fix(tmp_path, content):
         load_registry(path)
 
 
+def test_load_templates_single_object_is_one_template_with_fields(tmp_path):
+    path = tmp_path / "single.json"
+    template = {"name": "通知", "text": "您好${TXT_5}", "language": "zh_CN"}
+    path.write_text(json.dumps(template), "utf-8")
+    (entry,) = load_templates(path)
+    assert (entry.label, entry.text) == ("通知", "您好${TXT_5}")
+    assert entry.fields == {"name": "通知", "language": "zh_CN"}
+
+
+def test_load_templates_single_object_without_text_string_says_what_is_needed(tmp_path):
+    from pipeline.errors import ConfigurationError
+
+    path = tmp_path / "single.json"
+    path.write_text(json.dumps({"name": "通知", "text": 5}), "utf-8")
+    with pytest.raises(ConfigurationError, match='needs a "text" string'):
+        load_templates(path)
+
+
+def test_load_templates_splits_lines_at_newline_only(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("您好\u0085${TXT_5}\r\n您好\u2028再见${TXT_5}\n\x0c${TXT_40}\n".encode())
+    entries = load_templates(path)
+    assert [e.text for e in entries] == [
+        "您好\u0085${TXT_5}",
+        "您好\u2028再见${TXT_5}",
+        "\x0c${TXT_40}",
+    ]
+    assert [e.label for e in entries] == ["t.txt:1", "t.txt:2", "t.txt:3"]
+    assert [rules(check_template(e.text)) for e in entries] == [
+        [],
+        [],
+        ["starts_with_variable", "variable_too_long"],
+    ]
+
+
+@pytest.mark.parametrize("name", ["brackets.txt", "brackets.tpl", "brackets"])
+def test_load_templates_text_file_may_start_with_a_bracket(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("[通知]您的验证码是${NUM_6}\n{注意}再见\n", "utf-8")
+    assert [e.text for e in load_templates(path)] == ["[通知]您的验证码是${NUM_6}", "{注意}再见"]
+
+
+def test_load_templates_json_content_without_json_suffix_is_json(tmp_path):
+    path = tmp_path / "templates.tpl"
+    path.write_text(json.dumps(["您好${TXT_5}"]), "utf-8")
+    assert [e.text for e in load_templates(path)] == ["您好${TXT_5}"]
+    (tmp_path / "t.txt").write_text('["您好"]', "utf-8")
+    assert [e.text for e in load_templates(tmp_path / "t.txt")] == ['["您好"]']
+
+
 def test_load_templates_missing_file_is_configuration_error(tmp_path):
     from pipeline.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="no such file"):
         load_templates(tmp_path / "missing.txt")
+
+
+# ---------------------------------------------------------------- scale
+
+
+class CountingStr(str):
+    """A str counting the characters its slicing and searching methods go through: a
+    measure of work that, unlike a clock, does not depend on the machine."""
+
+    touched = 0
+
+    def __getitem__(self, key):
+        piece = str.__getitem__(self, key)
+        CountingStr.touched += len(piece) if isinstance(key, slice) else 1
+        return piece
+
+    def _range(self, start, end):
+        start, end, _ = slice(start, end).indices(len(self))
+        return start, end
+
+    def find(self, sub, start=None, end=None):
+        lo, hi = self._range(start, end)
+        found = str.find(self, sub, lo, hi)
+        CountingStr.touched += (hi if found == -1 else found + len(sub)) - lo
+        return found
+
+    def rfind(self, sub, start=None, end=None):
+        lo, hi = self._range(start, end)
+        found = str.rfind(self, sub, lo, hi)
+        CountingStr.touched += hi - (lo if found == -1 else found)
+        return found
+
+    def count(self, sub, start=None, end=None):
+        lo, hi = self._range(start, end)
+        CountingStr.touched += hi - lo
+        return str.count(self, sub, lo, hi)
+
+    def __contains__(self, sub):
+        CountingStr.touched += len(self)
+        return str.__contains__(self, sub)
+
+
+def work(text: str, vendor: Vendor = "huawei") -> int:
+    """Characters gone through to check ``text`` and draw every violation."""
+    CountingStr.touched = 0
+    verdict = check_template(CountingStr(text), vendor=vendor)
+    verdict.format(limit=None)
+    verdict.to_dict()
+    return CountingStr.touched
+
+
+@pytest.mark.parametrize(
+    ("unit", "vendor"),
+    [
+        ("${", "huawei"),  # unclosed, each of them
+        ("${x", "huawei"),
+        ("${TXT_99}", "huawei"),  # too long, each of them
+        ("${TXT_99}\n", "huawei"),
+        ("${a}${id}#", "aliyun"),
+        ("长${TXT_40}สวัสดี", "huawei"),
+    ],
+)
+def test_checking_and_drawing_work_grows_linearly(unit, vendor):
+    small, large = work("您好" + unit * 1500, vendor), work("您好" + unit * 3000, vendor)
+    assert large <= 2.5 * small, (small, large)  # quadratic work would be about 4 times
+
+
+def test_huge_template_with_60000_violations_is_checked_and_summarised():
+    text = "您好" + "${TXT_99}" * 60_000  # 540 KB, every variable over 32 bytes
+    verdict = check_template(text)
+    assert len(text.encode()) > 500_000
+    assert len(verdict.violations) == 60_001  # and text_too_long
+    shown = verdict.format()
+    assert shown.count("error[variable_too_long]") == 50
+    assert "... and 59951 more violations" in shown
+    assert len(verdict.to_dict()["violations"]) == 60_001
+    last = max(verdict.violations, key=lambda v: v.start or 0)
+    assert last.byte_start == len(text[: last.start].encode())
+
+
+def test_format_limit_none_draws_every_violation():
+    verdict = check_template("您好" + "${TXT_99}" * 60)
+    assert verdict.format(limit=None).count("^") > 60 * 9 - 1
+    assert "more violations" not in verdict.format(limit=None)
+    assert "... and 11 more violations" in verdict.format()
 
 
 # ---------------------------------------------------------------- properties
