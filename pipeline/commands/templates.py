@@ -30,7 +30,8 @@ def register(subparsers: Any) -> None:
         "and a caret. Each TEMPLATE is template text, or the path of an existing file of "
         "templates (one per line, '#' comments; or JSON: a list of {name, text, ...} "
         "objects, one such object, or an object mapping id to text). An argument that "
-        "looks like a path (ends in .txt/.json or contains '/') but names no file is an "
+        "looks like a path (ends in .txt/.json, or is ASCII without spaces and contains "
+        "'/') but names no file is an "
         "error; pass --text to check such arguments as template text.",
     )
     check.add_argument("templates", nargs="+", metavar="TEMPLATE", help="text or file")
@@ -151,15 +152,22 @@ def cmd_template_check(args: argparse.Namespace) -> int:
 def _not_a_template_file(item: str) -> str | None:
     """Why ``item`` is neither a template file nor plausible template text, or None.
 
-    A directory, or a missing path (ends in .txt/.json, or contains a path separator and
-    no ``${``), is a mistyped file name far more often than a template to speak.
+    A directory, or a missing path (ends in .txt/.json, starts like a path, or is ASCII
+    without spaces and holds a path separator; never with ``${``), is a mistyped file name
+    far more often than a template to speak; "营业时间9:00/18:00" is text.
     """
     if os.path.isdir(item):
         return f"{item}: is a directory; give a template file, or template text with --text"
     if os.path.exists(item) or "${" in item or "\n" in item:
         return None
     separators = [sep for sep in ("/", os.sep, os.altsep) if sep]
-    if item.lower().endswith((".txt", ".json")) or any(sep in item for sep in separators):
+    rooted = item.startswith(("/", "./", "../", "~/")) or os.path.isabs(item)
+    plain = item.isascii() and not any(ch.isspace() for ch in item)
+    if (
+        item.lower().endswith((".txt", ".json"))
+        or rooted
+        or (plain and any(sep in item for sep in separators))
+    ):
         return f"{item}: no such file; check the path, or pass --text to check it as template text"
     return None
 

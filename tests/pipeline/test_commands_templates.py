@@ -93,6 +93,13 @@ def test_check_empty_file_is_usage_error(tmp_path, capsys):
     assert code == 2 and "no templates" in err
 
 
+def test_text_with_a_slash_is_still_text(capsys):
+    code, out, _ = run(["template", "check", "营业时间9:00/18:00，欢迎${TXT_8}"], capsys)
+    assert code == 0 and "PASS" in out
+    code, out, _ = run(["template", "check", "营业时间9:00/18:00"], capsys)
+    assert code == 0 and "PASS" in out
+
+
 @pytest.mark.parametrize("name", ["nosuch.txt", "nosuch.JSON", "dir/nosuch", "通知"])
 def test_check_missing_path_is_usage_error(tmp_path, capsys, name):
     path = str(tmp_path / name)
