@@ -145,7 +145,7 @@ class _ProcessPoolRun:
         from concurrent.futures import ProcessPoolExecutor
 
         return ProcessPoolExecutor(
-            self.workers, initializer=_start_worker, initargs=(self.key, self.state, os.getpid())
+            self.workers, initializer=_start_worker, initargs=(self.key, self.state)
         )
 
     def run(self, items: Iterable[Any], window: int) -> Iterator[Any]:
@@ -352,26 +352,30 @@ def _install_state(key: str, state: Any) -> None:
     _STATE[key] = state
 
 
-def _start_worker(key: str, state: Any, parent: int) -> None:
+def _start_worker(key: str, state: Any) -> None:
     """Pool initializer: install the run's state, and die with the process that started us."""
-    _die_with_parent(parent)
+    _die_with_parent()
     _install_state(key, state)
 
 
-def _die_with_parent(parent: int) -> None:
+def _die_with_parent() -> None:
     """Ask Linux to SIGTERM this worker when its parent dies, so no orphan keeps running.
 
     Without it, workers of a run killed with SIGKILL (or the OOM killer) wait forever on the
-    pool's queue and hold the terminal's pipes open. Elsewhere this does nothing.
+    pool's queue and hold the terminal's pipes open. The OS parent is the run itself under
+    the fork start method, and the forkserver (which exits with the run) under forkserver.
+    Elsewhere this does nothing.
     """
     if not sys.platform.startswith("linux"):
         return
     import ctypes
+    import multiprocessing
     import signal
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the request took hold
+    run = multiprocessing.parent_process()
+    if run is not None and not run.is_alive():  # it died before the request took hold
         os._exit(1)
 
 

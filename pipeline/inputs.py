@@ -52,8 +52,9 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
     """Every file named by ``paths``: files as given, folders walked for audio, globs expanded.
 
     A path that exists is taken as it is, even when it holds glob characters (``take[1].wav``).
-    Walks and globs never enter ``skip_folder`` (the run's output folder: ``run session/ --out
-    session/out`` must not take its own outputs as inputs on the next run).
+    Walks and globs never take files straight from ``skip_folder`` (the run's output folder:
+    ``run session/ --out session/out`` must not take its own outputs as inputs on the next
+    run); its subfolders are not ours and are walked like any other.
 
     A file named explicitly is taken whatever its extension (decode sniffs the content); in
     folders only files with an audio extension are taken, so notes and images are skipped.
@@ -88,7 +89,7 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
         if not matches or not all(os.path.lexists(m) for m in matches):
             raise ConfigurationError(f"no such file or folder: {raw}")
         if is_pattern and skip:
-            matches = [m for m in matches if not _inside(m, skip)]
+            matches = [m for m in matches if not _from_output_folder(m, raw, skip)]
             if not matches:
                 raise ConfigurationError(
                     f"{raw} matches only files in the output folder {skip_folder}; write the "
@@ -101,7 +102,7 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
                         d
                         for d in dirs
                         if not d.startswith(".")
-                        and not (skip and _inside(os.path.join(root, d), skip))
+                        and not (skip and _is_folder(os.path.join(root, d), skip))
                     )
                     for name in sorted(files):
                         if not name.startswith(".") and _is_audio_name(name):
@@ -117,10 +118,28 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
     return sorted(found)
 
 
-def _inside(path: str, folder_real: str) -> bool:
-    """Whether ``path`` is ``folder_real`` (a realpath) or lies under it."""
-    real = os.path.realpath(path)
-    return real == folder_real or real.startswith(folder_real + os.sep)
+def _from_output_folder(match: str, pattern: str, folder_real: str) -> bool:
+    """Whether a glob's ``match`` comes from the output folder rather than the recordings.
+
+    Everything under the output folder, unless the pattern itself starts inside it
+    (``in/**/*.wav`` with ``--out .``): then only the files straight in it, the outputs.
+    """
+    fixed = []
+    for part in pattern.split(os.sep):
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    base = os.path.realpath(os.sep.join(fixed) or ".")
+    real = os.path.realpath(match)
+    if base == folder_real or base.startswith(folder_real + os.sep):
+        return os.path.dirname(real) == folder_real
+    return real.startswith(folder_real + os.sep)
+
+
+def _is_folder(path: str, folder_real: str) -> bool:
+    """Whether ``path`` is the folder ``folder_real`` (a realpath): the run's output folder,
+    where outputs (written straight into it) would be read back as inputs."""
+    return os.path.realpath(path) == folder_real
 
 
 def _is_audio_name(name: str) -> bool:

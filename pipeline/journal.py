@@ -39,10 +39,15 @@ CREATE TABLE IF NOT EXISTS clips (
 );
 CREATE INDEX IF NOT EXISTS clips_output ON clips (output);
 """
-# Journals written before the output column: add it, filled from the stored records.
-_ADD_OUTPUT = """
+# Journals written before 0.3.7: add the output column, filled from the stored records, and
+# name sources and outputs by absolute path as `_key` does (relative ones against the current
+# folder: where that run most likely started). One transaction: a kill leaves the old table.
+_UPGRADE = """
+BEGIN;
 ALTER TABLE clips ADD COLUMN output TEXT;
-UPDATE clips SET output = json_extract(record, '$.output');
+UPDATE OR REPLACE clips SET source = abspath(source),
+    output = abspath(json_extract(record, '$.output'));
+COMMIT;
 """
 
 
@@ -101,13 +106,17 @@ def _key(path: str) -> str:
     return utf8_text(path)
 
 
-def _output_intact(record: dict[str, Any]) -> bool:
-    """True when the record's local output exists with the size encode wrote.
+def _abspath_or_none(path: str | None) -> str | None:
+    """`_key` for the upgrade's SQL (None stays None)."""
+    return None if path is None else _key(path)
+
+
+def _output_intact(output: str, record: dict[str, Any]) -> bool:
+    """True when the output file (``output``: its absolute path) has the size encode wrote.
 
     Outputs are not fsynced, so after a power cut one may be missing or truncated; the
     size check catches both.
     """
-    output = record["output"]
     try:
         size = os.path.getsize(output)
     except OSError:
@@ -135,51 +144,62 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(clips)")}
         if columns and "output" not in columns:
-            self._db.executescript(_ADD_OUTPUT)
+            self._db.create_function("abspath", 1, _abspath_or_none, deterministic=True)
+            self._db.executescript(_UPGRADE)
         self._db.executescript(_SCHEMA)
 
     def finished(self, source: str, config_hash: str) -> dict[str, Any] | None:
         """The stored result of ``source`` if it finished under this configuration, unchanged."""
         row = self._db.execute(
-            "SELECT content_hash, size, mtime_ns, record, updated FROM clips "
+            "SELECT content_hash, size, mtime_ns, record, output, rowid FROM clips "
             "WHERE source = ? AND config_hash = ? AND state = 'done'",
             (_key(source), config_hash),
         ).fetchone()
         if row is None:
             return None
-        stored_hash, size, mtime_ns, record, updated = row
+        stored_hash, size, mtime_ns, record, output, rowid = row
         stamp = FileStamp.of(source)
         if (stamp.size, stamp.mtime_ns) != (size, mtime_ns):
             # Touched or copied: trust the content, not the timestamp.
             if content_hash(source) != stored_hash:
                 return None
             self._db.execute(
-                "UPDATE clips SET size = ?, mtime_ns = ? WHERE source = ? AND config_hash = ?",
-                (stamp.size, stamp.mtime_ns, _key(source), config_hash),
+                "UPDATE clips SET size = ?, mtime_ns = ? WHERE rowid = ?",
+                (stamp.size, stamp.mtime_ns, rowid),
             )
             self._db.commit()
         result: dict[str, Any] = json.loads(record)
-        if result.get("output") and not self._output_current(source, config_hash, result, updated):
+        if output and not self._output_current(output, result, rowid):
             return None  # the output was deleted, cut short or overwritten: make it again
         return result
 
-    def _output_current(
-        self, source: str, config_hash: str, record: dict[str, Any], updated: float
-    ) -> bool:
-        """Whether ``record``'s output is still the file that run wrote.
+    def _output_current(self, output: str, record: dict[str, Any], rowid: int) -> bool:
+        """Whether ``output`` (a row's, absolute) is still the file that row's run wrote.
 
-        Not when it is missing or has another size, nor when a later run wrote the same path
-        (the same input under another configuration or profile, or another input of the same
-        name in a journal of an earlier version).
+        Not when it is missing or has another size, nor when a later row wrote the same path
+        (the same input under another configuration or profile). Rows are ordered by rowid:
+        every write is a new row with a larger one, whatever the clock does.
         """
-        if not _output_intact(record):
+        if not _output_intact(output, record):
             return False
         later = self._db.execute(
-            "SELECT 1 FROM clips WHERE output = ? AND updated > ? AND state = 'done' "
-            "AND NOT (source = ? AND config_hash = ?) LIMIT 1",
-            (_key(record["output"]), updated, _key(source), config_hash),
+            "SELECT 1 FROM clips WHERE output = ? AND rowid > ? AND state = 'done' LIMIT 1",
+            (output, rowid),
         ).fetchone()
         return later is None
+
+    def _latest_current(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(source, record) of every input's latest result, if its output is still current."""
+        rows = self._db.execute(
+            "SELECT source, record, output, rowid FROM clips AS c WHERE state = 'done' "
+            "AND rowid = (SELECT MAX(rowid) FROM clips WHERE source = c.source "
+            "AND state = 'done') ORDER BY rowid"
+        )
+        for source, text, output, rowid in rows:  # one row at a time: folders grow
+            record: dict[str, Any] = json.loads(text)
+            if output and not self._output_current(output, record, rowid):
+                continue
+            yield source, record
 
     def other_results(self, exclude: set[str]) -> Iterator[dict[str, Any]]:
         """The latest result of every input not in ``exclude`` whose output is still current.
@@ -187,31 +207,18 @@ class Journal:
         What earlier runs into this folder made of inputs the current run does not name, so
         that results.jsonl keeps describing every output in the folder.
         """
-        rows = self._db.execute(
-            "SELECT source, config_hash, record, updated FROM clips AS c WHERE state = 'done' "
-            "AND updated = (SELECT MAX(updated) FROM clips WHERE source = c.source "
-            "AND state = 'done') ORDER BY updated"
-        )
         skip = {_key(source) for source in exclude}
-        for source, config_hash, text, updated in rows:  # one row at a time: folders grow
-            if source in skip:
-                continue
-            record: dict[str, Any] = json.loads(text)
-            if record.get("output") and not self._output_current(
-                source, config_hash, record, updated
-            ):
-                continue
-            yield record
+        for source, record in self._latest_current():
+            if source not in skip:
+                yield record
 
     def outputs_of_others(self, sources: set[str]) -> set[str]:
         """Output file names (casefolded) that inputs outside ``sources`` hold in the folder."""
-        names = {_key(source) for source in sources}
+        skip = {_key(source) for source in sources}
         return {
-            os.path.basename(output).casefold()
-            for source, output in self._db.execute(
-                "SELECT source, output FROM clips WHERE state = 'done' AND output IS NOT NULL"
-            )
-            if source not in names
+            os.path.basename(record["output"]).casefold()
+            for source, record in self._latest_current()
+            if source not in skip and record.get("output")
         }
 
     def record_done(

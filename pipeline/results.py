@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -119,12 +120,13 @@ class Results:
         path: str | None = None,
         records: list[dict[str, Any]] | None = None,
         summary: Summary | None = None,
-        sources: set[str] | None = None,
+        skip: int = 0,
     ) -> None:
         self.path = path
         self._records = records
-        # A run's own inputs: its folder's results.jsonl also lists what earlier runs made.
-        self._sources = None if sources is None else {utf8_text(s) for s in sources}
+        # A run's own records follow the ``skip`` lines its folder's results.jsonl keeps for
+        # inputs of earlier runs.
+        self._skip = skip
         self.summary = summary if summary is not None else self._summarise()
 
     @classmethod
@@ -140,11 +142,9 @@ class Results:
             return
         assert self.path is not None
         with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    record = json.loads(line)
-                    if self._sources is None or utf8_text(record["source"]) in self._sources:
-                        yield record
+            lines = (line for line in fh if line.strip())
+            for line in itertools.islice(lines, self._skip, None):
+                yield json.loads(line)
 
     def __len__(self) -> int:
         return self.summary.total

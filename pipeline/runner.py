@@ -219,9 +219,14 @@ class Pipeline:
         # take of the same name gets a tagged name instead of overwriting the first's).
         names = self._plan_names(sources, taken=journal.outputs_of_others(set(sources)))
 
+        others = 0
+
         def earlier_results() -> Iterator[dict[str, Any]]:
             """Earlier runs' other inputs first, then this run's finished ones."""
-            yield from journal.other_results(set(sources))
+            nonlocal others
+            for other in journal.other_results(set(sources)):
+                others += 1
+                yield other
             for source in done:
                 record = journal.finished(source, config)  # cheap now: its stamp is fresh
                 if record is None:  # changed since the first look
@@ -254,7 +259,7 @@ class Pipeline:
                 from pipeline.remote import upload
 
                 upload(results_path, remote_out.rstrip("/") + "/" + RESULTS_NAME)
-        return Results(path=results_path, summary=summary, sources=set(sources))
+        return Results(path=results_path, summary=summary, skip=others)
 
     def _plan_names(self, sources: list[str], taken: set[str] | None = None) -> dict[str, str]:
         """A unique, profile-safe output stem for every input, decided before any work starts.
@@ -386,10 +391,25 @@ def _work(pipeline: Pipeline, source: str, name: str, *, journal: bool) -> dict[
 
 
 def _refuse_inputs_inside(out: str, sources: list[str]) -> None:
-    """Refuse a run whose output folder holds one of its inputs: outputs could replace them."""
-    folder = os.path.realpath(out)
+    """Refuse a run whose output folder holds one of its inputs: outputs could replace them.
+
+    Outputs are written straight into ``out``, so only inputs directly in it are at risk
+    (``run in --out .`` is fine). Folders are compared as files (links, and a filesystem that
+    ignores case, name one folder several ways).
+    """
+    if not os.path.isdir(out):
+        return  # made by this run: nothing is in it yet
+    same: dict[str, bool] = {}
     for source in sources:
-        if "://" not in source and os.path.realpath(source).startswith(folder + os.sep):
+        if "://" in source:
+            continue
+        folder = os.path.dirname(os.path.abspath(source))
+        if folder not in same:
+            try:
+                same[folder] = os.path.samefile(folder, out)
+            except OSError:
+                same[folder] = False
+        if same[folder]:
             raise ConfigurationError(
                 f"the output folder {out} holds the input {source}; outputs could replace "
                 "recordings there, so write them to another folder (for example "

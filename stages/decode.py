@@ -758,9 +758,13 @@ def _ffmpeg_length_known(container: str, header: str) -> bool:
 
     Not when ffmpeg estimated it from the bitrate (ADTS AAC, AMR, MP3 without a Xing
     header: a cut file is estimated short too), nor for Ogg, whose duration is the last
-    page's (its end-of-stream mark tells a cut; see `ogg_ends_cleanly`).
+    page's (its end-of-stream mark tells a cut; see `ogg_ends_cleanly`), nor when the file
+    holds other streams: the duration is the container's, the longest stream's (a video
+    longer than its sound, a second audio track, sound that starts late).
     """
-    return container != "ogg" and "Estimating duration from bitrate" not in header
+    inputs = header.split("Output #", 1)[0].split("Stream mapping", 1)[0]
+    streams = len(re.findall(r"^\s*Stream #0:", inputs, flags=re.MULTILINE))
+    return container != "ogg" and "Estimating duration from bitrate" not in header and streams == 1
 
 
 def _drain(stream: IO[bytes], sink: list[bytes]) -> None:

@@ -96,3 +96,26 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ")[1][0] != "Z"  # a zombie has exited
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_the_pool_works_under_every_start_method(method):
+    # Python 3.14 makes forkserver the default on Linux: a worker's OS parent is then the
+    # forkserver, not the run.
+    script = textwrap.dedent(
+        f"""
+        import multiprocessing, sys
+        sys.path.insert(0, {os.getcwd()!r})
+        from pipeline.executors import LocalPool
+        from tests.pipeline.test_executors import _square_or_die
+
+        if __name__ == "__main__":
+            multiprocessing.set_start_method({method!r})
+            got = LocalPool(2).imap_unordered(_square_or_die, range(4), state=set())
+            print(sorted(got))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[0, 1, 4, 9]"

@@ -370,3 +370,67 @@ def test_a_folder_spelled_another_way_is_not_done_again(tmp_path, monkeypatch):
         assert all(r["source"].startswith(spelling) for r in results)
     assert len(log.read_text().splitlines()) == 3  # two takes and bomb.wav, once each
     assert len(_lines(tmp_path / "out")) == 4  # and empty.wav, which failed in read
+
+
+def test_runs_from_other_folders_keep_the_same_results(tmp_path, monkeypatch):
+    import shutil
+
+    for name in ("a", "b"):
+        (tmp_path / name / "in").mkdir(parents=True)
+    shutil.copy(GREETING, tmp_path / "a" / "in" / "x.wav")
+    shutil.copy(MENU, tmp_path / "b" / "in" / "x.wav")  # another take, spelled the same
+    monkeypatch.chdir(tmp_path / "a")
+    _yeastar().run(["in"], out="../out", workers=1, progress=False)
+    monkeypatch.chdir(tmp_path / "b")
+    second = _yeastar().run(["in"], out="../out", workers=1, progress=False)
+    assert [r["source"] for r in second] == ["in/x.wav"] and len(list(second)) == 1
+    assert second[0]["output"] != _lines(tmp_path / "out")[0]["output"]  # tagged, not replaced
+    monkeypatch.chdir(tmp_path / "a" / "in")
+    again = _yeastar().run(["."], out="../../out", workers=1, progress=False)
+    assert [r["source"] for r in again] == ["./x.wav"]
+    assert len(_lines(tmp_path / "out")) == 2  # nothing redone, both lines kept
+
+
+def test_an_output_folder_above_the_inputs_is_fine(tmp_path, monkeypatch):
+    import shutil
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    shutil.copy(MENU, tmp_path / "in" / "menu.wav")
+    shutil.copy(GREETING, tmp_path / "in" / "sub" / "greeting.wav")
+    monkeypatch.chdir(tmp_path)
+    for inputs in (["in"], ["in/**/*.wav"]):
+        results = _yeastar().run(inputs, out=".", workers=1, progress=False)
+        assert sorted(r["source"].split("/")[-1] for r in results) == ["greeting.wav", "menu.wav"]
+
+
+def test_a_journal_of_version_0_3_6_is_taken_over(tmp_path, monkeypatch):
+    """Its rows named inputs and outputs as spelled; now they are one with absolute paths."""
+    import sqlite3
+
+    _inputs(tmp_path, n=1)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Pipeline, "with_encoder", lambda self, out: self)
+    pipeline = Pipeline([ReadBytes(), Count(log=str(tmp_path / "log.txt"))])
+    pipeline.run(["in"], out="out", workers=1, progress=False)
+    db = sqlite3.connect(tmp_path / "out" / "journal.sqlite")
+    rows = db.execute(
+        "SELECT source, config_hash, content_hash, size, mtime_ns, state, "
+        "record, updated FROM clips"
+    ).fetchall()
+    db.execute("DROP TABLE clips")  # as 0.3.6 wrote it: spelled paths, no output column
+    db.execute(
+        "CREATE TABLE clips (source TEXT NOT NULL, config_hash TEXT NOT NULL, content_hash "
+        "TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, state TEXT NOT NULL, "
+        "record TEXT, updated REAL NOT NULL, PRIMARY KEY (source, config_hash))"
+    )
+    for row in rows:
+        db.execute(
+            "INSERT INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (os.path.relpath(row[0]), *row[1:]),
+        )
+    db.commit()
+    db.close()
+    again = pipeline.run(["in"], out="out", workers=1, progress=False)
+    assert len((tmp_path / "log.txt").read_text().splitlines()) == 2  # nothing redone
+    assert len(again) == len(_lines(tmp_path / "out")) == 3  # take0, bomb, empty: once each
+    assert all(r["source"].startswith("in/") for r in again)

@@ -461,6 +461,28 @@ def test_video_without_audio_is_unsupported_format(tmp_path):
     assert "no audio track" in clip.findings[0].message
 
 
+@pytest.mark.parametrize(
+    "name, inputs",
+    [
+        # a video longer than its sound
+        ("short_sound.mp4", ["-f", "lavfi", "-i", "color=c=black:s=32x32:d=3",
+                             "-f", "lavfi", "-i", "sine=f=440:d=1.5", "-c:v", "mpeg4"]),
+        # a second audio track, longer than the first
+        ("two_tracks.m4a", ["-f", "lavfi", "-i", "sine=f=440:d=1.5",
+                            "-f", "lavfi", "-i", "sine=f=660:d=3", "-map", "0", "-map", "1"]),
+    ],
+)  # fmt: skip
+def test_a_complete_file_with_other_streams_is_not_truncated(tmp_path, name, inputs):
+    import imageio_ffmpeg
+
+    path = tmp_path / name
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *inputs, str(path)]
+    subprocess.run(cmd, check=True)
+    clip = decode(path)
+    assert "truncated_input" not in clip.codes()
+    assert clip.duration_s == pytest.approx(1.5, abs=0.1)
+
+
 def test_bundled_fixtures_decode_as_labelled(fixtures_dir, fixture_labels):
     for rel, label in fixture_labels.items():
         clip = decode(fixtures_dir / rel)
