@@ -1,18 +1,23 @@
 """The `voiceprep` command line: a thin layer over `Pipeline`.
 
 Exit codes: 0 every input passed, 1 some input failed, 2 usage error (bad option, unknown
-profile, no inputs). Heavy modules are imported inside the commands so `--help` is instant.
+profile, no inputs). `run --report` whose report cannot be written after the run says why on
+stderr and exits 1 if some input failed (the run's own status), else 2: the report's failure
+never hides failed inputs, and never passes for success. Heavy modules are imported inside
+the commands so `--help` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -33,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.errors import ConfigurationError
 
     try:
-        code: int = args.func(args)
+        with _plain_warnings():
+            code: int = args.func(args)
     except ConfigurationError as exc:
         print(f"voiceprep: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -47,6 +53,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
     return code
+
+
+@contextlib.contextmanager
+def _plain_warnings() -> Iterator[None]:
+    """Print voiceprep's own warnings as one ``voiceprep: warning:`` line on stderr, each
+    time, as the errors are; other warnings show as Python shows them."""
+    from pipeline.errors import VoiceprepWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", VoiceprepWarning)
+        previous = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if issubclass(category, VoiceprepWarning):
+                print(f"voiceprep: warning: {message}", file=sys.stderr)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def _never_fail_on_file_names() -> None:
@@ -83,8 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format instead of the profile's (wav-pcm16, wav-alaw, wav-ulaw, gsm, mp3)",
     )
     run.add_argument(
-        "--report", action="store_true", help="also write DIR/report.html (see `voiceprep report`)"
+        "--report",
+        action="store_true",
+        help="also write DIR/report.html (see `voiceprep report`; for a remote --out, in the "
+        "local folder that keeps its results.jsonl, or --report-out)",
     )
+    from pipeline.commands.report import add_page_options
+
+    add_page_options(run, prefix="report-")
     run.set_defaults(func=_cmd_run)
 
     profiles = sub.add_parser("profiles", help="list the vendor profiles and their rules")
@@ -201,12 +240,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    code = _execute(args, out=args.out)
-    if args.report:
-        from pipeline.report import write_report
+    from pipeline.commands.report import check_page_options, write_page
+    from pipeline.errors import ConfigurationError
 
-        path = write_report(args.out, progress=False if (args.no_progress or args.json) else None)
-        print(f"report: {path}", file=sys.stderr if args.json else sys.stdout)
+    check_page_options(args, wanted=args.report, prefix="report-")
+    code = _execute(args, out=args.out)
+    if not args.report:
+        return code
+    try:
+        write_page(
+            args.out,
+            args.report_out,
+            args,
+            progress=False if (args.no_progress or args.json) else None,
+            stream=sys.stderr if args.json else sys.stdout,
+        )
+    except (ConfigurationError, OSError) as exc:
+        status = EXIT_FAILED if code == EXIT_FAILED else EXIT_USAGE
+        print(
+            f"voiceprep: error: the run finished, but its report could not be written: {exc} "
+            f"(exit status {status}; make it again with `voiceprep report {args.out}`)",
+            file=sys.stderr,
+        )
+        return status
     return code
 
 

@@ -5,6 +5,9 @@
     ├── InputError              an input could not be read (raised inside decode, becomes a finding)
     └── VendorError             a vendor API refused a request (code, message, request id)
 
+    VoiceprepWarning            something was skipped and the work went on (the CLI prints
+                                these as one line on stderr)
+
 Per-clip problems are not exceptions: they are `Finding`s on the clip, so one bad file
 never stops a batch. Exceptions are for the caller's mistakes and for vendor refusals.
 """
@@ -39,3 +42,7 @@ class VendorError(VoiceprepError):
         self.code = code
         self.message = message
         self.request_id = request_id
+
+
+class VoiceprepWarning(UserWarning):
+    """Something was left out and the work went on; the message says what and what to do."""

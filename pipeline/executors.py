@@ -249,6 +249,10 @@ class DaskExecutor(Executor):
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    # The scheduler serves HTTP (health checks) even without a dashboard, on
+                    # :8787 unless told otherwise: a second run would warn "Port 8787 is
+                    # already in use". No dashboard, and any free port on loopback only.
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 )
             client = Client(cluster)
         return cls(client, retries=retries, own_client=True)

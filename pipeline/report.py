@@ -10,10 +10,13 @@ Everything is inline (PNG and MP3 data URIs, CSS, a little vanilla JavaScript), 
 works offline and can be mailed around. Size and speed, the trade-off:
 
 - thumbnails are 240×40 and 240×48 indexed PNGs written here with zlib (≈1–5 kB each, base64);
-- audio previews are 16 kHz mono MP3 at ≈40 kbit/s, at most ``preview_max_s`` seconds each,
-  ≈7 kB of page per second of preview; a batch of 5,000 five-second clips would be ≈350 MB,
-  so pass ``audio=False`` (``--no-audio``) for big batches: cards then weigh ≈7 kB (35 MB
-  for 5,000 clips; building it decodes every source, ≈20 ms a clip);
+- audio previews are 16 kHz mono MP3 at 32 kbit/s, at most ``preview_max_s`` seconds each,
+  ≈5.3 kB of page per second of preview; a batch of 5,000 five-second clips would be ≈270 MB,
+  so pass ``audio=False`` (``--no-audio``) for big batches: cards then weigh ≈8 kB (40 MB
+  for 5,000 clips);
+- building a card decodes its source and draws both pictures (≈6 ms for a 3 s clip on one
+  core); the previews cost more: libsndfile's MP3 encoder takes ≈5 ms per second of audio,
+  for the source and the output each. Cards are drawn by a pool of ``workers`` processes;
 - each card is pre-rendered into an inert ``<template>`` (its images and audio are not
   decoded); the page keeps a compact JSON index for filtering and sorting, and clones cards
   into the document in batches as the reader scrolls (IntersectionObserver), so a page of
@@ -26,6 +29,7 @@ summary is counted, then the final file is assembled and renamed into place.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import json
@@ -36,14 +40,17 @@ import struct
 import sys
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from pipeline.errors import ConfigurationError
-from pipeline.results import LONE_SURROGATES, RESULTS_NAME
+from pipeline.errors import ConfigurationError, VoiceprepError
+from pipeline.executors import LocalPool
+from pipeline.journal import JOURNAL_NAME
+from pipeline.remote import fetch, is_url
+from pipeline.results import LONE_SURROGATES, RESULTS_NAME, passed, read_records
 from pipeline.tempnames import temporary_path
 from stages.normalize import downmix
 
@@ -51,10 +58,12 @@ __all__ = [
     "REPORT_NAME",
     "ClipMedia",
     "card_html",
+    "check_target",
     "clip_media",
     "png_bytes",
     "record_html",
     "results_html",
+    "results_location",
     "spectrogram_image",
     "waveform_image",
     "write_report",
@@ -62,6 +71,10 @@ __all__ = [
 
 REPORT_NAME = "report.html"
 PREVIEW_RATE = 16000  # Hz: MPEG-2 layer III, which every browser plays
+# libsndfile's MP3 setting: 32 kbit/s constant at 16 kHz, with LAME's low-pass still at
+# ~7.5 kHz (the whole band of the preview; 0.8 gave 40 kbit/s for the same band, 0.87 and
+# up 24 kbit/s with a 6 kHz low-pass).
+PREVIEW_COMPRESSION = 0.85
 FULL_SCALE = 0.999  # |x| at or above this sits on the rails (as in stages.normalize)
 MIN_CLIP_RUN = 3  # consecutive full-scale samples that make a clipped flat top
 
@@ -103,9 +116,14 @@ def png_bytes(image: np.ndarray) -> bytes:
     palette = b""
     if channels == 3:
         # Few colours (thumbnails, quantised spectrograms): an indexed PNG, a third the size.
-        colours, indices = np.unique(img.reshape(-1, 3), axis=0, return_inverse=True)
+        # Each pixel packed into one integer: a 1-D unique is ~40x faster than unique(axis=0)
+        # and sorts the colours the same way, so the file is the same.
+        flat = img.reshape(-1, 3).astype(np.uint32)
+        packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
+        colours, indices = np.unique(packed, return_inverse=True)
         if len(colours) <= 256:
-            colour_type, channels, palette = 3, 1, colours.astype(np.uint8).tobytes()
+            rgb = np.stack([colours >> 16, (colours >> 8) & 0xFF, colours & 0xFF], axis=1)
+            colour_type, channels, palette = 3, 1, rgb.astype(np.uint8).tobytes()
             img = indices.astype(np.uint8).reshape(height, width, 1)
     rows = np.ascontiguousarray(img).reshape(height, width * channels)
     raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1)  # filter 0 per row
@@ -267,55 +285,139 @@ def clip_media(
 ) -> ClipMedia:
     """Decode a record's source (and output) and draw its thumbnails and previews.
 
-    Never raises for a bad file: a source that cannot be decoded (the reason the clip failed,
-    often) gives a card without pictures and a note saying so.
+    ``base_dir`` is the folder of the results.jsonl (see `_source_candidates` and
+    `_output_candidates` for where files are looked for). Never raises for a bad file: a
+    source that cannot be decoded (the reason the clip failed, often) gives a card without
+    pictures and a note saying so.
     """
     media = ClipMedia()
-    source = _locate(record.get("source"), base_dir)
-    decoded = _decode(source) if source else None
-    if source is None:
-        media.notes.append("the source file is not there any more, so there is nothing to draw")
-    elif decoded is None:
-        media.notes.append("the source could not be decoded, so there is nothing to draw")
-    else:
-        samples, rate = decoded
-        metrics = record.get("metrics") or {}
-        duration_s = samples.shape[0] / rate if rate else 0.0
-        media.waveform_png = png_bytes(
-            waveform_image(
-                samples,
-                rate,
-                speech_s=_speech_spans(metrics),
-                trimmed_s=_trimmed_spans(metrics, duration_s),
-            )
-        )
-        media.spectrogram_png = png_bytes(spectrogram_image(samples, rate))
-        if audio:
-            media.before_audio, media.audio_mime = _preview(samples, rate, preview_max_s)
-    if audio and record.get("output"):
-        output = _locate(record["output"], base_dir)
-        decoded_out = _decode(output) if output else None
-        if decoded_out is not None:
-            media.after_audio, media.audio_mime = _preview(*decoded_out, preview_max_s)
+    with contextlib.ExitStack() as stack:
+        output = _open_output(stack, record.get("output"), base_dir)
+        source = _open_source(stack, record.get("source"), base_dir, output)
+        decoded = _decode(source) if source else None
+        if source is None:
+            media.notes.append("the source file is not there any more, so there is nothing to draw")
+        elif decoded is None:
+            media.notes.append("the source could not be decoded, so there is nothing to draw")
         else:
-            media.notes.append("the written output is missing or unreadable")
+            if _differs(source, record.get("source")):
+                media.notes.append(f"source read from {source}")
+            samples, rate = decoded
+            metrics = record.get("metrics") or {}
+            duration_s = samples.shape[0] / rate if rate else 0.0
+            media.waveform_png = png_bytes(
+                waveform_image(
+                    samples,
+                    rate,
+                    speech_s=_speech_spans(metrics),
+                    trimmed_s=_trimmed_spans(metrics, duration_s),
+                )
+            )
+            media.spectrogram_png = png_bytes(spectrogram_image(samples, rate))
+            if audio:
+                media.before_audio, media.audio_mime = _preview(samples, rate, preview_max_s)
+        if audio and record.get("output"):
+            decoded_out = _decode(output) if output else None
+            if decoded_out is not None:
+                media.after_audio, media.audio_mime = _preview(*decoded_out, preview_max_s)
+            else:
+                media.notes.append("the written output is missing or unreadable")
     return media
 
 
-def _locate(path: str | None, base_dir: str | None) -> str | None:
-    """The path as recorded, or (for a moved output folder) the same name inside ``base_dir``."""
-    if not path:
-        return None
-    if os.path.isfile(path):
-        return path
+def _differs(found: str, recorded: Any) -> bool:
+    """True when the file was found somewhere else than the record says (worth a note)."""
+    if not isinstance(recorded, str) or is_url(recorded):
+        return False
+    recorded = recorded.removeprefix("file://")
+    return os.path.abspath(found) != os.path.abspath(recorded)
+
+
+def _source_candidates(path: str, base_dir: str | None) -> list[str]:
+    """Where a recorded source may be now, in order.
+
+    An absolute path only as recorded. A relative one (as the run was given it) first from
+    the current folder, then from the results folder's parent (where ``--out out/`` was
+    typically given from, whatever folder the report is built in). Never the results folder
+    by name: a file of the source's name there is its output.
+    """
+    path = path.removeprefix("file://")
+    if os.path.isabs(path):
+        return [path]
+    candidates = [path]
     if base_dir:
-        for candidate in (
-            os.path.join(base_dir, path),
-            os.path.join(base_dir, os.path.basename(path)),
-        ):
-            if os.path.isfile(candidate):
-                return candidate
+        candidates.append(os.path.join(os.path.dirname(os.path.abspath(base_dir)), path))
+    return candidates
+
+
+def _output_candidates(path: str, base_dir: str | None) -> list[str]:
+    """Where a recorded output may be now: as recorded (relative paths as for sources),
+    then the same name in the results folder (the output folder moved, as a whole)."""
+    path = path.removeprefix("file://")
+    candidates = _source_candidates(path, base_dir)
+    if base_dir:
+        candidates.append(os.path.join(base_dir, os.path.basename(path)))
+    return candidates
+
+
+def _open_source(
+    stack: contextlib.ExitStack, path: Any, base_dir: str | None, output: str | None
+) -> str | None:
+    """A local file holding the record's source, or None (never the output: see below)."""
+    if not isinstance(path, str) or not path:
+        return None
+    if is_url(path):
+        return _fetch(stack, path)
+    for candidate in _source_candidates(path, base_dir):
+        if not os.path.isfile(candidate):
+            continue
+        # A run refuses inputs inside its output folder, so a "source" there that is an
+        # output (or any file of a run folder) is the wrong file: drawing it would show the
+        # processed audio as the "before".
+        if output is not None and _same_file(candidate, output):
+            continue
+        if base_dir and _inside_run_folder(candidate, base_dir):
+            continue
+        return candidate
     return None
+
+
+def _open_output(stack: contextlib.ExitStack, path: Any, base_dir: str | None) -> str | None:
+    """A local file holding the record's output, or None."""
+    if not isinstance(path, str) or not path:
+        return None
+    if is_url(path):
+        fetched = _fetch(stack, path)
+        if fetched is not None:
+            return fetched
+    for candidate in _output_candidates(path, base_dir):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _fetch(stack: contextlib.ExitStack, url: str) -> str | None:
+    """A temporary local copy of ``url`` (deleted with ``stack``), or None when unreachable."""
+    try:
+        return stack.enter_context(fetch(url))
+    except (OSError, ValueError, VoiceprepError):
+        return None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside_run_folder(path: str, base_dir: str) -> bool:
+    """True for a file inside ``base_dir`` when that is a run's output folder (it has a
+    journal); a results.jsonl written by hand may sit beside its sources."""
+    folder = os.path.realpath(base_dir)
+    return os.path.realpath(path).startswith(folder + os.sep) and os.path.isfile(
+        os.path.join(folder, JOURNAL_NAME)
+    )
 
 
 def _decode(path: str) -> tuple[np.ndarray, int] | None:
@@ -331,11 +433,20 @@ def _decode(path: str) -> tuple[np.ndarray, int] | None:
 
 
 def _speech_spans(metrics: dict[str, Any]) -> list[tuple[float, float]]:
-    segments = metrics.get("segments")
+    """The speech to shade, in source time: the vad's ``speech_segments``, or (records of
+    older runs) one span from ``speech_start_s`` to ``speech_end_s``."""
+    segments = metrics.get("speech_segments")
     if isinstance(segments, list) and segments:
-        return [(float(s), float(e)) for s, e in segments if s is not None and e is not None]
+        spans = []
+        for pair in segments:
+            if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                start, end = pair
+                if isinstance(start, (int, float)) and isinstance(end, (int, float)):
+                    spans.append((float(start), float(end)))
+        if spans:
+            return spans
     start, end = metrics.get("speech_start_s"), metrics.get("speech_end_s")
-    if start is None or end is None:
+    if not isinstance(start, (int, float)) or not isinstance(end, (int, float)):
         return []
     return [(float(start), float(end))]
 
@@ -352,7 +463,7 @@ def _trimmed_spans(metrics: dict[str, Any], duration_s: float) -> list[tuple[flo
 
 
 def _preview(samples: np.ndarray, rate: int, max_s: float) -> tuple[bytes, str]:
-    """A short mono preview: 16 kHz MP3 (≈40 kbit/s), or 8 kHz PCM16 WAV if MP3 can't be written."""
+    """A short mono preview: 16 kHz MP3 (32 kbit/s), or 8 kHz PCM16 WAV if MP3 can't be written."""
     import soundfile as sf
     import soxr
 
@@ -369,7 +480,7 @@ def _preview(samples: np.ndarray, rate: int, max_s: float) -> tuple[bytes, str]:
             PREVIEW_RATE,
             format="MP3",
             subtype="MPEG_LAYER_III",
-            compression_level=0.8,
+            compression_level=PREVIEW_COMPRESSION,
             bitrate_mode="CONSTANT",
         )
         return buffer.getvalue(), "audio/mpeg"
@@ -520,7 +631,7 @@ def card_html(record: dict[str, Any], media: ClipMedia | None = None, *, index: 
     e = html.escape
     source = str(record.get("source") or "")
     name = os.path.basename(source) or source or f"clip {index}"
-    failed = record.get("status") == "failed"
+    failed = not passed(record)  # as the summary counts it
     metrics = record.get("metrics") or {}
     findings = record.get("findings") or []
     verdict = (
@@ -576,17 +687,30 @@ def card_html(record: dict[str, Any], media: ClipMedia | None = None, *, index: 
 def _metrics_table(metrics: dict[str, Any]) -> str:
     heads, cells = [], []
     for key, label, fmt in _KEY_METRICS:
-        value = metrics.get(key)
         heads.append(f"<th>{label}</th>")
-        cells.append(f'<td class="num">{fmt.format(value) if value is not None else "—"}</td>')
+        cells.append(f'<td class="num">{_format_metric(metrics.get(key), fmt)}</td>')
     start, end = metrics.get("speech_start_s"), metrics.get("speech_end_s")
     heads.append("<th>speech at</th>")
     cells.append(
         f'<td class="num">{start:.2f}–{end:.2f} s</td>'
-        if start is not None and end is not None
+        if _is_number(start) and _is_number(end)
         else "<td>—</td>"
     )
     return f'<table class="metrics"><tr>{"".join(heads)}</tr><tr>{"".join(cells)}</tr></table>'
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _format_metric(value: Any, fmt: str) -> str:
+    """A metric as the card shows it: formatted when a number, escaped text otherwise
+    (a record written by another tool), "—" when missing."""
+    if value is None:
+        return "—"
+    if _is_number(value):
+        return fmt.format(value)
+    return html.escape(str(value))
 
 
 def _media_html(media: ClipMedia | None, metrics: dict[str, Any]) -> str:
@@ -639,13 +763,13 @@ class _Tally:
     codes: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
 
     def add(self, record: dict[str, Any]) -> None:
-        status = "passed" if record.get("status") == "passed" else "failed"
+        status = "passed" if passed(record) else "failed"
         metrics = record.get("metrics") or {}
         self.total += 1
         self.passed += status == "passed"
-        self.source_s += metrics.get("source_duration_s") or 0.0
+        self.source_s += _number(metrics.get("source_duration_s"))
         if status == "passed":
-            self.kept_s += metrics.get("duration_s") or 0.0
+            self.kept_s += _number(metrics.get("duration_s"))
         self.profiles.setdefault(str(record.get("profile") or "—"), Counter())[status] += 1
         seen = set()
         for f in record.get("findings") or []:
@@ -737,10 +861,20 @@ def _index_entry(record: dict[str, Any], index: int) -> dict[str, Any]:
         "i": index,
         "n": os.path.basename(source) or source,
         "p": source,
-        "s": "passed" if record.get("status") == "passed" else "failed",
+        "s": "passed" if passed(record) else "failed",
         "f": sorted({str(f.get("code")) for f in record.get("findings") or []}),
-        "m": {key: metrics.get(key) for key in _SORT_KEYS if key != "name"},
+        "m": {key: _sortable(metrics.get(key)) for key in _SORT_KEYS if key != "name"},
     }
+
+
+def _number(value: Any) -> float:
+    """A metric as a finite number to add up; 0 when missing or not a number."""
+    return float(value) if _is_number(value) and math.isfinite(value) else 0.0
+
+
+def _sortable(value: Any) -> float | None:
+    """A metric the page can sort on: a finite number, or None (sorted last)."""
+    return float(value) if _is_number(value) and math.isfinite(value) else None
 
 
 def write_report(
@@ -751,22 +885,21 @@ def write_report(
     preview_max_s: float = 20.0,
     progress: bool | None = None,
     title: str | None = None,
+    workers: int | None = None,
 ) -> str:
     """Write the HTML report of the run in ``out_dir`` and return its path.
 
-    ``path`` defaults to ``out_dir/report.html``. ``audio=False`` leaves out the players
-    (pages of thousands of clips stay small); ``preview_max_s`` caps each preview's length.
+    ``out_dir`` is the run's ``--out``: a folder, a ``file://`` URL, its results.jsonl, or
+    the URL of a remote run (``s3://…``), whose results.jsonl the runner keeps in a local
+    folder (`pipeline.runner.state_dir`): the report of a remote run is written there.
+    ``path`` defaults to ``report.html`` beside the results.jsonl. ``audio=False`` leaves
+    out the players (pages of thousands of clips stay small); ``preview_max_s`` caps each
+    preview's length. Cards are drawn by ``workers`` processes (default: all cores).
     """
-    out_dir = os.fspath(out_dir)
-    path = os.fspath(path) if path is not None else None
-    results_path = out_dir if out_dir.endswith(".jsonl") else os.path.join(out_dir, RESULTS_NAME)
-    if not os.path.isfile(results_path):
-        raise ConfigurationError(
-            f"no {RESULTS_NAME} in {out_dir}; run `voiceprep run PATHS --profile P --out "
-            f"{out_dir}` first, then make the report"
-        )
+    results_path, name = results_location(out_dir)
     base_dir = os.path.dirname(os.path.abspath(results_path))
-    target = path or os.path.join(base_dir, REPORT_NAME)
+    target = check_target(os.fspath(path)) if path is not None else None
+    target = target or os.path.join(base_dir, REPORT_NAME)
     total = _count_lines(results_path)
     bar = _progress_bar(total, progress)
     tally = _Tally()
@@ -775,21 +908,19 @@ def write_report(
     page_tmp = temporary_path(target)
     try:
         # A file name that is not valid UTF-8 shows as \udcXX escapes (as in results.jsonl).
+        options = _CardOptions(audio=audio, preview_max_s=preview_max_s, base_dir=base_dir)
+        pool = LocalPool(max(1, min(workers or os.cpu_count() or 1, total)))
+        jobs = enumerate(read_records(results_path))
         with open(cards_tmp, "w", encoding="utf-8", errors=LONE_SURROGATES) as cards:
-            for i, record in enumerate(_records(results_path)):
-                media = clip_media(
-                    record, audio=audio, preview_max_s=preview_max_s, base_dir=base_dir
-                )
-                cards.write(f'<template id="c{i}">{card_html(record, media, index=i)}</template>\n')
+            for i, record, card in _in_order(
+                pool.imap_unordered(_card_job, jobs, state=options, on_error=_card_failed)
+            ):
+                cards.write(f'<template id="c{i}">{card}</template>\n')
                 tally.add(record)
                 index.append(_index_entry(record, i))
                 bar.update(1)
         with open(page_tmp, "w", encoding="utf-8", errors=LONE_SURROGATES) as page:
-            page.write(
-                _page_head(
-                    title or f"voiceprep report — {os.path.basename(base_dir)}", tally, index
-                )
-            )
+            page.write(_page_head(title or f"voiceprep report — {name}", tally, index))
             with open(cards_tmp, encoding="utf-8") as cards:
                 shutil.copyfileobj(cards, page)
             page.write(f"<script>{_SCRIPT}</script></body></html>\n")
@@ -800,6 +931,100 @@ def write_report(
             if os.path.exists(leftover):
                 os.unlink(leftover)
     return target
+
+
+@dataclass(frozen=True)
+class _CardOptions:
+    """What every card of one page is drawn with (shipped once to each worker)."""
+
+    audio: bool
+    preview_max_s: float
+    base_dir: str
+
+
+_Job = tuple[int, dict[str, Any]]
+_Card = tuple[int, dict[str, Any], str]
+
+
+def _card_job(options: _CardOptions, job: _Job) -> _Card:
+    """One card, drawn in a worker: decoding and encoding are most of a report's time."""
+    i, record = job
+    media = clip_media(
+        record, audio=options.audio, preview_max_s=options.preview_max_s, base_dir=options.base_dir
+    )
+    return i, record, card_html(record, media, index=i)
+
+
+def _card_failed(job: _Job, exc: BaseException) -> _Card:
+    """The card of a record that could not be drawn: the text, and a note saying why."""
+    i, record = job
+    media = ClipMedia(notes=[f"could not draw this clip ({type(exc).__name__}: {exc})"])
+    return i, record, card_html(record, media, index=i)
+
+
+def _in_order(cards: Iterable[_Card]) -> Iterator[_Card]:
+    """Cards in record order from cards in completion order (a few are held back at most)."""
+    held: dict[int, _Card] = {}
+    following = 0
+    for card in cards:
+        held[card[0]] = card
+        while following in held:
+            yield held.pop(following)
+            following += 1
+
+
+def results_location(out_dir: str | os.PathLike[str]) -> tuple[str, str]:
+    """The local results.jsonl of the run into ``out_dir``, and a name for the page's title.
+
+    Raises `ConfigurationError` saying what to do when there is none.
+    """
+    out = os.fspath(out_dir)
+    if is_url(out):
+        from pipeline.runner import state_dir
+
+        local = state_dir(out)
+        results_path = os.path.join(local, RESULTS_NAME)
+        if not os.path.isfile(results_path):
+            raise ConfigurationError(
+                f"no {RESULTS_NAME} of a run into {out} on this machine (looked in {local}, "
+                "where `voiceprep run` keeps it for a remote --out); make the report on the "
+                f"machine that ran it, or download {out.rstrip('/')}/{RESULTS_NAME} and pass "
+                "its folder"
+            )
+        return results_path, out.rstrip("/").rsplit("/", 1)[-1] or out
+    out = out.removeprefix("file://")
+    results_path = out if out.endswith(".jsonl") else os.path.join(out, RESULTS_NAME)
+    if not os.path.isfile(results_path):
+        raise ConfigurationError(
+            f"no {RESULTS_NAME} in {out}; run `voiceprep run PATHS --profile P --out "
+            f"{out}` first, then make the report"
+        )
+    return results_path, os.path.basename(os.path.dirname(os.path.abspath(results_path)))
+
+
+def check_target(path: str) -> str:
+    """The local file a page may be written to; a `ConfigurationError` saying what to do if
+    it cannot be written there."""
+    if "://" in path and not path.startswith("file://"):
+        raise ConfigurationError(
+            f"the report is written to a local file, not {path}; give a path such as "
+            "report.html (and upload it yourself)"
+        )
+    path = path.removeprefix("file://")
+    if os.path.isdir(path):
+        raise ConfigurationError(
+            f"{path} is a folder; give the report a file name, e.g. "
+            f"{os.path.join(path, REPORT_NAME)}"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ConfigurationError(
+            f"cannot write {path}: the folder {folder} does not exist; create it first "
+            "or choose another file"
+        )
+    if not os.access(folder, os.W_OK):
+        raise ConfigurationError(f"cannot write {path}: no permission to write in {folder}")
+    return path
 
 
 def _page_head(title: str, tally: _Tally, index: list[dict[str, Any]]) -> str:
@@ -831,13 +1056,6 @@ def _page_head(title: str, tally: _Tally, index: list[dict[str, Any]]) -> str:
     )
 
 
-def _records(path: str) -> Iterable[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
-
-
 def _count_lines(path: str) -> int:
     with open(path, "rb") as fh:
         return sum(1 for line in fh if line.strip())
@@ -866,24 +1084,34 @@ class _NoBar:
 # --------------------------------------------------------------------------------------------
 
 
-def record_html(record: dict[str, Any], *, audio: bool = True) -> str:
-    """One result record as a standalone HTML card (for Jupyter's ``_repr_html_``)."""
-    media = clip_media(record, audio=audio)
+def record_html(record: dict[str, Any], *, audio: bool = True, base_dir: str | None = None) -> str:
+    """One result record as a standalone HTML card (for Jupyter's ``_repr_html_``).
+
+    ``base_dir``: the folder of its results.jsonl, where moved outputs are found.
+    """
+    media = clip_media(record, audio=audio, base_dir=base_dir)
     return f'<div class="vp"><style>{_CSS}</style>{card_html(record, media)}</div>'
 
 
-def results_html(records: Iterable[dict[str, Any]], *, max_cards: int = 10) -> str:
-    """A summary table and the first ``max_cards`` clip cards, failed clips first."""
+def results_html(
+    records: Iterable[dict[str, Any]], *, max_cards: int = 10, base_dir: str | None = None
+) -> str:
+    """A summary table and the first ``max_cards`` clip cards, failed clips first.
+
+    ``base_dir``: the folder of the results.jsonl, as for `record_html`.
+    """
     tally = _Tally()
     failed: list[dict[str, Any]] = []
-    passed: list[dict[str, Any]] = []
+    passing: list[dict[str, Any]] = []
     for record in records:
         tally.add(record)
-        bucket = passed if record.get("status") == "passed" else failed
+        bucket = passing if passed(record) else failed
         if len(bucket) < max_cards:
             bucket.append(record)
-    shown = (failed + passed)[:max_cards]
-    cards = "".join(card_html(r, clip_media(r), index=i) for i, r in enumerate(shown))
+    shown = (failed + passing)[:max_cards]
+    cards = "".join(
+        card_html(r, clip_media(r, base_dir=base_dir), index=i) for i, r in enumerate(shown)
+    )
     more = (
         f'<div class="note">{tally.total - len(shown)} more clips: write_report(out_dir) shows '
         "them all, or index the results (results[i])</div>"

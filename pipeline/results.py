@@ -11,15 +11,57 @@ import itertools
 import json
 import math
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.clip import Clip
+from pipeline.errors import VoiceprepWarning
 from pipeline.tempnames import temporary_path
 
 RESULTS_NAME = "results.jsonl"
+_LIST_COLUMNS = ("findings", "errors")
+# Metrics every clip of the default chain carries (or null), with how `to_pandas` types them.
+BASE_METRICS = (
+    "source_duration_s",
+    "duration_s",
+    "speech_start_s",
+    "speech_end_s",
+    "trimmed_start_s",
+    "trimmed_end_s",
+    "speech_ratio",
+    "snr_db",
+    "noise_floor_dbfs",
+    "clipping_ratio",
+    "lufs",
+    "peak_dbfs",
+)
+# Documented numeric metrics: float columns in `to_pandas`, NaN where null (also when a
+# batch has no value at all, which would otherwise give an object column of None).
+NUMERIC_METRICS = frozenset(
+    {
+        *BASE_METRICS,
+        "source_peak_dbfs",
+        "gain_db",
+        "limiter_gain_db",
+        "dc_offset",
+        "hum_hz",
+        "bandwidth_hz",
+        "hf_tilt_db",
+        "music_probability",
+        "speech_bass_db",
+        "speaker_count",
+        "speaker_score",
+        "speaker_pitch_gap_st",
+        "channel_talkers",
+        "dnsmos_ovrl",
+        "dnsmos_sig",
+        "dnsmos_bak",
+        "dnsmos_interference",
+    }
+)
 # How results.jsonl is written: a source name that is not valid UTF-8 (``os.listdir`` gives its
 # bytes as lone surrogates) becomes a ``\udcXX`` JSON escape, which ``json.loads`` reads back
 # as the same name.
@@ -31,6 +73,60 @@ def utf8_text(value: str) -> str:
     ``os.listdir`` gives it) written as a ``\\udcXX`` escape: text SQLite and strict UTF-8
     writers accept."""
     return value.encode("utf-8", LONE_SURROGATES).decode("utf-8")
+
+
+class ResultsWarning(VoiceprepWarning):
+    """A line of results.jsonl was skipped (cut off by a killed run, or not valid JSON)."""
+
+
+def is_record(value: Any) -> bool:
+    """True for a result record; False for other JSON lines (``check --json``'s summary)."""
+    return isinstance(value, dict) and "source" in value and "status" in value
+
+
+def passed(record: dict[str, Any]) -> bool:
+    """The verdict of a record, the same everywhere: only ``"passed"`` passed."""
+    return record.get("status") == "passed"
+
+
+def read_records(path: str) -> Iterator[dict[str, Any]]:
+    """The records of a results.jsonl, streamed; lines that are not records are left out.
+
+    A line that is not valid JSON is skipped with a `ResultsWarning` naming it: the last one
+    is what a run killed mid-write leaves behind. Lines that are JSON but not records (the
+    ``{"summary": ...}`` line of ``voiceprep check --json``) are ignored without a word.
+    """
+    with open(path, encoding="utf-8", errors=LONE_SURROGATES) as fh:
+        bad: tuple[int, str] | None = None  # held back one line: is it the last?
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            if bad is not None:
+                _warn_bad_line(path, *bad, last=False)
+                bad = None
+            try:
+                value = json.loads(line)
+            except ValueError as exc:
+                bad = (number, str(exc))
+                continue
+            if is_record(value):
+                yield value
+        if bad is not None:
+            _warn_bad_line(path, *bad, last=True)
+
+
+def _warn_bad_line(path: str, number: int, reason: str, *, last: bool) -> None:
+    if last:
+        message = (
+            f"skipped the last line ({number}) of {path}: it is cut off, as a run killed while "
+            "writing leaves it; run the same `voiceprep run` again to redo that input"
+        )
+    else:
+        message = (
+            f"skipped line {number} of {path}: not valid JSON ({reason}); the other lines "
+            "are used. Was the file edited by hand?"
+        )
+    warnings.warn(message, ResultsWarning, stacklevel=3)
 
 
 def _json_safe(value: Any) -> Any:
@@ -80,17 +176,18 @@ class Summary:
     max_listed: int = 50
 
     def add(self, record: dict[str, Any]) -> None:
+        findings = record.get("findings") or []
         self.total += 1
-        self.audio_s += record["metrics"].get("source_duration_s") or 0.0
-        if record["status"] == "passed":
+        self.audio_s += (record.get("metrics") or {}).get("source_duration_s") or 0.0
+        if passed(record):
             self.passed += 1
-        errors = [f for f in record["findings"] if f["severity"] == "error"]
-        for finding in record["findings"]:
-            self.findings[f"{finding['severity']}:{finding['code']}"] += 1
+        errors = [f for f in findings if f.get("severity") == "error"]
+        for finding in findings:
+            self.findings[f"{finding.get('severity')}:{finding.get('code')}"] += 1
         if errors:
-            self.errors[errors[0]["code"]] += 1
+            self.errors[str(errors[0].get("code"))] += 1
             if len(self.failed_sources) < self.max_listed:
-                self.failed_sources.append((record["source"], errors[0]["message"]))
+                self.failed_sources.append((record["source"], str(errors[0].get("message"))))
 
     @property
     def failed(self) -> int:
@@ -141,10 +238,7 @@ class Results:
             yield from self._records
             return
         assert self.path is not None
-        with open(self.path, encoding="utf-8") as fh:
-            lines = (line for line in fh if line.strip())
-            for line in itertools.islice(lines, self._skip, None):
-                yield json.loads(line)
+        yield from itertools.islice(read_records(self.path), self._skip, None)
 
     def __len__(self) -> int:
         return self.summary.total
@@ -160,7 +254,11 @@ class Results:
         return self.summary.failed == 0
 
     def to_pandas(self) -> Any:
-        """One row per clip: source, status, profile, output, flat metric columns, findings."""
+        """One row per clip: source, status, profile, output, flat metric columns, findings.
+
+        The base columns (`BASE_METRICS` among them) are there even for zero clips, and the
+        documented numeric metrics are float columns (NaN for null) even when all are null.
+        """
         try:
             import pandas as pd
         except ModuleNotFoundError:
@@ -168,15 +266,22 @@ class Results:
                 "to_pandas() needs pandas: pip install 'voiceprep[pandas]'"
             ) from None
 
+        base = ["source", "status", "profile", "output", *BASE_METRICS]
         rows = []
         for record in self:
-            row = {k: record[k] for k in ("source", "status", "profile", "output")}
-            for key, value in record["metrics"].items():
-                row[key] = value
-            row["findings"] = [f["code"] for f in record["findings"]]
-            row["errors"] = [f["code"] for f in record["findings"] if f["severity"] == "error"]
+            row = {k: record.get(k) for k in ("source", "status", "profile", "output")}
+            row.update(record.get("metrics") or {})
+            findings = record.get("findings") or []
+            row["findings"] = [f.get("code") for f in findings]
+            row["errors"] = [f.get("code") for f in findings if f.get("severity") == "error"]
             rows.append(row)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        columns = base + [c for c in frame.columns if c not in base and c not in _LIST_COLUMNS]
+        frame = frame.reindex(columns=[*columns, *_LIST_COLUMNS])
+        for column in frame.columns:
+            if column in NUMERIC_METRICS:
+                frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        return frame
 
     def __getitem__(self, index: int) -> ResultRecord:
         """The record of the ``index``-th clip (negative counts from the end); shows in Jupyter."""
@@ -185,14 +290,19 @@ class Results:
             raise IndexError(f"results hold {len(self)} clips; there is no clip {index}")
         for i, record in enumerate(self):
             if i == position:
-                return ResultRecord(record)
+                return ResultRecord(record, self.base_dir)
         raise IndexError(f"clip {index} is missing from {self.path}")  # file shrank meanwhile
 
     def _repr_html_(self) -> str:
         """Jupyter: a summary table and cards (waveform, findings, players) of the first clips."""
         from pipeline.report import results_html
 
-        return results_html(self)
+        return results_html(self, base_dir=self.base_dir)
+
+    @property
+    def base_dir(self) -> str | None:
+        """The folder of the results.jsonl behind these results; None for an in-memory run."""
+        return os.path.dirname(os.path.abspath(self.path)) if self.path else None
 
     def __repr__(self) -> str:
         s = self.summary
@@ -200,12 +310,20 @@ class Results:
 
 
 class ResultRecord(dict[str, Any]):
-    """A result record (a plain dict) that Jupyter shows as a card with a waveform and players."""
+    """A result record (a plain dict) that Jupyter shows as a card with a waveform and players.
+
+    ``base_dir`` is the folder of the results.jsonl it came from: a moved output is looked
+    for there, and relative paths are tried against its parent (see `pipeline.report`).
+    """
+
+    def __init__(self, record: dict[str, Any], base_dir: str | None = None) -> None:
+        super().__init__(record)
+        self.base_dir = base_dir
 
     def _repr_html_(self) -> str:
         from pipeline.report import record_html
 
-        return record_html(self)
+        return record_html(self, base_dir=self.base_dir)
 
 
 def write_records(path: str, records: Iterable[dict[str, Any]]) -> None:

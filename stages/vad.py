@@ -43,6 +43,7 @@ __all__ = [
     "background_level",
     "frame_energies_db",
     "refine_segment",
+    "segments_metric",
     "smooth_runs",
     "true_runs",
     "webrtc_frames",
@@ -66,6 +67,30 @@ MIXTURE_TOLERANCE_DB = 0.02
 MIXTURE_BIN_DB = 0.5
 EDGE_S = 0.1  # a background is what the take begins and ends with
 _TINY = 10.0 ** (SILENCE_FLOOR_DBFS / 10.0)
+MAX_REPORTED_SEGMENTS = 200  # the ``speech_segments`` metric: at most this many spans
+
+
+def segments_metric(
+    segments: list[tuple[float, float]], offset_s: float, *, limit: int = MAX_REPORTED_SEGMENTS
+) -> list[list[float]]:
+    """Speech segments as ``[start_s, end_s]`` pairs in source time, at most ``limit`` of them.
+
+    Beyond ``limit`` the segments across the shortest pauses are merged (a 10-minute talk
+    keeps its longest pauses), so a record stays a few kB whatever the take holds.
+    """
+    if not segments:
+        return []
+    starts = np.array([s for s, _ in segments], dtype=np.float64)
+    ends = np.array([e for _, e in segments], dtype=np.float64)
+    if starts.size > limit > 0:
+        gaps = starts[1:] - ends[:-1]
+        keep = np.sort(np.argsort(gaps, kind="stable")[gaps.size - (limit - 1) :])
+        starts = np.concatenate(([starts[0]], starts[1:][keep]))
+        ends = np.concatenate((ends[:-1][keep], [ends[-1]]))
+    return [
+        [round(offset_s + float(s), 3), round(offset_s + float(e), 3)]
+        for s, e in zip(starts, ends, strict=True)
+    ]
 
 
 def true_runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,7 +221,8 @@ def refine_segment(
 class Vad(Stage):
     """Speech segments (``clip.segments``) and a noise/SNR estimate for a mono clip.
 
-    Metrics: ``speech_start_s`` / ``speech_end_s`` (source time), ``speech_ratio``,
+    Metrics: ``speech_start_s`` / ``speech_end_s`` and ``speech_segments`` (``[start_s,
+    end_s]`` pairs, at most `MAX_REPORTED_SEGMENTS`; all in source time), ``speech_ratio``,
     ``noise_floor_dbfs`` and ``snr_db`` (None when the clip has no non-speech frames).
     No findings: judging the numbers is `analyze`'s job. ``backend`` picks the speech
     detector (``webrtc``, ``energy`` or ``silero``; see `stages.vad_backends`);
@@ -252,6 +278,7 @@ class Vad(Stage):
         clip.metrics["speech_ratio"] = speech_s / duration if duration > 0 else 0.0
         clip.metrics["speech_start_s"] = clip.offset_s + segments[0][0] if segments else None
         clip.metrics["speech_end_s"] = clip.offset_s + segments[-1][1] if segments else None
+        clip.metrics["speech_segments"] = segments_metric(segments, clip.offset_s)
         noise_db, snr_db = _noise_and_snr(energy_db, segments, frame_s)
         clip.metrics["noise_floor_dbfs"] = noise_db
         clip.metrics["snr_db"] = snr_db

@@ -373,3 +373,21 @@ def test_a_lost_task_is_an_error_record_and_is_redone_next_run(tmp_path):
     redone = [r for r in _records(out).values() if r["source"].endswith("menu_en-gb_8k.wav")]
     assert redone[0]["status"] == "passed" and len(_records(out)) == 14
     assert len(_journal_rows(out)) == 14
+
+
+def test_local_cluster_takes_no_dashboard_port() -> None:
+    import warnings
+
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # something else holds it: just as good
+            taken.bind(("127.0.0.1", 8787))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            executor = DaskExecutor.connect(n_workers=1)
+        try:
+            scheduler = executor.client.cluster.scheduler
+            assert scheduler.http_server.port != 8787
+            assert scheduler.http_server.address == "127.0.0.1"
+            assert not [w for w in caught if "8787" in str(w.message)]
+        finally:
+            executor.close()

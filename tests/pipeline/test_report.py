@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -343,3 +344,238 @@ def test_report_shows_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     write_records(str(tmp_path / "results.jsonl"), [_record(source, output=None)])
     page = Path(write_report(str(tmp_path), progress=False)).read_text(encoding="utf-8")
     assert "caf\\udce9.wav" in page
+
+
+# --- where the source and output are found ---------------------------------------------------
+
+
+def _run_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """A run made from ``tmp_path`` with relative paths: ``in/take.wav`` → ``out/take.wav``,
+    the output (a 300 Hz tone) audibly unlike the source (a 2 kHz tone)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    _write(tmp_path / "in" / "take.wav", tone(2000, 1.0, RATE, amp=0.5))
+    _write(tmp_path / "out" / "take.wav", tone(300, 1.0, RATE, amp=0.5))
+    (tmp_path / "out" / "journal.sqlite").write_bytes(b"")
+    record = _record("in/take.wav", output="out/take.wav")
+    write_records(str(tmp_path / "out" / "results.jsonl"), [record])
+    return tmp_path / "in", tmp_path / "out"
+
+
+def _card(folder: Path, **options: Any) -> str:
+    page = Path(write_report(str(folder), progress=False, **options)).read_text("utf-8")
+    (card,) = _templates(page)
+    return card
+
+
+def _spectrogram_row(card: str) -> int:
+    """The brightest row of the card's spectrogram: where its tone sits (30 Hz at row 47)."""
+    import base64
+
+    png = re.search(r'class="spec"[^>]*src="data:image/png;base64,([^"]+)"', card)
+    assert png is not None
+    return _brightest_row(_png_decode(base64.b64decode(png.group(1))))
+
+
+def test_report_finds_a_relative_source_from_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out = _run_folder(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # in/take.wav is not here: it is beside out/
+    card = _card(out)
+    assert _spectrogram_row(card) < 20  # the 2 kHz source, not the 300 Hz output
+    assert 'class="before"' in card and 'class="after"' in card
+    assert "source read from" in card  # found somewhere else than recorded: said so
+
+
+def test_report_never_shows_the_output_as_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, out = _run_folder(tmp_path)
+    shutil.rmtree(src)  # the session folder was moved away
+    for cwd in (tmp_path, out):  # from out/, "take.wav"-like names would hit the output
+        monkeypatch.chdir(cwd)
+        card = _card(out)
+        assert "not there any more" in card
+        assert 'class="wave"' not in card and 'class="before"' not in card
+        assert 'class="after"' in card
+
+
+def test_report_of_a_bare_source_name_built_inside_the_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out = _run_folder(tmp_path)
+    records = list(Results.read(str(out)))
+    records[0]["source"] = "take.wav"  # the run was made from inside in/
+    write_records(str(out / "results.jsonl"), records)
+    monkeypatch.chdir(out)  # "take.wav" here is the output
+    card = _card(out)
+    assert "not there any more" in card and 'class="before"' not in card
+
+
+def test_report_fetches_url_sources_and_says_when_they_are_gone(tmp_path: Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    _, out = _run_folder(tmp_path)
+    memory.pipe("/report-test/take.wav", (tmp_path / "in" / "take.wav").read_bytes())
+    records = list(Results.read(str(out)))
+    records[0]["source"] = "memory://report-test/take.wav"
+    write_records(str(out / "results.jsonl"), records)
+    try:
+        card = _card(out, workers=1)
+        assert _spectrogram_row(card) < 20 and 'class="before"' in card
+        memory.rm("/report-test/take.wav")
+        card = _card(out, workers=1)
+        assert "not there any more" in card and 'class="before"' not in card
+    finally:
+        if memory.exists("/report-test"):
+            memory.rm("/report-test", recursive=True)
+
+
+# --- run --report and the report command ------------------------------------------------------
+
+
+def _run_args(take: str | list[str], out: str, *extra: str) -> list[str]:
+    takes = [take] if isinstance(take, str) else take
+    return ["run", *takes, "--profile", "yeastar-prompt", "--out", out, "--workers", "1",
+            "--no-progress", *extra]  # fmt: skip
+
+
+def test_run_report_into_a_file_url(tmp_path: Path) -> None:
+    from tests.conftest import FIXTURES
+
+    take = str(FIXTURES / "session" / "greeting_en-us_16k.wav")
+    assert main(_run_args(take, f"file://{tmp_path}/o", "--report", "--no-audio")) == 0
+    page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert len(_templates(page)) == 1 and "<audio" not in page
+    assert main(["report", f"file://{tmp_path}/o", "--no-progress"]) == 0
+
+
+def test_run_report_into_a_remote_url_writes_the_report_locally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("fsspec")
+    from pipeline.runner import state_dir
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setenv("VOICEPREP_STATE_DIR", str(tmp_path / "state"))
+    take = str(FIXTURES / "session" / "greeting_en-us_16k.wav")
+    url = f"memory://report-run-{tmp_path.name}/o"
+    assert main(_run_args(take, url, "--report")) == 0
+    local = Path(state_dir(url)) / "report.html"
+    assert local.exists() and str(local) in capsys.readouterr().out
+    assert 'class="after"' in local.read_text(encoding="utf-8")  # the output, fetched
+
+
+def test_a_report_failure_after_a_run_keeps_the_runs_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pipeline.report
+    from pipeline.errors import ConfigurationError
+    from tests.conftest import FIXTURES
+
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise ConfigurationError("the disk is full")
+
+    monkeypatch.setattr(pipeline.report, "write_report", broken)
+    good = str(FIXTURES / "session" / "greeting_en-us_16k.wav")
+    bad = str(FIXTURES / "bad")
+    assert main(_run_args(good, str(tmp_path / "a"), "--report")) == 2
+    assert "report could not be written: the disk is full" in capsys.readouterr().err
+    assert main(_run_args([good, bad], str(tmp_path / "b"), "--report")) == 1  # inputs failed
+    assert "report could not be written" in capsys.readouterr().err
+
+
+def test_report_options_of_run_need_report(tmp_path: Path) -> None:
+    take = str(tmp_path / "nothing.wav")
+    assert main(_run_args(take, str(tmp_path / "o"), "--no-audio")) == 2
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("target", ["nodir/x.html", "."])
+def test_report_out_that_cannot_be_written_is_a_usage_error(
+    run_dir: Path, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = str(run_dir / target) if target != "." else str(run_dir)
+    assert main(["report", str(run_dir), "--out", where, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err if target != "." else "is a folder" in err
+
+
+# --- corrupt, truncated and foreign lines -----------------------------------------------------
+
+
+def test_report_skips_a_cut_off_last_line(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open(run_dir / "results.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"source": "/x/half.wav", "status": "pas')  # the run was killed here
+    assert main(["report", str(run_dir), "--no-audio", "--no-progress"]) == 0
+    assert "last line (4)" in capsys.readouterr().err
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert len(_templates(page)) == 3
+
+
+def test_report_ignores_the_summary_line_of_check_json(tmp_path: Path) -> None:
+    records = [_record("/none/a.wav", output=None), _record("/none/b.wav", output=None)]
+    records[1]["status"] = "weird"  # not "passed": failed, in the card and in the summary
+    summary = {"summary": {"total": 2, "passed": 1, "failed": 1, "audio_s": 6.0}}
+    lines = [json.dumps(r) for r in [*records, summary]]
+    (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page = Path(write_report(str(tmp_path), progress=False)).read_text(encoding="utf-8")
+    cards = _templates(page)
+    assert len(cards) == 2 and "—</td>" not in page.split("<template")[0].split("Per profile")[1]
+    assert 'data-status="failed"' in cards[1] and "badge fail" in cards[1]
+    assert re.search(r'data-status="failed">1<', page)
+
+
+# --- speech segments, metrics ----------------------------------------------------------------
+
+
+def test_waveform_shades_each_speech_segment(run_dir: Path) -> None:
+    import base64
+
+    records = list(Results.read(str(run_dir)))
+    metrics = records[0]["metrics"]
+    metrics.update(trimmed_start_s=0.0, trimmed_end_s=0.0, speech_start_s=0.2, speech_end_s=2.8)
+    metrics["speech_segments"] = [[0.2, 0.8], [2.2, 2.8]]  # a long pause in the middle
+    write_records(str(run_dir / "results.jsonl"), records[:1])
+    card = _card(run_dir, audio=False)
+    png = re.search(r'class="wave"[^>]*src="data:image/png;base64,([^"]+)"', card)
+    assert png is not None
+    image = _png_decode(base64.b64decode(png.group(1)))
+    top = [tuple(int(v) for v in image[0, c]) for c in range(image.shape[1])]
+    width = image.shape[1]  # 3 s of source across the image
+    assert top[round(0.5 / 3 * width)] == _SPEECH_BG
+    assert top[round(1.5 / 3 * width)] == (255, 255, 255)  # the pause is not speech
+    assert top[round(2.5 / 3 * width)] == _SPEECH_BG
+
+
+def test_metrics_table_shows_a_non_numeric_value_as_text(run_dir: Path) -> None:
+    records = list(Results.read(str(run_dir)))
+    records[0]["metrics"]["snr_db"] = "n/a <tool>"
+    records[0]["metrics"]["speech_start_s"] = "?"
+    write_records(str(run_dir / "results.jsonl"), records)
+    card = _templates(Path(write_report(str(run_dir), progress=False)).read_text("utf-8"))[0]
+    assert "n/a &lt;tool&gt;" in card
+
+
+# --- speed: the same page, built faster -------------------------------------------------------
+
+
+def test_png_palette_is_the_sorted_colours_as_before() -> None:
+    rng = np.random.default_rng(3)
+    colours = rng.integers(0, 256, (40, 3), dtype=np.uint8)
+    image = colours[rng.integers(0, 40, (48, 240))]
+    chunks = dict(_png_chunks(png_bytes(image)))
+    expected = np.unique(image.reshape(-1, 3), axis=0)
+    assert chunks[b"PLTE"] == expected.tobytes()
+    assert np.array_equal(_png_decode(png_bytes(image)), image)
+
+
+def test_report_is_the_same_with_several_workers(run_dir: Path, tmp_path: Path) -> None:
+    one = write_report(str(run_dir), str(tmp_path / "one.html"), workers=1, progress=False)
+    two = write_report(str(run_dir), str(tmp_path / "two.html"), workers=2, progress=False)
+    assert Path(one).read_bytes() == Path(two).read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from stages.vad import (
     background_level,
     frame_energies_db,
     refine_segment,
+    segments_metric,
     smooth_runs,
     webrtc_frames,
 )
@@ -341,3 +343,31 @@ def test_vad_and_trim_match_fixture_labels() -> None:
         assert abs(end - label["speech_end_s"]) <= 0.050, name
         checked += 1
     assert checked >= 3, "labels.json lists too few clean lossless session fixtures"
+
+
+def test_speech_segments_metric_lists_each_segment_in_source_time() -> None:
+    rate = 16000
+    x = utterance(
+        [("pause", 0.5), ("speech", 1.0), ("pause", 0.8), ("speech", 1.0), ("pause", 0.5)], rate
+    )
+    clip = Vad()(Clip("test", samples=x, rate=rate, offset_s=2.0))
+    spans = clip.metrics["speech_segments"]
+    assert len(spans) == 2 == len(clip.segments)
+    for (start, end), (clip_start, clip_end) in zip(spans, clip.segments, strict=True):
+        assert start == pytest.approx(clip_start + 2.0, abs=0.001)
+        assert end == pytest.approx(clip_end + 2.0, abs=0.001)
+    assert spans[0][0] == clip.metrics["speech_start_s"] == pytest.approx(2.5, abs=0.02)
+    json.dumps(clip.metrics["speech_segments"])  # plain JSON: a list of [start, end] lists
+    assert run_vad(silence(2.0, rate), rate).metrics["speech_segments"] == []
+
+
+def test_speech_segments_metric_merges_across_the_shortest_pauses() -> None:
+    # 500 segments, each pause 1 ms longer than the one before: the longest 199 survive.
+    segments = [(i * 1.0, i * 1.0 + 0.5 - 0.001 * i) for i in range(500)]
+    spans = segments_metric(segments, 1.0, limit=200)
+    assert len(spans) == 200
+    assert spans[0][0] == 1.0 and spans[-1][1] == pytest.approx(1.0 + 499.5 - 0.499, abs=1e-3)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # sorted, disjoint
+    pauses = [b[0] - a[1] for a, b in itertools.pairwise(spans)]
+    assert min(pauses) == pytest.approx(0.5 + 0.001 * 300, abs=1e-3)  # the longest pauses
+    assert segments_metric(segments[:3], 0.0) == [[0.0, 0.5], [1.0, 1.499], [2.0, 2.498]]
