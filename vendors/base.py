@@ -25,6 +25,7 @@ import asyncio
 import importlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import asdict, dataclass, field
@@ -605,6 +606,19 @@ def make_async_client(
 
 
 # --- checks every client makes before a request leaves -----------------------------------
+
+
+def name_problem(name: str, *, max_chars: int, forbidden: re.Pattern[str]) -> str | None:
+    """Why ``name`` breaks a vendor's naming rule (empty, over ``max_chars``, or holding
+    characters ``forbidden`` matches, the first ten named), or None when it is fine."""
+    if not name:
+        return "is empty"
+    if len(name) > max_chars:
+        return f"is {len(name)} characters long, over {max_chars}"
+    bad = sorted(set(forbidden.findall(name)))
+    if bad:
+        return "contains " + " ".join(repr(c) for c in bad[:10])
+    return None
 
 
 def file_extension(vendor: str, path: str, allowed: tuple[str, ...], *, what: str) -> str:

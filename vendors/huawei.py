@@ -29,6 +29,7 @@ from vendors.base import (
     file_bytes,
     file_extension,
     json_object,
+    name_problem,
 )
 from vendors.errors import (
     VendorAuthError,
@@ -66,14 +67,7 @@ def voice_file_name_problem(name: str) -> str | None:
     Names are never rewritten to fit: ``a_1`` and ``a-1`` would both become ``a1``, and a
     Japanese or Korean name would vanish, so the user renames instead.
     """
-    if not name:
-        return "is empty"
-    if len(name) > NAME_MAX:
-        return f"is {len(name)} characters long, over {NAME_MAX}"
-    bad = sorted(set(_NOT_NAME_CHAR.findall(name)))
-    if bad:
-        return "contains " + " ".join(repr(c) for c in bad[:10])
-    return None
+    return name_problem(name, max_chars=NAME_MAX, forbidden=_NOT_NAME_CHAR)
 
 
 def apply_review_callback(receipt: Receipt, payload: Mapping[str, Any], *, at: float) -> Receipt:

@@ -32,6 +32,7 @@ from vendors.base import (
     file_bytes,
     file_extension,
     json_object,
+    name_problem,
 )
 from vendors.errors import (
     VendorAuthError,
@@ -60,14 +61,7 @@ def prompt_name_problem(stem: str) -> str | None:
     The one naming rule of the client and the sandbox: no spaces, none of
     ``' " ! : @ # $ % ^ * . & ( ) { } [ ] ; / , ` \\``, 1–250 characters.
     """
-    if not stem:
-        return "is empty"
-    if len(stem) > NAME_MAX:
-        return f"is {len(stem)} characters long, over {NAME_MAX}"
-    bad = sorted(set(_FORBIDDEN.findall(stem)))
-    if bad:
-        return "contains " + " ".join(repr(c) for c in bad)
-    return None
+    return name_problem(stem, max_chars=NAME_MAX, forbidden=_FORBIDDEN)
 
 
 def yeastar_error(vendor: str, errcode: int, errmsg: str) -> VendorError:
