@@ -112,15 +112,23 @@ def _abspath_or_none(path: str | None) -> str | None:
 
 
 def _output_intact(output: str, record: dict[str, Any]) -> bool:
-    """True when the output file (``output``: its absolute path) has the size encode wrote.
+    """True when the output file (``output``: its absolute path or URL) has the size encode
+    wrote.
 
     Outputs are not fsynced, so after a power cut one may be missing or truncated; the
-    size check catches both.
+    size check catches both. An object behind a URL is asked for its size (one request).
     """
-    try:
-        size = os.path.getsize(output)
-    except OSError:
-        return False
+    if "://" in output:
+        from pipeline.remote import is_url, url_stamp
+
+        size = url_stamp(output)[0] if is_url(output) else -1
+        if size < 0:
+            return False
+    else:
+        try:
+            size = os.path.getsize(output)
+        except OSError:
+            return False
     expected = (record.get("metrics") or {}).get("output_bytes")
     return expected is None or size == expected
 

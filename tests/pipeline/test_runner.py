@@ -434,3 +434,20 @@ def test_a_journal_of_version_0_3_6_is_taken_over(tmp_path, monkeypatch):
     assert len((tmp_path / "log.txt").read_text().splitlines()) == 2  # nothing redone
     assert len(again) == len(_lines(tmp_path / "out")) == 3  # take0, bomb, empty: once each
     assert all(r["source"].startswith("in/") for r in again)
+
+
+def test_a_run_into_a_url_resumes_without_redoing_its_outputs(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOICEPREP_STATE_DIR", str(tmp_path / "state"))
+    processed = []
+    real = Pipeline.process
+
+    def counting(self, source, name=""):
+        processed.append(source)
+        return real(self, source, name)
+
+    monkeypatch.setattr(Pipeline, "process", counting)
+    out = f"memory://voiceprep-test/{tmp_path.name}"
+    first = _yeastar().run([GREETING, MENU], out=out, workers=1, progress=False)
+    second = _yeastar().run([GREETING, MENU], out=out, workers=1, progress=False)
+    assert len(processed) == 2  # the second run found both outputs in place
+    assert sorted(map(json.dumps, second)) == sorted(map(json.dumps, first))
