@@ -42,9 +42,15 @@ _OTHER_SCRIPT = re.compile(
 def check_aliyun_text(text: str, *, shared: bool = False) -> list[Violation]:
     """Every rule the template text breaks, in one pass (empty list: the text passes)."""
     template = parse_template(text, vendor="aliyun")
-    found = list(template.problems)
+    return [*template.problems, *aliyun_text_rules(template, shared=shared)]
+
+
+def aliyun_text_rules(template: Template, *, shared: bool = False) -> list[Violation]:
+    """The Alibaba rules a parsed template breaks (its syntax problems aside)."""
+    text = template.text
+    found: list[Violation] = []
     if not text.strip():
-        return [*found, empty_text(text)]
+        return [empty_text(text)]
     if len(text) > MAX_TEXT_CHARS:
         found.append(
             Violation.at(

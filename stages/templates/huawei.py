@@ -13,6 +13,7 @@ may stand between them too. Request rules: name of 1-50 characters, Chinese
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from itertools import accumulate, pairwise
 from typing import Any
@@ -87,9 +88,15 @@ def _length(text: str) -> list[Violation]:
     return text_too_long(text)
 
 
+def _visible(text: str) -> bool:
+    """Whether ``text`` holds anything a listener hears or a reader sees: not only spaces and
+    invisible format characters (a zero-width space before a first variable hides nothing)."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
+
+
 def _start(template: Template) -> list[Violation]:
     for part in template.parts:
-        if isinstance(part, Literal) and not part.text.strip():
+        if isinstance(part, Literal) and not _visible(part.text):
             continue
         if isinstance(part, Variable):
             return [

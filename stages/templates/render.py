@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from stages.templates.aliyun import aliyun_text_rules
 from stages.templates.huawei import MAX_TEXT_BYTES, huawei_text_rules, text_too_long
 from stages.templates.model import Literal, Template, Variable, VarType, Vendor, parse_template
 from stages.templates.violations import Verdict, Violation, short_label, utf8_len
@@ -99,13 +100,13 @@ def render_template(
 
     Every problem is reported at once: syntax problems of the template, missing, extra and
     ill-typed values (with the caret under the placeholder), and, for Huawei, the rules the
-    template itself breaks (as `check_template` reports them: a template Huawei refuses
-    cannot be rendered for real) and a filled-in text over 500 bytes (with the caret in the
-    rendered text). ``rendered`` is None when the template cannot be parsed cleanly or some
-    value could not be used.
+    template itself breaks (as `check_template` reports them: a template the vendor refuses
+    cannot be rendered for real; Alibaba's rules likewise) and a filled-in text over 500
+    bytes (with the caret in the rendered text). ``rendered`` is None when the template
+    cannot be parsed cleanly or some value could not be used.
     """
     parsed = template if isinstance(template, Template) else parse_template(template, vendor=vendor)
-    rules = huawei_text_rules(parsed) if parsed.vendor == "huawei" else []
+    rules = huawei_text_rules(parsed) if parsed.vendor == "huawei" else aliyun_text_rules(parsed)
     verdict = _fill(parsed, values, label)
     verdict.violations.extend(rules)
     return verdict

@@ -135,6 +135,8 @@ def test_huawei_accepts(text):
         ("${DATE}${TIME}", ["starts_with_variable", "date_time_not_separated"]),
         ("${TXT_8}您好", ["starts_with_variable"]),
         ("  ${TXT_8}您好", ["starts_with_variable"]),
+        ("\u200b${TXT_8}您好", ["starts_with_variable"]),  # invisible: still the start
+        ("\ufeff ${TXT_8}您好", ["starts_with_variable"]),
         ("请于${DATE}${TIME}前领取", ["date_time_not_separated"]),
         ("请于${DATE}  ${TIME}前领取", ["date_time_not_separated"]),
         ("请于${TIME}${DATE}前领取", ["date_time_not_separated"]),
@@ -371,6 +373,15 @@ def test_render_aliyun_by_name():
     assert v.rendered == "您好王五，取件码4821"
 
 
+def test_render_aliyun_reports_the_rules_the_template_breaks():
+    v = render_template("您好${name}，详见 http://x.cn", {"name": "王五"}, vendor="aliyun")
+    assert not v.ok
+    assert {x.rule for x in v.violations} == {"forbidden_character", "url"}
+    assert [x.rule for x in v.violations] == [
+        x.rule for x in check_template("您好${name}，详见 http://x.cn", vendor="aliyun").violations
+    ]
+
+
 @pytest.mark.parametrize(
     ("template", "value"),
     [
@@ -450,7 +461,8 @@ def test_render_reports_the_huawei_rules_the_template_breaks():
 
 
 def test_render_aliyun_does_not_apply_huawei_rules():
-    assert render_template("${a}${b}", {"a": "x", "b": "y"}, vendor="aliyun").ok
+    # Huawei refuses a template that starts with a variable; Alibaba does not.
+    assert render_template("${name}您好，欢迎", {"name": "x"}, vendor="aliyun").ok
 
 
 def test_render_refuses_malformed_variables():
