@@ -9,6 +9,8 @@ whose downmix alone does not fit is refused before it is decoded.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 # Float32 values one input may keep: 128 Mi (512 MiB), or 10 minutes of 96 kHz stereo per
@@ -19,9 +21,29 @@ KEPT_VALUES_PER_S = 2 * 96_000
 BLOCK_FRAMES = 1 << 16  # frames decoded per block when reading in blocks
 
 
-def kept_values_budget(max_duration_s: float) -> int:
-    """How many float32 values one decoded input may keep."""
-    return max(MIN_KEPT_VALUES, int(max_duration_s * KEPT_VALUES_PER_S))
+RAM_SHARE = 8  # one input never keeps more than this share of the machine's memory
+
+
+def kept_values_budget(max_duration_s: float, ram_bytes: int | None = None) -> int:
+    """How many float32 values one decoded input may keep.
+
+    Grows with ``max_duration_s`` (whoever accepts long inputs accepts their size), but
+    never past 1/`RAM_SHARE` of the machine's memory (``ram_bytes``, default: asked of the
+    OS), whatever ``--max-input-s`` says: every worker of a run may hold one input at once.
+    """
+    wanted = max(MIN_KEPT_VALUES, int(max_duration_s * KEPT_VALUES_PER_S))
+    ram = physical_memory() if ram_bytes is None else ram_bytes
+    if ram is None:
+        return wanted
+    return min(wanted, max(MIN_KEPT_VALUES, ram // RAM_SHARE // 4))
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM in this machine, None where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def kept_channels(frames: int, channels: int, budget: int) -> int | None:

@@ -11,7 +11,10 @@ from stages.normalize import downmix
 
 def test_budget_grows_with_the_duration_limit_but_never_under_the_floor():
     assert kept_values_budget(600.0) == 1 << 27
-    assert kept_values_budget(3600.0) == 3600 * 2 * 96_000
+    assert kept_values_budget(3600.0, ram_bytes=64 << 30) == 3600 * 2 * 96_000
+    # --max-input-s 100000 on a 24 GiB machine: capped at an eighth of its memory
+    assert kept_values_budget(100_000.0, ram_bytes=24 << 30) == (24 << 30) // 8 // 4
+    assert kept_values_budget(100_000.0, ram_bytes=1 << 30) == 1 << 27  # never under 512 MiB
     # Ten minutes of 48 kHz stereo (an everyday long take) keeps both channels.
     assert kept_channels(600 * 48_000, 2, kept_values_budget(600.0)) == 2
 
