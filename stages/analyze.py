@@ -378,8 +378,8 @@ class Analyze(Stage):
         m["music_probability"] = speech.music_probability
         if speech.music_like and speech.music_probability is not None:
             learned = (
-                f"scores {speech.music_probability:.3f} on a learned speech/music check "
-                f"(music from {MUSIC_THRESHOLD:.3f})"
+                f"scores {speech.music_probability:.3f} as music on a learned speech/music "
+                f"check (music from {MUSIC_THRESHOLD:.3f})"
             )
             if speech.voice_like:  # two checks hear music: the voice-like doubt is settled
                 return "not_speech", f"{speech.why}; it stops like a voice, but {learned}", False
@@ -405,8 +405,8 @@ class Analyze(Stage):
         target = self._target
         if sound == "doubtful" and "no_speech" not in clip.codes():
             steady = (
-                "the detected sound holds steady spectral lines like music (persistence "
-                f"{m['speech_persistence']:.2f}, speech usually stays under {MAX_PERSISTENCE:.2f})"
+                "the detected sound holds steady notes like music (steadiness "
+                f"{m['speech_persistence']:.2f}; speech usually stays under {MAX_PERSISTENCE:.2f})"
             )
             if m.get("speech_modulation_db") is None:  # too little sound to hear a rhythm
                 doubt = (

@@ -358,10 +358,10 @@ def test_the_no_speech_message_says_what_was_measured_for_each_reason() -> None:
     music = Analyze()(clip_of(beat_music(12.0, RATE), [(0.0, 12.0)], speech_ratio=1.0))
     tones = Analyze()(clip_of(fast_dtmf(8.0, RATE), [(0.0, 8.0)], speech_ratio=1.0))
     music_finding, tone_finding = finding(music, "no_speech"), finding(tones, "no_speech")
-    assert music_finding is not None and "steady spectral lines" in music_finding.message
-    assert "persistence" in music_finding.message
+    assert music_finding is not None and "steady musical notes" in music_finding.message
+    assert "steadiness" in music_finding.message and "persistence" not in music_finding.message
     assert tone_finding is not None and "signalling tone" in tone_finding.message
-    assert "persistence" not in tone_finding.message  # its own measurement, not another's
+    assert "steadiness" not in tone_finding.message  # its own measurement, not another's
     assert music_finding.severity is tone_finding.severity is Severity.ERROR
 
 
