@@ -311,3 +311,8 @@ def test_the_summary_pads_wide_file_names_by_their_columns(capsys):
     assert {display_width(line[: line.index("MESSAGE")]) for line in lines} == {
         len("plain_name_of_a_take.wav  ")
     }
+
+
+def test_an_empty_folder_says_no_audio_files_were_found(tmp_path, capsys):
+    assert main(["check", str(tmp_path), "--profile", "yeastar-prompt"]) == 2
+    assert f"no audio files found in {tmp_path}" in capsys.readouterr().err
