@@ -239,10 +239,10 @@ class Analyze(Stage):
                 "multiple_speakers",
                 Severity(t.speaker_severity),
                 self.name,
-                f"{who}; a channel counts as a talker when it stands {DOMINANT_DB:g} dB over "
-                f"the other for {MIN_TALK_S:g} s or more{target}: a two-party call recording, "
-                "or two people on their own microphones? Use a recording of the one voice, or "
-                "export only its channel",
+                f"{who}: a two-party call recording, or two people on their own microphones? "
+                "Use a recording of the one voice, or export only its channel (a channel counts "
+                f"as a talker when it stands {DOMINANT_DB:g} dB over the other for "
+                f"{MIN_TALK_S:g} s or more{target})",
             )
             return
         if r.speaker_count < 2:
@@ -272,7 +272,7 @@ class Analyze(Stage):
             if severity is Severity.ERROR:
                 severity = Severity.WARNING
             advice = (
-                f"the default check can be wrong: {listen} (install voiceprep[neural] and "
+                f"the default check can be wrong, so {listen} (install voiceprep[neural] and "
                 "pass --speakers neural for a firmer verdict)"
             )
         clip.report(
@@ -478,7 +478,7 @@ class Analyze(Stage):
                     "the audio was low-pass filtered or compressed at some point; use the "
                     "original recording"
                 )
-            needs = self.profile or "the output"
+            needs = self.profile or "this profile"
             clip.report(
                 "band_limited",
                 quality,
@@ -611,7 +611,7 @@ class Analyze(Stage):
                 clip,
                 "dc_offset",
                 f"the source has a DC offset of {abs(dc):.3f} of full scale (limit "
-                f"{t.max_dc_offset:g}); "
+                f"{t.max_dc_offset:.3f}); "
                 + ("normalize removed it, but " if dc_removed else "")
                 + "it hints at a faulty audio interface or cable — check the recording chain",
             )
