@@ -304,15 +304,19 @@ def _print_json(record: dict[str, Any]) -> None:
 
 
 def print_summary(results: Any, out: str | None) -> None:
-    """A table a person reads at the end of a run: failures first, then counts per finding."""
+    """A table a person reads at the end of a run: each failed input with its errors, each
+    input that passed with warnings with those warnings (``loudness_ceiling`` only counted),
+    then counts per finding."""
     s = results.summary
-    if s.failed_sources:
-        width = max(len(_short(src)) for src, _ in s.failed_sources)
-        print(f"\n{'FAILED':<{width}}  REASON")
-        for source, message in s.failed_sources:
-            print(f"{_short(source):<{width}}  {message}")
-        if s.failed > len(s.failed_sources):
-            print(f"... and {s.failed - len(s.failed_sources)} more (see results.jsonl)")
+    where = f"see {os.path.join(out, 'results.jsonl')}" if out else "run with --json to see all"
+    failed = [(_short(src), messages) for src, messages in s.failed_messages]
+    _print_listing("FAILED", "ERRORS", failed)
+    if s.failed > len(failed):
+        print(f"... and {s.failed - len(failed)} more failed inputs; {where}")
+    warned = [(_short(src), messages) for src, messages in s.warned_messages]
+    _print_listing("PASSED WITH WARNINGS", "WARNINGS", warned)
+    if s.warned > len(warned):
+        print(f"... and {s.warned - len(warned)} more inputs with warnings; {where}")
     if s.findings:
         print("\nFINDING                      COUNT")
         for key, count in sorted(s.findings.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -324,17 +328,52 @@ def print_summary(results: Any, out: str | None) -> None:
         print(f"outputs and results.jsonl in {out}")
 
 
-SOURCE_COLUMN = 60  # the summary's source column; longer names lose their middle
+def _print_listing(title: str, heading: str, rows: list[tuple[str, list[str]]]) -> None:
+    """Rows of a name and its messages, one message a line, under a two-column heading."""
+    if not rows:
+        return
+    width = max(display_width(title), *(display_width(name) for name, _ in rows))
+    print(f"\n{_pad(title, width)}  {heading}")
+    for name, messages in rows:
+        for i, message in enumerate(messages):
+            print(f"{_pad(name if i == 0 else '', width)}  {message}")
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: wide and full-width (CJK) characters take two,
+    combining marks none."""
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    return text + " " * max(0, width - display_width(text))
+
+
+SOURCE_COLUMN = 60  # the summary's source column (terminal columns); longer names lose their middle
 
 
 def _short(path: str) -> str:
-    """``path`` relative to here when under it, at most `SOURCE_COLUMN` characters."""
+    """``path`` relative to here when under it, at most `SOURCE_COLUMN` columns wide."""
     rel = os.path.relpath(path)
     name = rel if not rel.startswith("..") else path
-    if len(name) <= SOURCE_COLUMN:
+    if display_width(name) <= SOURCE_COLUMN:
         return name
     keep = (SOURCE_COLUMN - 1) // 2
-    return f"{name[:keep]}…{name[-keep:]}"
+    return f"{_first_columns(name, keep)}…{_first_columns(name[::-1], keep)[::-1]}"
+
+
+def _first_columns(text: str, columns: int) -> str:
+    """The longest start of ``text`` that fits in ``columns`` terminal columns."""
+    end = 0
+    while end < len(text) and display_width(text[: end + 1]) <= columns:
+        end += 1
+    return text[:end]
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:

@@ -111,8 +111,8 @@ def expand_inputs(paths: Iterable[str], *, skip_folder: str | None = None) -> li
                 take(match)
     if named and not found:
         raise ConfigurationError(
-            f"no audio files in {', '.join(named)}: folders are searched for "
-            f"{', '.join(sorted(AUDIO_EXTENSIONS))} files (name a file explicitly to check it "
+            f"no audio files found in {', '.join(named)} (folders are searched for "
+            f"{', '.join(sorted(AUDIO_EXTENSIONS))} files; name a file explicitly to check it "
             "whatever its extension)"
         )
     return sorted(found)

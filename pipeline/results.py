@@ -163,6 +163,21 @@ def clip_record(clip: Clip, profile: str | None) -> dict[str, Any]:
     }
 
 
+# Warnings only counted in the summary, never listed: `loudness_ceiling` comes with about
+# half of all clean takes, and would bury the warnings that need a listen.
+COUNTED_ONLY = frozenset({"loudness_ceiling"})
+# Messages kept per listed input; the summary says how many more there are.
+MESSAGES_KEPT = 5
+
+
+def _messages(findings: list[dict[str, Any]]) -> list[str]:
+    """The first `MESSAGES_KEPT` messages of ``findings``, then "... and N more" if any."""
+    kept = [str(f.get("message")) for f in findings[:MESSAGES_KEPT]]
+    if len(findings) > MESSAGES_KEPT:
+        kept.append(f"... and {len(findings) - MESSAGES_KEPT} more")
+    return kept
+
+
 @dataclass
 class Summary:
     """Counters built while results stream past, so no result list is kept for the summary."""
@@ -174,6 +189,13 @@ class Summary:
     errors: Counter[str] = field(default_factory=Counter)
     failed_sources: list[tuple[str, str]] = field(default_factory=list)
     max_listed: int = 50
+    # Every error message of the first `max_listed` failed inputs (at most
+    # `MESSAGES_KEPT` each), and the warnings of the first `max_warned` inputs that passed
+    # with warnings worth reading (`COUNTED_ONLY` codes are only counted).
+    failed_messages: list[tuple[str, list[str]]] = field(default_factory=list)
+    warned: int = 0
+    warned_messages: list[tuple[str, list[str]]] = field(default_factory=list)
+    max_warned: int = 20
 
     def add(self, record: dict[str, Any]) -> None:
         findings = record.get("findings") or []
@@ -188,6 +210,17 @@ class Summary:
             self.errors[str(errors[0].get("code"))] += 1
             if len(self.failed_sources) < self.max_listed:
                 self.failed_sources.append((record["source"], str(errors[0].get("message"))))
+                self.failed_messages.append((record["source"], _messages(errors)))
+            return
+        warnings = [
+            f
+            for f in findings
+            if f.get("severity") == "warning" and f.get("code") not in COUNTED_ONLY
+        ]
+        if warnings:
+            self.warned += 1
+            if len(self.warned_messages) < self.max_warned:
+                self.warned_messages.append((record["source"], _messages(warnings)))
 
     @property
     def failed(self) -> int:

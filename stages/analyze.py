@@ -34,10 +34,36 @@ NO_SPEECH_RATIO = 0.02
 # of synthetic voices) and 12.2 dB (95 clean clips of the test and dev splits). Only an
 # estimate under this is an error there.
 UNPAUSED_TRUSTED_SNR_DB = 8.0
+# Content that stops at or under this is what telephone audio (8 kHz sampling) holds.
+TELEPHONE_TOP_HZ = 4200.0
+# A clip without speech whose loudest sample is under this is called silent.
+SILENT_PEAK_DBFS = -60.0
 # Fallback speech detection when no `vad` ran: 30 ms frames this far above the quiet floor.
 _FRAME_S = 0.03
 _SPEECH_ABOVE_FLOOR_DB = 12.0
 _SPEECH_MIN_DBFS = -50.0
+
+
+def _spans_text(spans: list[tuple[float, float]], *, about: bool = False, most: int = 4) -> str:
+    """ "about 4.8–10.6 s and 12.0–13.1 s": the first ``most`` spans, "and later" after them."""
+    shown = [f"{a:.1f}–{b:.1f} s" for a, b in spans[:most]]
+    text = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    if len(spans) > most:
+        text = f"{', '.join(shown)} and later"
+    return f"about {text}" if about else text
+
+
+def _second_channel(spans: list[tuple[float, float]], talk: list[float]) -> int | None:
+    """Which channel (0 left, 1 right) holds the second talker's ``spans``, None when unsure.
+
+    The spans cover every moment that channel dominates, so they last at least as long as
+    its ``talk`` time; when only one channel's time fits under them, it is that one.
+    """
+    if len(talk) != 2 or not spans:
+        return None
+    covered = sum(b - a for a, b in spans) + 0.05
+    fits = [i for i in (0, 1) if talk[i] <= covered]
+    return fits[0] if len(fits) == 1 else None
 
 
 def speech_ratio(segments: list[tuple[float, float]], duration_s: float) -> float:
@@ -148,7 +174,7 @@ class Analyze(Stage):
         m["rms_dbfs"] = rms_dbfs(samples)
         m["lufs"] = integrated_loudness(samples, rate)
         m["speech_ratio"] = speech_ratio(clip.segments, duration)
-        sound, why = self._measure_noise_and_signal(clip)
+        sound, why, silent = self._measure_noise_and_signal(clip)
         if "clipping_ratio" not in m:
             from stages.analysis.clipping import detect_clipping
 
@@ -160,7 +186,7 @@ class Analyze(Stage):
         if after_error:  # a take too short to use: only say whether it holds speech at all
             self._judge_signal(clip, sound=sound, why=why, sound_only=True)
             return clip
-        self._judge(clip, dc_removed=dc_removed)
+        self._judge(clip, dc_removed=dc_removed, silent=silent)
         self._judge_signal(clip, sound=sound, why=why)
         if self.quality == "dnsmos":
             self._judge_quality(clip)
@@ -190,58 +216,71 @@ class Analyze(Stage):
         if m.get("channel_talkers") == 2:  # seen on the stereo source: no guess involved
             from stages.analysis.channels import DOMINANT_DB, MIN_TALK_S
 
-            spans = m.get("channel_second_voice_s") or []
-            talk = m.get("channel_talk_s") or []
+            spans = [(float(a), float(b)) for a, b in m.get("channel_second_voice_s") or []]
+            talk = [float(x) for x in m.get("channel_talk_s") or []]
             m["speaker_count"] = 2
             m["speaker_change_s"] = [round(a, 2) for a, _ in spans]
-            where = ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in spans[:4])
-            alone = " and ".join(f"{s:.1f} s" for s in talk) or "over a second"
+            where = _spans_text(spans) if spans else "times not found"
+            second = _second_channel(spans, talk)
+            if second is not None:
+                first = 1 - second
+                sides = ("left", "right")
+                who = (
+                    f"the {sides[first]} channel holds one talker ({talk[first]:.1f} s of speech) "
+                    f"and the {sides[second]} another ({talk[second]:.1f} s, at {where})"
+                )
+            else:
+                alone = " and ".join(f"{x:.1f} s" for x in talk) or "over a second each"
+                who = (
+                    f"the left and right channels hold two different talkers ({alone} of "
+                    f"speech; the second at {where})"
+                )
             clip.report(
                 "multiple_speakers",
                 Severity(t.speaker_severity),
                 self.name,
-                f"the left and right channels hold two different talkers (each stands "
-                f"{DOMINANT_DB:g} dB over the other for {alone}, two talkers from "
-                f"{MIN_TALK_S:g} s each; the second at {where}"
-                f"{' and later' if len(spans) > 4 else ''}{target}): a two-party call "
-                "recording, or two people on their own microphones? Use a recording of the "
-                "one voice, or export only its channel",
+                f"{who}: a two-party call recording, or two people on their own microphones? "
+                "Use a recording of the one voice, or export only its channel (a channel counts "
+                f"as a talker when it stands {DOMINANT_DB:g} dB over the other for "
+                f"{MIN_TALK_S:g} s or more{target})",
             )
             return
         if r.speaker_count < 2:
             self._judge_interference(clip)
             return
-        where = ", ".join(f"{off + a:.1f}–{off + b:.1f} s" for a, b in r.second_voice_s[:4])
-        more = " and later" if len(r.second_voice_s) > 4 else ""
+        guess = r.method == "default"  # the cepstral check's times can be off by a second
+        spans = [(off + a, off + b) for a, b in r.second_voice_s]
+        where = _spans_text(spans, about=guess)
+        listen = "listen to those seconds: if it is another person, remove it or re-record alone"
         if r.by_pitch:
             from stages.analysis.pitch_split import PITCH_GAP_ST
 
             self.warn(  # pitch alone is never sure: an expressive talker can swing as far
                 clip,
                 "multiple_speakers",
-                f"a second voice at another pitch at {where}{more}: the speech falls into two "
+                f"a second voice at another pitch at {where}: the speech falls into two "
                 f"groups {r.pitch.gap_st:.1f} semitones apart (about {r.pitch.low_hz:.0f} and "
-                f"{r.pitch.high_hz:.0f} Hz; one talker stays within {PITCH_GAP_ST:g}{target}); "
-                "listen to those seconds: if it is another person, remove it or re-record alone",
+                f"{r.pitch.high_hz:.0f} Hz; one talker stays within {PITCH_GAP_ST:g} "
+                f"semitones{target}); {listen}",
             )
             return
         severity, advice = Severity(t.speaker_severity), "remove it or re-record alone"
-        if r.method == "default" and severity is Severity.ERROR:
+        if guess:
             # The cepstral check ranks clips well but is never sure: single voices of some
             # people reach its two-voice scores (benchmarks/false_alarms.py: 25 of 300 clean
             # takes of unseen voices). It warns; only the neural check fails a take.
-            severity = Severity.WARNING
+            if severity is Severity.ERROR:
+                severity = Severity.WARNING
             advice = (
-                "listen to those seconds: if it is another person, remove it or re-record "
-                "alone (the default check cannot be sure; install voiceprep[neural] and pass "
-                "--speakers neural for a firmer verdict)"
+                f"the default check can be wrong, so {listen} (install voiceprep[neural] and "
+                "pass --speakers neural for a firmer verdict)"
             )
         clip.report(
             "multiple_speakers",
             severity,
             self.name,
-            f"a second voice at {where}{more} (speaker score {r.score:.2f}, limit for one voice "
-            f"{r.threshold:.2f}{target}); {advice}",
+            f"a second voice at {where} (how unlike the rest this stretch sounds: "
+            f"{r.score:.2f}; one voice stays under {r.threshold:.2f}{target}); {advice}",
         )
 
     def _judge_interference(self, clip: Clip) -> None:
@@ -295,8 +334,9 @@ class Analyze(Stage):
             "re-record in a quieter room with the microphone close and the gain moderate",
         )
 
-    def _measure_noise_and_signal(self, clip: Clip) -> tuple[Sound, str]:
-        """Noise, hum, bandwidth and speech-likeness metrics, a verdict on the sound and why.
+    def _measure_noise_and_signal(self, clip: Clip) -> tuple[Sound, str, bool]:
+        """Noise, hum, bandwidth and speech-likeness metrics, a verdict on the sound, why, and
+        whether the speech check found the clip silent.
 
         The verdict is ``"speech"``, ``"not_speech"`` (tones, music, steady noise) or
         ``"doubtful"``: steady spectral lines like music, but it stops and starts like one
@@ -338,15 +378,16 @@ class Analyze(Stage):
         m["music_probability"] = speech.music_probability
         if speech.music_like and speech.music_probability is not None:
             learned = (
-                f"scores {speech.music_probability:.3f} on a learned speech/music check "
-                f"(music from {MUSIC_THRESHOLD:.3f})"
+                f"scores {speech.music_probability:.3f} as music on a learned speech/music "
+                f"check (music from {MUSIC_THRESHOLD:.3f})"
             )
             if speech.voice_like:  # two checks hear music: the voice-like doubt is settled
-                return "not_speech", f"{speech.why}; it stops like a voice, but {learned}"
-            return "music_like", learned
-        if speech.is_speech or speech.reason == "silent":  # silence: the VAD ratio judges
-            return "speech", speech.why
-        return ("doubtful" if speech.voice_like else "not_speech"), speech.why
+                return "not_speech", f"{speech.why}; it stops like a voice, but {learned}", False
+            return "music_like", learned, False
+        silent = speech.reason == "silent"
+        if speech.is_speech or silent:  # silence: the VAD ratio judges
+            return "speech", speech.why, silent
+        return ("doubtful" if speech.voice_like else "not_speech"), speech.why, False
 
     def _judge_signal(
         self, clip: Clip, *, sound: Sound, why: str, sound_only: bool = False
@@ -364,8 +405,8 @@ class Analyze(Stage):
         target = self._target
         if sound == "doubtful" and "no_speech" not in clip.codes():
             steady = (
-                "the detected sound holds steady spectral lines like music (persistence "
-                f"{m['speech_persistence']:.2f}, speech usually stays under {MAX_PERSISTENCE:.2f})"
+                "the detected sound holds steady notes like music (steadiness "
+                f"{m['speech_persistence']:.2f}; speech usually stays under {MAX_PERSISTENCE:.2f})"
             )
             if m.get("speech_modulation_db") is None:  # too little sound to hear a rhythm
                 doubt = (
@@ -421,18 +462,29 @@ class Analyze(Stage):
         limit = min(t.min_bandwidth_hz, 0.8 * clip.rate / 2.0)
         if bandwidth is not None and bandwidth < limit:
             source_rate = clip.info.sample_rate if clip.info is not None else None
-            cause = (
-                f"the source is sampled at {source_rate} Hz"
-                if source_rate is not None and source_rate / 2.0 < limit
-                else "it looks upsampled from telephone audio"
-            )
+            if source_rate is not None and source_rate / 2.0 < limit:
+                cause = (
+                    f"the source is sampled at {source_rate} Hz, which holds nothing above "
+                    f"{source_rate / 2000:g} kHz; use the original wideband recording, not a "
+                    "phone-call or 8 kHz copy"
+                )
+            elif bandwidth <= TELEPHONE_TOP_HZ:
+                cause = (
+                    "it looks upsampled from telephone audio; use the original wideband "
+                    "recording, not a phone-call or 8 kHz copy"
+                )
+            else:
+                cause = (
+                    "the audio was low-pass filtered or compressed at some point; use the "
+                    "original recording"
+                )
+            needs = self.profile or "this profile"
             clip.report(
                 "band_limited",
                 quality,
                 self.name,
-                f"audio content ends at {bandwidth:.0f} Hz, below {limit:.0f} Hz needed at "
-                f"{clip.rate} Hz{target} ({cause}); use the original wideband recording, "
-                "not a phone-call or 8 kHz copy",
+                f"audio content ends at {bandwidth / 1000:.1f} kHz; {needs} needs content up "
+                f"to at least {limit / 1000:.1f} kHz: {cause}",
             )
         elif limit > 4000.0:  # the output carries more than telephone audio does
             self._judge_tilt(clip, m.get("hf_tilt_db"), quality, target)
@@ -468,26 +520,64 @@ class Analyze(Stage):
                 "if there is one",
             )
 
-    def _judge(self, clip: Clip, *, dc_removed: bool) -> None:
+    @staticmethod
+    def _unpaused(clip: Clip) -> str:
+        """Why an SNR measured without a pause may read low, and what to do about it."""
+        m, segments, duration = clip.metrics, clip.segments, clip.duration_s
+        before = segments[0][0] if segments else 0.0
+        after = max(0.0, duration - segments[-1][1]) if segments else 0.0
+        room = (
+            f"only {before:.1f} s on each side of the speech"
+            if abs(before - after) < 0.05
+            else f"only {before:.1f} s before and {after:.1f} s after the speech"
+        )
+        trimmed = (m.get("trimmed_start_s") or 0.0) + (m.get("trimmed_end_s") or 0.0) > 0.05
+        if trimmed:
+            return (
+                f"(measured without a pause: the take as trimmed keeps {room}, so the estimate "
+                "may read low — clean takes this tight read as low as 11 dB); listen, and "
+                "re-record in a quieter room if the noise is audible"
+            )
+        return (
+            f"(measured without a pause: the recording has {room} and no pause in it, so the "
+            "estimate may read low — clean takes this tight read as low as 11 dB); listen, "
+            "and re-record in a quieter room if the noise is audible, keeping about half a "
+            "second of room tone before and after the speech"
+        )
+
+    def _judge(self, clip: Clip, *, dc_removed: bool, silent: bool = False) -> None:
         t, m = self.thresholds, clip.metrics
         quality = Severity(t.quality_severity)
         target = self._target
 
         ratio = m["speech_ratio"]
         if not clip.segments or ratio < NO_SPEECH_RATIO:
+            peak = m.get("source_peak_dbfs", m.get("peak_dbfs"))
+            if silent or (not clip.segments and (peak is None or peak < SILENT_PEAK_DBFS)):
+                loudest = (
+                    ""
+                    if peak is None
+                    else " (every sample is zero)"
+                    if not math.isfinite(peak)
+                    else f" (its loudest sample is {peak:.0f} dBFS)"
+                )
+                found = f"the clip is silent{loudest}, so no speech was found"
+            else:
+                found = (
+                    f"no speech found (speech in {ratio:.1%} of the clip, need at least "
+                    f"{NO_SPEECH_RATIO:.1%}); it may hold music, tones or noise"
+                )
             clip.report(
                 "no_speech",
                 Severity.ERROR,
                 self.name,
-                f"no speech found (speech in {ratio:.1%} of the clip, need at least "
-                f"{NO_SPEECH_RATIO:.0%}): silence, music or tones? check the file is the "
-                "right take",
+                f"{found}; check the file is the right take",
             )
         elif ratio < t.min_speech_ratio:
             self.warn(
                 clip,
                 "low_speech_ratio",
-                f"speech fills {ratio:.0%} of the clip, below {t.min_speech_ratio:.0%}{target}; "
+                f"speech fills {ratio:.1%} of the clip, below {t.min_speech_ratio:.1%}{target}; "
                 "remove long pauses or background sections, or record a denser take",
             )
 
@@ -502,14 +592,7 @@ class Analyze(Stage):
                     f"{measured}; re-record in a quieter room or closer to the microphone",
                 )
             else:
-                self.warn(
-                    clip,
-                    "low_snr",
-                    f"{measured}, but the take has no pause to measure the noise in (clean "
-                    "takes cut that tight read as low as 11 dB); listen to it, and keep about "
-                    "half a second of room tone before and after the speech so the noise can "
-                    "be measured",
-                )
+                self.warn(clip, "low_snr", f"{measured} {self._unpaused(clip)}")
 
         clipped = m.get("clipping_ratio")
         if clipped is not None and clipped > t.max_clipping_ratio:
@@ -528,7 +611,7 @@ class Analyze(Stage):
                 clip,
                 "dc_offset",
                 f"the source has a DC offset of {abs(dc):.3f} of full scale (limit "
-                f"{t.max_dc_offset:g}); "
+                f"{t.max_dc_offset:.3f}); "
                 + ("normalize removed it, but " if dc_removed else "")
                 + "it hints at a faulty audio interface or cable — check the recording chain",
             )

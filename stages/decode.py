@@ -155,11 +155,15 @@ class Decode(Stage):
             )
         for code, message in decoded.warnings:
             if code == "truncated_input" and not self.allow_truncated:
+                nothing = decoded.samples.shape[0] < 0.005 * max(decoded.info.sample_rate, 1)
                 self.error(
                     clip,
                     code,
                     message.replace(
-                        "Continuing with", "Pass --allow-truncated (allow_truncated=True) to use"
+                        " Continuing with the part that decoded.",
+                        " Nothing of it decoded, so there is no part to use."
+                        if nothing
+                        else " Pass --allow-truncated to use the part that decoded.",
                     ),
                 )
             else:

@@ -202,7 +202,7 @@ class Encode(Stage):
         clip.metrics["output_rate"] = rate
         clip.metrics["output_duration_s"] = samples.shape[0] / rate
 
-        findings = verify_file(path, self.profile, stage=self.name)
+        findings = verify_file(path, self.profile, stage=self.name, chosen_format=self.format)
         if upload_to is not None:
             from pipeline.remote import upload
 

@@ -282,24 +282,26 @@ class Normalize(Stage):
                     self.warn(
                         clip,
                         "loudness_ceiling",
-                        f"target {self.target_lufs:g} LUFS unreachable under the "
-                        f"{self.ceiling_dbfs:g} dBFS ceiling with at most "
-                        f"{self.max_limiting_db:g} dB of limiting; loudness reached "
-                        f"{reached:.1f} LUFS; raise `max_limiting_db` under [loudness] in the "
-                        "profile (deeper limiting may be audible on the loudest syllables), "
-                        "or lower --target-lufs",
+                        f"reached {reached:.1f} LUFS, {self.target_lufs - reached:.1f} dB "
+                        f"under the {self.target_lufs:g} LUFS target, because the peaks touch "
+                        f"the {self.ceiling_dbfs:g} dBFS ceiling even with at most "
+                        f"{self.max_limiting_db:g} dB of limiting; raise `max_limiting_db` under "
+                        "[loudness] in the profile (deeper limiting may be audible on the "
+                        "loudest syllables), or lower --target-lufs",
                     )
             else:
                 gain_db = self.ceiling_dbfs - peak_before
                 mono = self._scale_under_ceiling(mono, gain_db)
                 reached = measured + gain_db
+                short = self.target_lufs - reached
                 self.warn(
                     clip,
                     "loudness_ceiling",
-                    f"target {self.target_lufs:g} LUFS unreachable under the "
-                    f"{self.ceiling_dbfs:g} dBFS ceiling; loudness reached {reached:.1f} LUFS; "
-                    "pass --limiter (or set `limiter = true` under [loudness] in the profile) "
-                    "to reach it, or lower --target-lufs",
+                    f"reached {reached:.1f} LUFS, {short:.1f} dB under the "
+                    f"{self.target_lufs:g} LUFS target, because the peaks already touch the "
+                    f"{self.ceiling_dbfs:g} dBFS ceiling; it will play {short:.1f} dB quieter "
+                    "than the target — pass --limiter (or set `limiter = true` under "
+                    "[loudness] in the profile) to reach it, or lower --target-lufs",
                 )
         elif gain_db != 0.0:
             mono *= np.float32(10.0 ** (gain_db / 20.0))
@@ -335,11 +337,10 @@ class Normalize(Stage):
         self.warn(
             clip,
             "low_level",
-            f"the source is so quiet (loudness {measured:.0f} LUFS, peak {peak_db:.0f} dBFS) "
-            "that BS.1770 counts it as silence (under -70 LKFS); voiceprep measured it scaled "
-            "up and raised it "
-            f"{self.target_lufs - measured:.0f} dB, noise floor included — record with more "
-            "input gain",
+            f"the source is so quiet ({measured:.0f} LUFS, peak {peak_db:.0f} dBFS) that it "
+            "is far below -70 LUFS, where loudness meters stop counting sound; voiceprep "
+            f"measured it scaled up and raised it {self.target_lufs - measured:.0f} dB, noise "
+            "floor included — record with more input gain",
         )
         return measured
 

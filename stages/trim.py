@@ -144,11 +144,15 @@ class Trim(Stage):
                     "shorter take, or pause for a breath between sentences so it can be cut",
                 )
             full_end, end = end, cut_end
+            dropped = f"{len(segments) - len(kept_segments)} of {len(segments)} stretches of speech"
+            n = len(kept_segments)
+            if n and kept_segments[-1][1] < segments[n - 1][1]:
+                dropped += " and the end of the one it cuts into"
             cut_note = (
-                f"cut {full_end - end:.1f} s after {end - start:.1f} s at {where} "
-                f"(kept {len(kept_segments)} of {len(segments)} speech segments) to fit "
-                f"{self._target()}'s {self.max_s:g} s limit; listen to check the kept part says "
-                "everything needed, or record a shorter take"
+                f"cut the source after {clip.offset_s + end:.1f} s (the last "
+                f"{full_end - end:.1f} s: {dropped}) at "
+                f"{where} to fit {self._target()}'s {self.max_s:g} s limit; listen to check the "
+                "kept part says everything needed, or record a shorter take"
             )
             segments = kept_segments
 

@@ -242,12 +242,14 @@ def check_properties(
     *,
     stage: str = "validate",
     predicted: bool = False,
+    chosen_format: str | None = None,
 ) -> list[Finding]:
     """Every rule of ``profile`` that ``props`` breaks, as findings (empty when all pass).
 
     Error when the vendor documents the rule, warning when it is our own default. A size
     that is only an upper estimate (``props.bytes_exact`` False) is at most a warning.
-    ``predicted`` only changes the wording ("would be" instead of "is").
+    ``predicted`` only changes the wording ("would be" instead of "is"), and so does
+    ``chosen_format``, the ``--format`` the user passed (None: the profile's own).
     """
     out: list[Finding] = []
     rules = profile.rules
@@ -255,39 +257,48 @@ def check_properties(
 
     def add(rule: Rule, code: str, measured: str, limit: str, fix: str, soft: bool = False) -> None:
         severity = Severity.ERROR if rule.documented and not soft else Severity.WARNING
-        where = f" ({rule.source})" if rule.source else ""
-        if not rule.documented:
-            where += ", a voiceprep default: the vendor does not document this"
-        message = f"{measured}; {profile.vendor} accepts {limit}{where}; {fix}"
+        message = f"{measured}; {profile.vendor} accepts {limit}{_where(rule, profile)}; {fix}"
         out.append(Finding(code, severity, stage, message))
 
-    fix_format = _format_fix(profile)
+    def fix_format(rule: Rule) -> str:
+        return _format_fix(profile, rule, chosen_format)
+
     rule = rules.get("container")
     if rule and not _value_ok(rule, props.container):
-        add(
-            rule, "container", f"the container {verb} {props.container}", _allowed(rule), fix_format
-        )
+        measured = f"the container {verb} {props.container}"
+        add(rule, "container", measured, _allowed(rule), fix_format(rule))
     rule = rules.get("codec")
     if rule and not _value_ok(rule, props.codec):
-        add(rule, "codec", f"the codec {verb} {props.codec}", _allowed(rule), fix_format)
+        measured = f"the audio {verb} encoded as {codec_name(props.codec)}"
+        add(rule, "codec", measured, _allowed(rule, show=codec_name), fix_format(rule))
     rule = rules.get("sample_rate")
     if rule and not _value_ok(rule, props.sample_rate):
-        fix = fix_format
+        fix = fix_format(rule)
         if props.codec in _NARROWBAND_CODECS:
-            fix = f"{props.codec} is 8 kHz only: {fix}"
+            fix = f"{codec_name(props.codec)} is 8000 Hz only: {fix}"
         measured = f"the sample rate {verb} {props.sample_rate} Hz"
         add(rule, "sample_rate", measured, _allowed(rule, " Hz"), fix)
     rule = rules.get("channels")
     if rule and not _value_ok(rule, props.channels):
-        measured = f"the file {verb} {props.channels}-channel"
-        add(rule, "channels", measured, _allowed(rule), "downmix to mono (normalize does this)")
+        measured = f"the file {verb} {_channels(props.channels)}"
+        limit = _allowed(rule, " channels" if rule.allowed != (1,) else " channel")
+        add(rule, "channels", measured, limit, _channels_fix(rule))
     rule = rules.get("bit_depth")
     if rule and props.bit_depth is not None and not _value_ok(rule, props.bit_depth):
-        measured = f"the bit depth {verb} {props.bit_depth}"
-        add(rule, "bit_depth", measured, _allowed(rule, "-bit"), fix_format)
+        measured = f"the file {verb} {props.bit_depth}-bit"
+        add(rule, "bit_depth", measured, _allowed(rule, "-bit"), fix_format(rule))
     rule = rules.get("file_size")
     if rule and not _value_ok(rule, props.bytes):
-        measured = f"the file {verb} {'' if props.bytes_exact else 'about '}{_mb(props.bytes)}"
+        if not predicted:
+            measured = f"the file is {'' if props.bytes_exact else 'about '}{_mb(props.bytes)}"
+        elif props.bytes_exact:
+            measured = f"before encoding, the file is worked out at {_mb(props.bytes)}"
+        else:
+            measured = (
+                f"before encoding, the file is estimated at up to about {_mb(props.bytes)}; an "
+                "MP3's real size is known only once written, and the written file is checked "
+                "again"
+            )
         fix = _size_fix(props, profile)
         add(rule, "file_too_large", measured, _bounds(rule, _mb), fix, not props.bytes_exact)
     rule = rules.get("duration")
@@ -303,13 +314,86 @@ def check_properties(
     if rule and not profile.filename_ok(props.stem):
         limit = "names"
         if rule.maximum is not None:
-            limit += f" of ≤ {rule.maximum:g} characters"
+            limit += f" of at most {rule.maximum:g} characters"
         if rule.pattern:
             limit += f" matching {rule.pattern}"
-        measured = f"the file name {props.stem!r} has {len(props.stem)} characters"
-        fix = "rename it, or let voiceprep choose the name (stages.encode.safe_stem)"
+        measured = f"the file name {props.stem!r} {_name_problem(props.stem, rule)}"
+        fix = "rename the source to fit, or let voiceprep name the output (the default)"
         add(rule, "filename", measured, limit, fix)
     return out
+
+
+# The names `--format` takes for the codecs voiceprep writes; other codecs in plain words.
+_CODEC_NAMES = {
+    "pcm_16": "wav-pcm16",
+    "alaw": "wav-alaw",
+    "ulaw": "wav-ulaw",
+    "gsm610": "gsm",
+    "mp3": "mp3",
+    "pcm_24": "24-bit PCM",
+    "pcm_32": "32-bit PCM",
+    "pcm_u8": "8-bit PCM",
+    "pcm_s8": "8-bit PCM",
+    "float": "32-bit float",
+    "double": "64-bit float",
+}
+
+
+def codec_name(codec: object) -> str:
+    """A codec as users name it: the ``--format`` name for the ones voiceprep writes."""
+    return _CODEC_NAMES.get(str(codec), str(codec))
+
+
+def _where(rule: Rule, profile: Profile) -> str:
+    """Where the rule comes from, in parentheses: the vendor's documentation, or voiceprep's
+    own default (said once)."""
+    source = rule.source.strip()
+    if rule.documented:
+        return f" ({source})" if source else ""
+    if not source or "not documented" in source.lower():
+        return f" (voiceprep's default; {profile.vendor} does not document this)"
+    return f" (voiceprep's default, from {source})"
+
+
+def _channels(n: int) -> str:
+    return "mono (1 channel)" if n == 1 else f"{n}-channel"
+
+
+def _channels_fix(rule: Rule) -> str:
+    if _value_ok(rule, 1):
+        return "downmix to mono (voiceprep does this)"
+    return (
+        "voiceprep writes mono files only, so no output can meet this rule; fix the "
+        "profile's [rules.channels] to allow 1 channel"
+    )
+
+
+def _name_problem(stem: str, rule: Rule) -> str:
+    """What is wrong with ``stem`` under ``rule``: too long, or which characters it refuses."""
+    import re
+
+    if not stem:
+        return "is empty"
+    if rule.maximum is not None and len(stem) > rule.maximum:
+        over = len(stem) - int(rule.maximum)
+        return f"is {len(stem)} characters long, {over} over the limit"
+    if rule.pattern:
+        bad = list(dict.fromkeys(c for c in stem if re.fullmatch(rule.pattern, c) is None))
+        if bad:
+            shown = ", ".join(_char_name(c) for c in bad[:10])
+            return f"holds characters that are not allowed: {shown}"
+    return "does not match the naming rule"
+
+
+def _char_name(c: str) -> str:
+    """A character as a person reads it in a message: "a space", "'('"."""
+    import unicodedata
+
+    if c == " ":
+        return "a space"
+    if c.isspace() or unicodedata.category(c).startswith("C"):
+        return f"U+{ord(c):04X} ({unicodedata.name(c, 'a control character').lower()})"
+    return repr(c)
 
 
 def _value_ok(rule: Rule, value: object) -> bool:
@@ -323,10 +407,33 @@ def _value_ok(rule: Rule, value: object) -> bool:
     return True
 
 
-def _allowed(rule: Rule, unit: str = "") -> str:
-    if rule.allowed:
-        return " or ".join(f"{v}{unit}" for v in rule.allowed)
-    return _bounds(rule, lambda v: f"{v:g}{unit}")
+def _allowed(rule: Rule, unit: str = "", show: Callable[[object], str] = str) -> str:
+    """The allowed values as "8000, 16000 or 22050 Hz" (runs of whole numbers as "1–4")."""
+    if not rule.allowed:
+        return _bounds(rule, lambda v: f"{v:g}{unit}")
+    values = list(rule.allowed)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        shown = _int_runs(sorted(set(values)))
+    else:
+        shown = [show(v) for v in values]
+    text = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return f"{text}{unit}"
+
+
+def _int_runs(values: list[int]) -> list[str]:
+    """Sorted whole numbers, runs of three or more consecutive ones as "a–b"."""
+    out: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        if j - i >= 2:
+            out.append(f"{values[i]}–{values[j]}")
+        else:
+            out.extend(str(v) for v in values[i : j + 1])
+        i = j + 1
+    return out
 
 
 def _bounds(rule: Rule, show: Callable[[float], str]) -> str:
@@ -347,12 +454,19 @@ def _seconds(s: float) -> str:
 
 
 def _fitting_formats(profile: Profile) -> list[str]:
-    """Output formats whose container and codec the profile's rules allow."""
+    """Output formats that meet the profile's container, codec, bit-depth and rate rules."""
     names = []
     for fmt in FORMATS.values():
+        values: tuple[tuple[str, object], ...] = (
+            ("container", fmt.container),
+            ("codec", fmt.codec),
+            ("sample_rate", encoding_rate(fmt, profile.sample_rate)),
+        )
+        if fmt.bit_depth is not None:
+            values += (("bit_depth", fmt.bit_depth),)
         ok = all(
             _value_ok(rule, value)
-            for key, value in (("container", fmt.container), ("codec", fmt.codec))
+            for key, value in values
             if (rule := profile.rules.get(key)) is not None
         )
         if ok:
@@ -360,9 +474,19 @@ def _fitting_formats(profile: Profile) -> list[str]:
     return names
 
 
-def _format_fix(profile: Profile) -> str:
-    fitting = ", ".join(_fitting_formats(profile)) or profile.output.name
-    return f"drop --format to get the profile's {profile.output.name}, or use one of: {fitting}"
+def _format_fix(profile: Profile, rule: Rule, chosen: str | None) -> str:
+    """What to do when the output format breaks ``rule``: drop the ``--format`` the user
+    chose, or, when it is the profile's own format, fix the profile."""
+    own = profile.output.name
+    others = [name for name in _fitting_formats(profile) if name not in (own, chosen)]
+    if chosen is not None and chosen != own:
+        fix = f"drop --format to get the profile's {own}"
+        return fix + (f", or use --format {' or '.join(others)}" if others else "")
+    fix = (
+        f"the profile's own output format, {own}, breaks its {rule.name} rule: fix the "
+        f"profile ([output] format, or [rules.{rule.name}])"
+    )
+    return fix + (f", or pass --format {' or '.join(others)}" if others else "")
 
 
 def _size_fix(props: AudioProperties, profile: Profile) -> str:
@@ -393,7 +517,9 @@ class Validate(Stage):
     def process(self, clip: Clip) -> Clip:
         path = clip.outputs.get("audio")
         if path is not None:
-            clip.findings.extend(verify_file(path, self.profile, stage=self.name))
+            clip.findings.extend(
+                verify_file(path, self.profile, stage=self.name, chosen_format=self.format)
+            )
             return clip
         from stages.encode import output_stem
 
@@ -405,12 +531,21 @@ class Validate(Stage):
             stem=output_stem(clip, self.profile),
         )
         clip.metrics["predicted_bytes"] = props.bytes
-        clip.findings.extend(check_properties(props, self.profile, stage=self.name, predicted=True))
+        clip.findings.extend(
+            check_properties(
+                props, self.profile, stage=self.name, predicted=True, chosen_format=self.format
+            )
+        )
         return clip
 
 
-def verify_file(path: str, profile: Profile, *, stage: str = "validate") -> list[Finding]:
-    """Read a written file back and check it: the same rules as the prediction, plus its header."""
+def verify_file(
+    path: str, profile: Profile, *, stage: str = "validate", chosen_format: str | None = None
+) -> list[Finding]:
+    """Read a written file back and check it: the same rules as the prediction, plus its header.
+
+    ``chosen_format``: the ``--format`` the user passed, for the advice (None: none).
+    """
     try:
         props = read_properties(path)
     except (OSError, RuntimeError) as exc:
@@ -419,5 +554,5 @@ def verify_file(path: str, profile: Profile, *, stage: str = "validate") -> list
             "check free disk space and run again"
         )
         return [Finding("unreadable_output", Severity.ERROR, stage, message)]
-    findings = check_properties(props, profile, stage=stage)
+    findings = check_properties(props, profile, stage=stage, chosen_format=chosen_format)
     return findings + check_wav_header(path, props, profile, stage=stage)

@@ -251,52 +251,56 @@ class SpeechResult:
         """What was measured against which threshold, for a "not speech" message."""
         if self.reason == "lines":
             return (
-                f"is one or two steady spectral lines, a signalling tone (median {self.lines:g} "
-                f"lines; a voice shows a harmonic series of at least {MAX_TONE_LINES + 2})"
+                f"is one or two steady pitches, like a signalling tone ({self.lines:g} steady "
+                f"tone lines; a voice shows a series of at least {MAX_TONE_LINES + 2} harmonics)"
             )
         if self.reason == "beat":
             strong = self.beat is not None and self.beat >= MIN_STRONG_BEAT
             limit = MAX_STRONG_BEAT_DIP_DB if strong else MAX_BEAT_DIP_DB
             return (
-                f"has the regular beat of music and never falls silent (beat strength "
-                f"{self.beat:.2f}, speech stays under {MIN_BEAT:.2f}; dips {self.dip_db:.0f} dB, "
-                f"a voice stops between syllables by at least {limit:g} dB)"
+                f"has the regular beat of music (beat strength {self.beat:.2f}; speech stays "
+                f"under {MIN_BEAT:.2f}) and " + _never_silent(self.dip_db, limit)
             )
         if self.reason == "bed":
             return (
-                f"never falls silent and holds the level of its peaks like a music bed (peaks "
-                f"vary {self.peak_spread_db:.1f} dB between half-seconds, a voice's by at least "
-                f"{MAX_BED_SPREAD_DB:g} dB; dips {self.dip_db:.0f} dB, a voice stops between "
-                f"syllables by at least {MAX_BEAT_DIP_DB:g} dB)"
+                "holds the level of its loudest moments like a music bed (they vary "
+                f"{self.peak_spread_db:.1f} dB from one half-second to the next; a voice's by "
+                f"at least {MAX_BED_SPREAD_DB:g} dB) and "
+                + _never_silent(self.dip_db, MAX_BEAT_DIP_DB)
             )
         if self.reason == "tuned":
             strong = self.tuning is not None and self.tuning >= MIN_STRONG_TUNING
             limit = MAX_STRONG_TUNING_DIP_DB if strong else MAX_TUNING_DIP_DB
             return (
-                f"never falls silent and its notes sit on a scale like tuned instruments "
-                f"(tuning {self.tuning:.2f}, a voice's gliding pitch stays under "
-                f"{MIN_TUNING:.2f}; dips {self.dip_db:.0f} dB, a voice stops between syllables "
-                f"by at least {limit:g} dB)"
+                "holds notes that sit on a musical scale, like tuned instruments (how well they "
+                f"fit a scale: {self.tuning:.2f}; a voice's gliding pitch stays under "
+                f"{MIN_TUNING:.2f}) and " + _never_silent(self.dip_db, limit)
             )
         if self.reason == "bass":
             return (
-                f"puts {self.bass_db:.1f} dB of its loud moments' power under 75 Hz, like the "
-                f"bass line of music (from {MIN_BASS_DB:g} dB; voices carry almost nothing so "
-                "low, -11 dB at most as measured): music, or a voice under loud music or rumble "
+                f"has a bass line: {self.bass_db:.1f} dB of its loud moments' power lies under "
+                "75 Hz, where a voice has almost none (voices measured -11 dB at most; music "
+                f"from {MIN_BASS_DB:g} dB): music, or a voice under loud music or rumble "
                 "(wind, traffic)"
             )
         if self.reason == "unmodulated" and self.modulation_db is not None:
             return (
-                "lacks the 2–8 Hz syllable rhythm of speech: steady noise, hum or a tone "
-                f"(syllabic modulation {self.modulation_db:.1f} dB, speech shows at least "
-                f"{MIN_MODULATION_DB:g} dB)"
+                "lacks the rise and fall of syllables, 2–8 a second, that speech has: steady "
+                f"noise, hum or a tone (its level swings {self.modulation_db:.1f} dB at that "
+                f"pace; speech swings at least {MIN_MODULATION_DB:g} dB)"
             )
         if self.reason == "tonal" and self.persistence is not None:
             return (
-                "holds steady spectral lines like tones or music (persistence "
-                f"{self.persistence:.2f}, speech stays under {MAX_PERSISTENCE:.2f})"
+                f"holds steady musical notes or tones (steadiness {self.persistence:.2f}; "
+                f"speech stays under {MAX_PERSISTENCE:.2f})"
             )
-        return "holds no speech" if self.reason == "silent" else "sounds like speech"
+        return "is silent" if self.reason == "silent" else "sounds like speech"
+
+
+def _never_silent(dip_db: float | None, limit_db: float) -> str:
+    """The words for a sound whose level never dips as far as a voice's between syllables."""
+    dip = f"its level dips only {dip_db:.0f} dB" if dip_db is not None else "it never dips"
+    return f"never falls silent ({dip}; a voice drops at least {limit_db:g} dB between syllables)"
 
 
 def _fine_structure(power: np.ndarray, bin_hz: float) -> np.ndarray:

@@ -227,3 +227,92 @@ def test_an_output_folder_that_cannot_be_written_is_a_usage_error(tmp_path, caps
     code = main(["run", SESSION, "--profile", "yeastar-prompt", "--out", str(blocker / "out")])
     assert code == 2
     assert "cannot write the output folder" in capsys.readouterr().err
+
+
+def _summary_of(records):
+    from types import SimpleNamespace
+
+    from pipeline.results import Summary
+
+    summary = Summary()
+    for record in records:
+        summary.add(record)
+    return SimpleNamespace(summary=summary)
+
+
+def _finding(code, severity, message):
+    return {"code": code, "severity": severity, "stage": "analyze", "message": message}
+
+
+def test_the_summary_lists_warnings_and_every_error_but_only_counts_the_ceiling(capsys):
+    from pipeline.cli import print_summary
+
+    records = [
+        {
+            "source": "takes/two.wav",
+            "status": "passed",
+            "findings": [
+                _finding("loudness_ceiling", "warning", "reached -18.5 LUFS"),
+                _finding("multiple_speakers", "warning", "a second voice at about 4.8–10.6 s"),
+            ],
+        },
+        {
+            "source": "takes/ceiling.wav",
+            "status": "passed",
+            "findings": [_finding("loudness_ceiling", "warning", "reached -18.5 LUFS")],
+        },
+        {
+            "source": "takes/bad.wav",
+            "status": "failed",
+            "findings": [_finding(f"e{i}", "error", f"error number {i}") for i in range(7)],
+        },
+    ]
+    print_summary(_summary_of(records), None)
+    out = capsys.readouterr().out
+    assert "a second voice at about 4.8–10.6 s" in out
+    assert "ceiling.wav" not in out and "reached -18.5 LUFS" not in out
+    assert "loudness_ceiling     warning     2" in out
+    assert all(f"error number {i}" in out for i in range(5))
+    assert "error number 5" not in out and "... and 2 more" in out
+
+
+def test_the_summary_caps_the_warned_files(capsys):
+    from pipeline.cli import print_summary
+
+    records = [
+        {
+            "source": f"takes/t{i:02d}.wav",
+            "status": "passed",
+            "findings": [_finding("hum", "warning", "50 Hz mains hum")],
+        }
+        for i in range(25)
+    ]
+    print_summary(_summary_of(records), "out")
+    out = capsys.readouterr().out
+    assert "t19.wav" in out and "t20.wav" not in out
+    assert "... and 5 more inputs with warnings; see out/results.jsonl" in out
+
+
+def test_the_summary_pads_wide_file_names_by_their_columns(capsys):
+    from pipeline.cli import display_width, print_summary
+
+    assert display_width("双人对话.wav") == 12 and display_width("abc") == 3
+    records = [
+        {
+            "source": name,
+            "status": "passed",
+            "findings": [_finding("hum", "warning", "MESSAGE")],
+        }
+        for name in ("双人对话.wav", "plain_name_of_a_take.wav")
+    ]
+    print_summary(_summary_of(records), None)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "MESSAGE" in line]
+    assert len(lines) == 2
+    assert {display_width(line[: line.index("MESSAGE")]) for line in lines} == {
+        len("plain_name_of_a_take.wav  ")
+    }
+
+
+def test_an_empty_folder_says_no_audio_files_were_found(tmp_path, capsys):
+    assert main(["check", str(tmp_path), "--profile", "yeastar-prompt"]) == 2
+    assert f"no audio files found in {tmp_path}" in capsys.readouterr().err

@@ -66,7 +66,7 @@ def test_folders_without_any_audio_are_a_usage_error(tmp_path):
     _touch(tmp_path / "notes" / "readme.txt")
     (tmp_path / "empty").mkdir()
     for folder in ("notes", "empty"):
-        with pytest.raises(ConfigurationError, match="no audio files in"):
+        with pytest.raises(ConfigurationError, match="no audio files found in"):
             expand_inputs([str(tmp_path / folder)])
     assert expand_inputs([]) == []  # nothing asked, nothing found: not an error
 

@@ -203,7 +203,18 @@ def test_low_snr_without_pauses_is_an_error_only_when_far_too_low(
     f = finding(stage(speech_clip(snr_db=snr, snr_from_pauses=False)), "low_snr")
     assert f.severity is severity
     if severity is Severity.WARNING:
-        assert "no pause" in f.message and "room tone" in f.message
+        assert "measured without a pause" in f.message and "room tone" in f.message
+        assert "12.3 dB is below 25 dB" in f.message and "quieter room" in f.message
+
+
+def test_low_snr_without_pauses_blames_the_trim_when_the_trim_cut_the_room_tone() -> None:
+    stage = Analyze(thresholds=load_profile("tencent-vod-voice").analysis)
+    clip = speech_clip(snr_db=12.3, snr_from_pauses=False, trimmed_start_s=1.5, trimmed_end_s=2.0)
+    f = finding(stage(clip), "low_snr")
+    assert f is not None and f.severity is Severity.WARNING
+    assert "the take as trimmed keeps only" in f.message and "may read low" in f.message
+    assert "room tone" not in f.message  # the source had it: voiceprep's trim cut it
+    assert "re-record in a quieter room if the noise is audible" in f.message
 
 
 def test_clipping_uses_quality_severity_then_error_beyond_ten_times() -> None:
@@ -265,7 +276,7 @@ def test_low_speech_ratio_warns() -> None:
     t = AnalysisThresholds(min_speech_ratio=0.5)
     clip = Analyze(thresholds=t)(clip_of(speechlike(10.0, RATE), [(0.0, 3.0)], snr_db=40.0))
     f = finding(clip, "low_speech_ratio")
-    assert f.severity is Severity.WARNING and "30%" in f.message
+    assert f.severity is Severity.WARNING and "30.0%" in f.message
     assert not clip.failed
 
 
@@ -318,9 +329,27 @@ def test_only_the_neural_check_fails_a_take_for_a_second_voice(
     clip = analyze(speech_clip())
     f = finding(clip, "multiple_speakers")
     assert f is not None and f.severity is severity
-    assert "1.5–2.5 s" in f.message
-    assert ("cannot be sure" in f.message) is (method == "default")
+    assert "1.5–2.5 s" in f.message and "how unlike the rest" in f.message
+    assert ("can be wrong" in f.message) is (method == "default")
+    assert ("about 1.5–2.5 s" in f.message) is (method == "default")
     assert clip.metrics["speaker_count"] == 2 and clip.metrics["speaker_change_s"] == [1.5]
+
+
+def test_the_default_speaker_check_says_it_can_be_wrong_even_when_it_only_warns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stages.analysis import speakers
+
+    verdict = speakers.SpeakerResult(
+        2, 2.17, (4.8,), ((4.8, 10.6),), speech_s=12.0, method="default", threshold=1.2
+    )
+    monkeypatch.setattr(speakers, "detect_speakers", lambda *args, **kwargs: verdict)
+    analyze = Analyze(thresholds=AnalysisThresholds(speaker_severity="warning"))
+    f = finding(analyze(speech_clip()), "multiple_speakers")
+    assert f is not None and f.severity is Severity.WARNING
+    assert f.message.startswith("a second voice at about 4.8–10.6 s (how unlike the rest")
+    assert "2.17; one voice stays under 1.20" in f.message and "can be wrong" in f.message
+    assert "speaker score" not in f.message
 
 
 def test_the_no_speech_message_says_what_was_measured_for_each_reason() -> None:
@@ -329,10 +358,10 @@ def test_the_no_speech_message_says_what_was_measured_for_each_reason() -> None:
     music = Analyze()(clip_of(beat_music(12.0, RATE), [(0.0, 12.0)], speech_ratio=1.0))
     tones = Analyze()(clip_of(fast_dtmf(8.0, RATE), [(0.0, 8.0)], speech_ratio=1.0))
     music_finding, tone_finding = finding(music, "no_speech"), finding(tones, "no_speech")
-    assert music_finding is not None and "steady spectral lines" in music_finding.message
-    assert "persistence" in music_finding.message
+    assert music_finding is not None and "steady musical notes" in music_finding.message
+    assert "steadiness" in music_finding.message and "persistence" not in music_finding.message
     assert tone_finding is not None and "signalling tone" in tone_finding.message
-    assert "persistence" not in tone_finding.message  # its own measurement, not another's
+    assert "steadiness" not in tone_finding.message  # its own measurement, not another's
     assert music_finding.severity is tone_finding.severity is Severity.ERROR
 
 
@@ -393,7 +422,7 @@ def test_two_talkers_on_two_channels_fail_a_voice_cloning_take() -> None:
     clip = Analyze(thresholds=thresholds, speakers="default", profile="tencent-vod-voice")(clip)
     f = finding(clip, "multiple_speakers")
     assert f is not None and f.severity is Severity.ERROR
-    assert "left and right channels" in f.message and "1.2–2.0 s, 2.4–2.9 s" in f.message
+    assert "left and right channels" in f.message and "1.2–2.0 s and 2.4–2.9 s" in f.message
     assert clip.metrics["speaker_count"] == 2 and clip.metrics["speaker_change_s"] == [1.2, 2.4]
     one = Analyze(thresholds=thresholds, speakers="default")(speech_clip(channel_talkers=1))
     assert finding(one, "multiple_speakers") is None
@@ -407,3 +436,45 @@ def test_a_clip_no_vad_has_seen_finds_speech_between_digital_silences() -> None:
     x[RATE : 2 * RATE] = speechlike(1.0, RATE)
     ((start, end),) = _energy_segments(x, RATE)[:1]
     assert start == pytest.approx(1.0, abs=0.1) and end <= 2.05
+
+
+def test_two_talkers_on_two_channels_says_which_channel_holds_which() -> None:
+    clip = speech_clip(
+        channel_talkers=2,
+        channel_second_voice_s=[[17.1, 22.2], [22.6, 27.7]],
+        channel_talk_s=[11.0, 9.1],
+    )
+    f = finding(Analyze(speakers="default")(clip), "multiple_speakers")
+    assert f is not None
+    assert (
+        "the left channel holds one talker (11.0 s of speech) and the right another (9.1 s, "
+        "at 17.1–22.2 s and 22.6–27.7 s)"
+    ) in f.message
+
+
+@pytest.mark.parametrize(
+    ("bandwidth", "says", "never"),
+    [
+        (3400.0, "upsampled from telephone audio", "compressed"),
+        (5000.0, "low-pass filtered or compressed", "telephone"),
+    ],
+)
+def test_band_limited_blames_telephone_audio_only_when_the_content_stops_there(
+    bandwidth: float, says: str, never: str
+) -> None:
+    profile = "tencent-vod-voice"
+    stage = Analyze(thresholds=load_profile(profile).analysis, profile=profile)
+    clip = speech_clip(bandwidth_hz=bandwidth, hf_tilt_db=None)
+    clip.rate = load_profile(profile).sample_rate
+    f = finding(stage(clip), "band_limited")
+    assert f is not None and says in f.message and never not in f.message
+    assert f"ends at {bandwidth / 1000:.1f} kHz" in f.message
+    assert "needs content up to at least 5.5 kHz" in f.message
+    assert "needed at 24000 Hz" not in f.message
+
+
+def test_a_silent_clip_says_it_is_silent() -> None:
+    clip = clip_of(np.zeros(RATE * 3, np.float32), [], source_peak_dbfs=-float("inf"))
+    f = finding(Analyze()(clip), "no_speech")
+    assert f is not None and f.severity is Severity.ERROR
+    assert "silent" in f.message and "every sample is zero" in f.message

@@ -292,8 +292,19 @@ def test_truncated_wav_is_an_error_by_default(tmp_path):
     path.write_bytes(path.read_bytes()[: 44 + 32000])
     clip = Decode()(Clip(source=str(path)))
     assert clip.failed and clip.codes() == ["truncated_input"]
-    assert "allow_truncated" in clip.findings[0].message
+    assert "Pass --allow-truncated to use the part that decoded" in clip.findings[0].message
+    assert "allow_truncated" not in clip.findings[0].message  # the CLI's words, not Python's
     assert clip.info is not None and clip.info.duration_s == pytest.approx(1.0)
+
+
+def test_a_truncated_wav_with_nothing_decoded_does_not_suggest_allow_truncated(tmp_path):
+    path = tmp_path / "cut.wav"
+    sf.write(path, tone(440, 2.0, 16000), 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[:44])
+    clip = Decode()(Clip(source=str(path)))
+    if clip.codes() == ["truncated_input"]:  # libsndfile may call it empty instead
+        message = clip.findings[0].message
+        assert "--allow-truncated" not in message and "no part to use" in message
 
 
 def test_truncated_wav_decodes_what_is_there_with_a_warning(tmp_path):

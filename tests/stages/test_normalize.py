@@ -143,6 +143,9 @@ def test_ceiling_holds_loudness_back_and_warns() -> None:
     assert finding.severity is Severity.WARNING
     assert "-16 LUFS" in finding.message and "-1 dBFS" in finding.message
     assert f"{clip.metrics['lufs']:.1f} LUFS" in finding.message
+    short = -16.0 - clip.metrics["lufs"]
+    assert f"{short:.1f} dB under the -16 LUFS target" in finding.message
+    assert f"will play {short:.1f} dB quieter" in finding.message
 
 
 def test_silence_gets_no_gain_and_no_crash() -> None:
@@ -343,6 +346,8 @@ def test_a_take_under_the_silence_gate_is_measured_and_raised(peak_db: float) ->
     clip = run(x, 16000, target_lufs=-23.0)
     (finding,) = [f for f in clip.findings if f.code == "low_level"]
     assert finding.severity is Severity.WARNING and "input gain" in finding.message
+    assert "far below -70 LUFS, where loudness meters stop counting sound" in finding.message
+    assert "BS.1770" not in finding.message and "LKFS" not in finding.message
     assert clip.metrics["lufs"] == pytest.approx(-23.0, abs=0.5)
     assert clip.metrics["gain_db"] > 50.0
 

@@ -79,8 +79,12 @@ def test_each_rule_refuses_with_documented_severity(
     f = findings[0]
     assert f.severity is severity
     assert profile.vendor in f.message
-    if profile.rules[_rule_of(code)].source:
-        assert profile.rules[_rule_of(code)].source in f.message
+    rule = profile.rules[_rule_of(code)]
+    if not rule.documented and "not documented" in rule.source:
+        assert f"(voiceprep's default; {profile.vendor} does not document this)" in f.message
+        assert f.message.count("document") == 1  # said once
+    elif rule.source:
+        assert rule.source in f.message
 
 
 def _rule_of(code: str) -> str:
@@ -240,3 +244,90 @@ def test_inconsistent_wav_header_is_an_error(tmp_path: Path) -> None:
 def test_read_wav_fmt_refuses_non_wav(tmp_path: Path) -> None:
     path = write(tmp_path / "x.gsm", "gsm", 8000)
     assert read_wav_fmt(str(path)) is None
+
+
+def test_rule_messages_use_the_format_names_users_pass_and_short_lists() -> None:
+    vod = load_profile("tencent-vod-voice")
+    props = dataclasses.replace(GOOD[vod.name], codec="ulaw", sample_rate=8000)
+    codec, rate = check_properties(props, vod, predicted=True, chosen_format="wav-ulaw")
+    assert codec.message.startswith("the audio would be encoded as wav-ulaw;")
+    assert "accepts wav-pcm16 or mp3 (voiceprep's default;" in codec.message
+    assert "drop --format to get the profile's wav-pcm16, or use --format mp3" in codec.message
+    assert "16000, 22050, 24000, 32000, 44100 or 48000 Hz" in rate.message
+    assert "wav-ulaw is 8000 Hz only" in rate.message and "pcm_16" not in rate.message
+
+
+def test_an_undocumented_rule_that_cites_vendors_md_is_not_called_undocumented() -> None:
+    huawei = load_profile("huawei-ivr")
+    props = dataclasses.replace(GOOD[huawei.name], container="mp3", codec="mp3", bit_depth=None)
+    (f,) = check_properties(props, huawei, chosen_format="mp3")
+    assert f.severity is Severity.WARNING and "does not document" not in f.message
+    assert "(voiceprep's default, from VENDORS.md §3.3" in f.message
+
+
+def _custom(base: str, **rules: Rule) -> Any:
+    profile = load_profile(base)
+    return dataclasses.replace(profile, rules=dict(profile.rules, **rules))
+
+
+def test_a_profile_whose_own_format_breaks_its_rule_is_told_to_fix_the_profile() -> None:
+    profile = _custom("yeastar-prompt", bit_depth=Rule("bit_depth", documented=True, allowed=(24,)))
+    props = dataclasses.replace(
+        GOOD["yeastar-prompt"], container="wav", codec="pcm_16", bit_depth=16
+    )
+    (own,) = check_properties(props, profile, predicted=True)
+    assert own.message.startswith("the file would be 16-bit; Yeastar")
+    assert "accepts 24-bit" in own.message and "drop --format" not in own.message
+    assert "the profile's own output format, wav-pcm16, breaks its bit_depth rule" in own.message
+    (chosen,) = check_properties(props, profile, predicted=True, chosen_format="wav-pcm16")
+    assert "drop --format" not in chosen.message  # the same format as the profile's
+    alaw = dataclasses.replace(props, codec="alaw", bit_depth=8)
+    (picked,) = check_properties(alaw, profile, predicted=True, chosen_format="wav-alaw")
+    assert "drop --format to get the profile's wav-pcm16" in picked.message
+
+
+def test_a_channels_rule_asking_for_two_is_not_told_to_downmix() -> None:
+    profile = _custom("yeastar-prompt", channels=Rule("channels", documented=True, allowed=(2,)))
+    (f,) = check_properties(GOOD["yeastar-prompt"], profile, predicted=True)
+    assert "downmix" not in f.message and "mono files only" in f.message
+    assert "accepts 2 channels" in f.message
+    (mono,) = check_properties(
+        dataclasses.replace(GOOD["yeastar-prompt"], channels=2), load_profile("yeastar-prompt")
+    )
+    assert "downmix to mono" in mono.message
+
+
+@pytest.mark.parametrize(
+    ("name", "stem", "says"),
+    [
+        ("yeastar-prompt", "my prompt(2)", "not allowed: a space, '(', ')'"),
+        ("huawei-ivr", "a" * 53, "is 53 characters long, 3 over the limit"),
+    ],
+)
+def test_a_bad_file_name_names_what_is_wrong(name: str, stem: str, says: str) -> None:
+    profile = load_profile(name)
+    (f,) = check_properties(dataclasses.replace(GOOD[name], stem=stem), profile)
+    assert says in f.message and "let voiceprep name the output (the default)" in f.message
+    assert "safe_stem" not in f.message
+
+
+def test_a_predicted_size_says_it_is_worked_out_before_encoding() -> None:
+    profile = load_profile("yeastar-prompt")
+    profile = _custom("yeastar-prompt", file_size=Rule("file_size", documented=True, maximum=40000))
+    mp3 = dataclasses.replace(
+        GOOD["yeastar-prompt"],
+        container="mp3",
+        codec="mp3",
+        bit_depth=None,
+        bytes=233_024,
+        bytes_exact=False,
+    )
+    (f,) = check_properties(mp3, profile, predicted=True, chosen_format="mp3")
+    assert f.severity is Severity.WARNING
+    assert f.message.startswith("before encoding, the file is estimated at up to about 0.23 MB")
+    (wav,) = check_properties(
+        dataclasses.replace(GOOD["yeastar-prompt"], bytes=232_044), profile, predicted=True
+    )
+    assert wav.message.startswith("before encoding, the file is worked out at 0.23 MB")
+    (written,) = check_properties(dataclasses.replace(mp3, bytes=46_440, bytes_exact=True), profile)
+    assert written.message.startswith("the file is 0.05 MB (46,440 bytes)")

@@ -541,7 +541,21 @@ def test_the_reason_is_explained_with_its_measurements() -> None:
     assert result.reason in ("beat", "tonal")
     assert "speech" in result.why and any(c.isdigit() for c in result.why)
     tone_result = speech_module.SpeechResult(False, 0.3, 50, 10.0, "lines", lines=2.0)
-    assert "2 lines" in tone_result.why
+    assert "2 steady tone lines" in tone_result.why
+
+
+def test_the_reasons_use_plain_words_with_the_value_and_the_limit() -> None:
+    tonal = speech_module.SpeechResult(False, 0.8, 50, 10.0, "tonal")
+    assert tonal.why == (
+        "holds steady musical notes or tones (steadiness 0.80; speech stays under "
+        f"{speech_module.MAX_PERSISTENCE:.2f})"
+    )
+    bass = speech_module.SpeechResult(False, 0.3, 50, 10.0, "bass", bass_db=-5.6)
+    assert bass.why.startswith("has a bass line: -5.6 dB of its loud moments' power")
+    assert "music from -7.5 dB" in bass.why and "(from" not in bass.why
+    assert speech_module.SpeechResult(False, None, 0, None, "silent").why == "is silent"
+    for why in (tonal.why, bass.why):
+        assert "persistence" not in why and "spectral" not in why
 
 
 @pytest.mark.parametrize("band", [0, 3, 7])
