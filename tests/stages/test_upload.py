@@ -318,3 +318,25 @@ def test_a_source_name_that_is_not_utf8_is_kept_in_the_ledger(tmp_path: Path) ->
     row = ledger.get("alpha.wav", "yeastar")
     assert row is not None and row.source == "in/caf\\udce9.m4a" and row.state == "sending"
     ledger.close()
+
+
+def test_an_auth_error_after_a_possible_delivery_keeps_the_item_for_reconciling(
+    tmp_path: Path,
+) -> None:
+    out = make_run(tmp_path / "run", "yeastar", NAMES[:1])
+
+    def force_lost(item: UploadItem) -> Any:
+        item.note(force_sent=True)  # the overwrite went out; its answer never came back
+        raise VendorUnavailable("yeastar", "Timeout", "no answer", maybe_delivered=True)
+
+    upload_run(str(out), client_factory=lambda: FakeClient(behave={"alpha": force_lost}))
+    assert rows(out)["alpha.wav"][0] == "sending"
+    denied = raise_(VendorAuthError("yeastar", "10005", "access denied"))
+    summary = upload_run(str(out), client_factory=lambda: FakeClient(behave={"alpha": denied}))
+    assert summary.stopped is not None
+    assert rows(out)["alpha.wav"][0] == "sending"  # still unsure: the next run asks first
+    client = FakeClient()
+    upload_run(str(out), client_factory=lambda: client)
+    assert [(i.name, i.resumed, i.progress.get("force_sent")) for i in client.sent] == [
+        ("alpha", True, True)
+    ]
