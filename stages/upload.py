@@ -4,7 +4,12 @@
 when the vendor fetches URLs (CCC, VOD), sends it with the vendor's client and records
 the `Receipt`. Where receipts live:
 
-- the run journal (``journal.sqlite``, table ``uploads``) is the source of truth;
+- the run journal (``journal.sqlite``, table ``uploads``) is the source of truth, one
+  row per output, vendor and target (endpoint and account, `client_target`): receipts
+  from a sandbox rehearsal do not count for the real vendor, and pending outcomes are
+  followed only against the target that made them. Rows from journals older than
+  targets have target ``""`` and count for every target (where they were made cannot
+  be known);
 - ``uploads.jsonl`` is the stable receipts file: one line per receipt change, appended
   as it happens (the last line of an output wins);
 - ``results.jsonl`` gets an ``upload`` key on each record, rewritten atomically at the
@@ -86,6 +91,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
     output     TEXT NOT NULL,
     vendor     TEXT NOT NULL,
+    target     TEXT NOT NULL DEFAULT '',
     source     TEXT NOT NULL,
     state      TEXT NOT NULL,
     remote_id  TEXT,
@@ -95,7 +101,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     detail     TEXT,
     error      TEXT,
     attempts   INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (output, vendor)
+    PRIMARY KEY (output, vendor, target)
 );
 CREATE TABLE IF NOT EXISTS callbacks (
     vendor    TEXT NOT NULL,
@@ -105,6 +111,39 @@ CREATE TABLE IF NOT EXISTS callbacks (
     PRIMARY KEY (vendor, remote_id)
 );
 """
+_COLUMNS = (
+    "output, vendor, source, state, remote_id, status, request_id, at, detail, error, "
+    "attempts, target"
+)
+_MIGRATE = f"""
+ALTER TABLE uploads RENAME TO uploads_untargeted;
+{_SCHEMA.split(";")[0]};
+INSERT INTO uploads ({_COLUMNS})
+    SELECT {_COLUMNS.replace("target", "''")} FROM uploads_untargeted;
+DROP TABLE uploads_untargeted;
+"""
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Give a journal from before targets were recorded its ``target`` column: its rows get
+    target ``""`` (made somewhere unknown), which count for every target."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(uploads)")}
+        if columns and "target" not in columns:
+            for statement in _MIGRATE.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def client_target(client: Any) -> str:
+    """Where ``client``'s receipts are made (`vendors.base.ClientCore.target`): its endpoint
+    and account; ``""`` for a client that does not say (test fakes)."""
+    return str(getattr(client, "target", "") or "")
 
 
 @dataclass
@@ -122,6 +161,9 @@ class Row:
     detail: dict[str, Any]
     error: str | None
     attempts: int
+    target: str = ""
+    """Where the receipt was made (`client_target`); ``""``: unknown (a journal from before
+    targets were recorded), which counts for every target."""
 
     def receipt(self) -> Any:
         from vendors.base import Receipt
@@ -140,47 +182,65 @@ class Row:
 
 def _row(r: tuple[Any, ...]) -> Row:
     return Row(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8] or "{}"), r[9], r[10]
-    )
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8] or "{}"), r[9], r[10],
+        r[11],
+    )  # fmt: skip
 
 
 class UploadLedger:
     """The ``uploads`` and ``callbacks`` tables of a run journal; safe to share by threads.
 
     Every change is committed at once, so a SIGKILL loses at most the change in flight.
+    Rows are kept per target (`client_target`: the endpoint the client talked to and the
+    account, e.g. a sandbox URL or the real cloud with a CCC SdkAppId): a ledger opened for
+    ``target`` reads and writes that target's rows, so a rehearsal against the sandbox
+    does not count as uploaded to the real vendor. Rows with target ``""`` (journals from
+    before targets were recorded, where the target cannot be known) count for every
+    target.
     """
 
-    def __init__(self, out_dir: str) -> None:
+    def __init__(self, out_dir: str, target: str = "") -> None:
         self.out_dir = out_dir
+        self.target = target
         self.path = os.path.join(out_dir, JOURNAL_NAME)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.isolation_level = None
+        _migrate(self._db)
         self._db.executescript(_SCHEMA)
+        self._db.isolation_level = "DEFERRED"
         self._jsonl = os.path.join(out_dir, UPLOADS_NAME)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def rows(self, vendor: str | None = None) -> dict[tuple[str, str], Row]:
-        """Every row (of ``vendor``), keyed by (output, vendor)."""
+    def all_rows(self, vendor: str | None = None) -> list[Row]:
+        """Every row (of ``vendor``) of every target."""
         with self._lock:
-            sql = "SELECT * FROM uploads" + (" WHERE vendor = ?" if vendor else "")
-            cursor = self._db.execute(sql, (vendor,) if vendor else ())
-            out = {}
-            for r in cursor.fetchall():
-                row = _row(r)
-                out[(row.output, row.vendor)] = row
-            return out
+            sql = f"SELECT {_COLUMNS} FROM uploads" + (" WHERE vendor = ?" if vendor else "")
+            return [_row(r) for r in self._db.execute(sql, (vendor,) if vendor else ())]
+
+    def rows(self, vendor: str | None = None) -> dict[tuple[str, str], Row]:
+        """The rows (of ``vendor``) that count for this ledger's target, keyed by (output,
+        vendor): the target's own, else an untargeted one."""
+        out: dict[tuple[str, str], Row] = {}
+        for row in self.all_rows(vendor):
+            if row.target not in (self.target, ""):
+                continue
+            key = (row.output, row.vendor)
+            if key not in out or row.target == self.target:
+                out[key] = row
+        return out
 
     def get(self, output: str, vendor: str) -> Row | None:
         return self.rows(vendor).get((output, vendor))
 
     def _write(self, row: Row) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO uploads ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 row.output,
                 row.vendor,
@@ -193,6 +253,7 @@ class UploadLedger:
                 utf8_text(json.dumps(row.detail, ensure_ascii=False)),
                 row.error,
                 row.attempts,
+                row.target,
             ),
         )
         self._db.commit()
@@ -207,7 +268,7 @@ class UploadLedger:
         with self._lock:
             old = self._get_unlocked(output, vendor)
             row = old or Row(output, vendor, source, "sending", None, None, None, None, {}, None, 0)
-            row.state, row.error = "sending", None
+            row.state, row.error, row.target = "sending", None, self.target
             row.attempts += 1
             row.detail = {**row.detail, "_path": path}
             if not resumed:
@@ -227,36 +288,46 @@ class UploadLedger:
         row = self.get(output, vendor)
         return dict(row.detail.get("_progress") or {}) if row is not None else {}
 
-    def _get_unlocked(self, output: str, vendor: str) -> Row | None:
+    def _get_unlocked(self, output: str, vendor: str, target: str | None = None) -> Row | None:
+        """The row of ``target`` exactly; by default this target's row, else an untargeted one."""
+        if target is not None:
+            r = self._db.execute(
+                f"SELECT {_COLUMNS} FROM uploads WHERE output = ? AND vendor = ? AND target = ?",
+                (output, vendor, target),
+            ).fetchone()
+            return None if r is None else _row(r)
         r = self._db.execute(
-            "SELECT * FROM uploads WHERE output = ? AND vendor = ?", (output, vendor)
+            f"SELECT {_COLUMNS} FROM uploads WHERE output = ? AND vendor = ? "
+            "AND target IN (?, '') ORDER BY target = ? DESC LIMIT 1",
+            (output, vendor, self.target, self.target),
         ).fetchone()
         return None if r is None else _row(r)
 
     def restore(self, output: str, vendor: str, previous: Row | None) -> None:
         """Undo `mark_sending`: the request surely never reached the vendor."""
         with self._lock:
-            if previous is None:
+            if previous is None or previous.target != self.target:
                 self._db.execute(
-                    "DELETE FROM uploads WHERE output = ? AND vendor = ?", (output, vendor)
+                    "DELETE FROM uploads WHERE output = ? AND vendor = ? AND target = ?",
+                    (output, vendor, self.target),
                 )
                 self._db.commit()
-            else:
+            if previous is not None:
                 self._write(previous)
 
     def set_state(self, output: str, vendor: str, state: str, error: str | None = None) -> None:
         with self._lock:
-            self._db.execute(
-                "UPDATE uploads SET state = ?, error = ? WHERE output = ? AND vendor = ?",
-                (state, error, output, vendor),
-            )
-            self._db.commit()
+            row = self._get_unlocked(output, vendor)
+            if row is None:
+                return
+            row.state, row.error = state, error
+            self._write(row)
 
-    def record(self, output: str, receipt: Any) -> None:
+    def record(self, output: str, receipt: Any, *, target: str | None = None) -> None:
         """Store ``receipt`` as the item's outcome (state ``done``) and append it to
-        ``uploads.jsonl``."""
+        ``uploads.jsonl``; ``target`` (default: this ledger's) names the row's target."""
         with self._lock:
-            old = self._get_unlocked(output, receipt.vendor)
+            old = self._get_unlocked(output, receipt.vendor, target)
             path = (old.detail.get("_path") if old else None) or receipt.output
             row = Row(
                 output,
@@ -270,9 +341,10 @@ class UploadLedger:
                 {**receipt.detail, "_path": path},
                 None,
                 old.attempts if old else 1,
+                old.target if old is not None else self.target if target is None else target,
             )
             self._write(row)
-            self._append({**receipt.to_dict(), "state": "done"})
+            self._append({**receipt.to_dict(), "state": "done", "target": row.target})
 
     def _append(self, line: dict[str, Any]) -> None:
         with open(self._jsonl, "a", encoding="utf-8", errors=LONE_SURROGATES) as fh:
@@ -310,7 +382,7 @@ class UploadLedger:
         from vendors.huawei import apply_review_callback
 
         changed = []
-        for (output, _), row in self.rows(vendor).items():
+        for row in self.all_rows(vendor):
             if row.state != "done" or row.status != "submitted" or not row.remote_id:
                 continue
             payload = self.callback_for(vendor, row.remote_id)
@@ -318,7 +390,7 @@ class UploadLedger:
                 continue
             receipt = apply_review_callback(row.receipt(), payload, at=at or time.time())
             if receipt.status != "submitted":
-                self.record(output, receipt)
+                self.record(row.output, receipt, target=row.target)
                 changed.append(receipt)
         return changed
 
@@ -482,6 +554,7 @@ def upload_run(
         try:
             main_client = new_client()
             clients.append(main_client)
+            ledger.target = client_target(main_client)
             if main_client.needs_url and publisher is None:
                 if endpoint is None:
                     raise ConfigurationError(
@@ -734,11 +807,12 @@ def sync_results(out_dir: str) -> None:
         return
     ledger = UploadLedger(out_dir)
     try:
-        rows = ledger.rows()
+        rows = ledger.all_rows()
     finally:
         ledger.close()
     by_output: dict[str, dict[str, Any]] = {}
-    for (output, _), row in sorted(rows.items(), key=lambda kv: kv[1].at or 0.0):
+    for row in sorted(rows, key=lambda r: r.at or 0.0):
+        output = row.output
         entry: dict[str, Any] = {"state": row.state}
         if row.state == "done":
             entry.update(row.receipt().to_dict())

@@ -340,6 +340,20 @@ class ClientCore:
             f"{type(self).__name__}(endpoint={self.endpoint!r}, credentials={self.credentials!r})"
         )
 
+    def account(self) -> str | None:
+        """The vendor account the requests act for beyond the credentials' id (CCC
+        SdkAppId, VOD SubAppId, Huawei app key), if any."""
+        return None
+
+    @property
+    def target(self) -> str:
+        """Where receipts of this client are made: its endpoint (a sandbox URL, an exact
+        vendor URL, or the vendor's default) and account, e.g.
+        ``https://ccc.tencentcloudapi.com SdkAppId=1400000001``. Upload ledgers and CCC's
+        daily quota are kept per target."""
+        account = self.account()
+        return self.endpoint + (f" {account}" if account else "")
+
     @classmethod
     def sandbox_options(cls, root: str) -> dict[str, Any]:
         """Client options a sandbox root implies besides the endpoint (e.g. a second host)."""

@@ -121,6 +121,9 @@ class _HuaweiCore(ClientCore):
 
     # --- token ----------------------------------------------------------------------------
 
+    def account(self) -> str | None:
+        return f"app={self.credentials.key_id}"
+
     def _refresh_margin_s(self) -> float:
         return min(60.0, 0.1 * self.token_lifetime_s)
 

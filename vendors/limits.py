@@ -148,6 +148,9 @@ class DailyQuota:
     db_path: str | None = None
     utc_offset_h: float = 8.0
     clock: Callable[[], float] = field(default=time.time, repr=False)
+    scope: str | None = None
+    """What the count is kept for besides ``vendor`` (the client's target: endpoint and
+    SdkAppId), so files sent to a sandbox do not count against the real cloud."""
     _memory: dict[str, int] = field(default_factory=dict, repr=False)
     _held: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
@@ -174,10 +177,10 @@ class DailyQuota:
         with closing(_connect(self.db_path)) as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
-                "SELECT used FROM quota WHERE vendor = ? AND day = ?", (self.vendor, day)
+                "SELECT used FROM quota WHERE vendor = ? AND day = ?", (self._key, day)
             ).fetchone()
             before = 0 if row is None else int(row[0])
-            ids = (self.vendor, day, key)
+            ids = (self._key, day, key)
             held = key is not None and (
                 db.execute(
                     "SELECT 1 FROM quota_items WHERE vendor = ? AND day = ? AND item = ?", ids
@@ -185,7 +188,7 @@ class DailyQuota:
                 is not None
             )
             after, hold = change(before, held)
-            db.execute("INSERT OR REPLACE INTO quota VALUES (?, ?, ?)", (self.vendor, day, after))
+            db.execute("INSERT OR REPLACE INTO quota VALUES (?, ?, ?)", (self._key, day, after))
             if key is not None and hold != held:
                 sql = (
                     "INSERT INTO quota_items VALUES (?, ?, ?)"
@@ -195,6 +198,11 @@ class DailyQuota:
                 db.execute(sql, ids)
             db.execute("COMMIT")
         return before, after, held
+
+    @property
+    def _key(self) -> str:
+        """The ``vendor`` column of the quota tables: the vendor, and the scope if any."""
+        return self.vendor if not self.scope else f"{self.vendor} {self.scope}"
 
     def used(self) -> int:
         """Files counted today."""

@@ -219,8 +219,15 @@ class _CccCore(_TencentCore):
         self.sdk_app_id = app_id
         db = None if self.state_dir is None else os.path.join(self.state_dir, JOURNAL_NAME)
         self.quota = DailyQuota(
-            self.vendor, limit_per_day=daily_quota, db_path=db, clock=self.clock
+            self.vendor,
+            limit_per_day=daily_quota,
+            db_path=db,
+            clock=self.clock,
+            scope=self.target,  # a sandbox rehearsal does not use up the real cloud's day
         )
+
+    def account(self) -> str | None:
+        return f"SdkAppId={self.sdk_app_id}"
 
     def check(self, item: UploadItem) -> str:
         """Validate ``item`` for UploadIvrAudio; returns its URL."""
@@ -457,6 +464,9 @@ class _VodCore(_TencentCore):
         self.session_context = session_context
         self.tasks_priority = tasks_priority
         self.duration_s = duration_s
+
+    def account(self) -> str | None:
+        return None if self.sub_app_id is None else f"SubAppId={self.sub_app_id}"
 
     def session_id(self, item: UploadItem) -> str:
         """The dedup key: the same file, name and sub-app always give the same SessionId."""

@@ -369,6 +369,7 @@ def test_ccc_resume_uploads_new_audio_instead_of_adopting_an_older_file_of_that_
 def test_ccc_quota_counts_each_file_once_after_a_flaky_run(
     tmp_path: Path, make_sandbox: Any
 ) -> None:
+    from vendors.base import make_client
     from vendors.limits import DailyQuota
 
     server = make_sandbox()
@@ -377,7 +378,10 @@ def test_ccc_quota_counts_each_file_once_after_a_flaky_run(
     upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False)
     faults(server, drop_rate=0.0)
     upload_run(str(out), endpoint=server.url, client_options=FEW, poll=False)
-    quota = DailyQuota("tencent-ccc", 50, db_path=str(out / "journal.sqlite"))
+    client = make_client("tencent-ccc", endpoint=server.url, state_dir=str(out))
+    quota = DailyQuota("tencent-ccc", 50, db_path=str(out / "journal.sqlite"), scope=client.target)
+    client.close()
+    assert DailyQuota("tencent-ccc", 50, db_path=str(out / "journal.sqlite")).used() == 0
     assert quota.used() == sum(store(server).ccc_daily.values()) == 3
 
 
@@ -395,3 +399,55 @@ def test_vod_task_whose_answer_was_lost_is_found_and_followed(
     assert (row["upload"]["remote_id"], row["upload"]["status"]) == (task.task_id, "approved")
     assert row["upload"]["detail"]["voice_id"] == task.voice_id
     assert summary.statuses == {"approved": 1}
+
+
+@pytest.mark.parametrize("vendor", ["tencent-ccc", "huawei", "yeastar"])
+def test_receipts_of_one_target_do_not_count_for_another(
+    tmp_path: Path, make_sandbox: Any, vendor: str
+) -> None:
+    """A rehearsal against one sandbox does not mark the outputs uploaded elsewhere."""
+    first, second = make_sandbox(), make_sandbox()
+    out = run_for(tmp_path, vendor, ["n0", "n1"])
+    assert upload_run(str(out), endpoint=first.url, poll=False).sent == 2
+    again = upload_run(str(out), endpoint=second.url, poll=False)
+    assert (again.sent, again.skipped) == (2, 0)
+    assert sorted(stored_names(second, vendor)) == ["n0", "n1"]
+    # each target keeps its own receipts: nothing is sent twice to either
+    for server in (first, second):
+        repeat = upload_run(str(out), endpoint=server.url, poll=False)
+        assert (repeat.sent, repeat.skipped) == (0, 2)
+    targets = {line["target"] for line in read_jsonl(out / "uploads.jsonl")}
+    assert len(targets) == 2 and all(t.startswith("http://127.0.0.1:") for t in targets)
+
+
+def test_ccc_daily_quota_is_kept_per_target(tmp_path: Path, make_sandbox: Any) -> None:
+    first, second = make_sandbox(), make_sandbox()
+    out = run_for(tmp_path, "tencent-ccc", ["n0", "n1"])
+    options = {"daily_quota": 2}
+    assert upload_run(str(out), endpoint=first.url, poll=False, client_options=options).sent == 2
+    later = upload_run(str(out), endpoint=second.url, poll=False, client_options=options)
+    assert (later.sent, later.stopped) == (2, None)
+
+
+def test_a_journal_from_before_targets_is_migrated_and_its_rows_count_everywhere(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox()
+    out = run_for(tmp_path, "yeastar", ["n0", "n1"])
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        db.execute(
+            "CREATE TABLE uploads (output TEXT NOT NULL, vendor TEXT NOT NULL, source TEXT NOT "
+            "NULL, state TEXT NOT NULL, remote_id TEXT, status TEXT, request_id TEXT, at REAL, "
+            "detail TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+            "PRIMARY KEY (output, vendor))"
+        )
+        db.execute(
+            "INSERT INTO uploads VALUES ('n0.wav', 'yeastar', 'in/n0.wav', 'done', '5', "
+            "'approved', NULL, 1.0, '{}', NULL, 1)"
+        )
+    summary = upload_run(str(out), endpoint=server.url, poll=False)
+    assert (summary.sent, summary.skipped) == (1, 1)  # the old receipt's target is unknown
+    assert stored_names(server, "yeastar") == ["n1"]
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        targets = dict(db.execute("SELECT output, target FROM uploads").fetchall())
+    assert targets["n0.wav"] == "" and targets["n1.wav"].startswith("http://127.0.0.1:")

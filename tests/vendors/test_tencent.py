@@ -274,9 +274,10 @@ def test_ccc_vendor_overflow_marks_the_day_used_up(tmp_path: Path, item: UploadI
     client = ccc(script, tmp_path)
     with pytest.raises(VendorQuotaExceeded):
         client.upload(item)
-    assert (
-        DailyQuota("tencent-ccc", limit_per_day=50, db_path=client.quota.db_path).remaining() == 0
-    )
+    db = client.quota.db_path
+    assert DailyQuota("tencent-ccc", 50, db_path=db, scope=client.target).remaining() == 0
+    # kept per target: another endpoint or SdkAppId has its own day
+    assert DailyQuota("tencent-ccc", 50, db_path=db, scope="elsewhere").remaining() == 50
 
 
 @pytest.mark.parametrize(
