@@ -10,7 +10,8 @@ the `Receipt`. Where receipts live:
   followed only against the target that made them. Rows from journals older than
   targets have target ``""`` and count for every target (where they were made cannot
   be known);
-- ``uploads.jsonl`` is the stable receipts file: one line per receipt change, appended
+- ``uploads.jsonl`` is the stable receipts file: one line per change (a receipt, or an
+  item's ``error`` or ``unknown`` state), appended
   as it happens (the last line of an output wins);
 - ``results.jsonl`` gets an ``upload`` key on each record, rewritten atomically at the
   end of each upload (a later ``voiceprep run`` into the folder drops it again;
@@ -316,12 +317,28 @@ class UploadLedger:
                 self._write(previous)
 
     def set_state(self, output: str, vendor: str, state: str, error: str | None = None) -> None:
+        """Change the item's state; ``error`` and ``unknown`` are also appended to
+        ``uploads.jsonl`` (``sending`` is not: it is the step before every outcome)."""
         with self._lock:
             row = self._get_unlocked(output, vendor)
             if row is None:
                 return
             row.state, row.error = state, error
             self._write(row)
+            if state in ("error", "unknown"):
+                self._append(
+                    {
+                        "vendor": vendor,
+                        "source": row.source,
+                        "output": row.detail.get("_path", output),
+                        "remote_id": row.remote_id,
+                        "status": row.status,
+                        "at": time.time(),
+                        "state": state,
+                        "error": error,
+                        "target": row.target,
+                    }
+                )
 
     def record(self, output: str, receipt: Any, *, target: str | None = None) -> None:
         """Store ``receipt`` as the item's outcome (state ``done``) and append it to
@@ -410,7 +427,11 @@ class UploadSummary:
     """Not attempted because the run stopped (quota, auth); the next run sends them."""
     statuses: dict[str, int] = field(default_factory=dict)
     errors: list[tuple[str, str, str]] = field(default_factory=list)
-    """(output, vendor code, message) of items the vendor refused; resent next run."""
+    """(output, vendor code, message) of items that failed this run; resent next run."""
+    error_kinds: dict[str, str] = field(default_factory=dict)
+    """Output → ``clash`` (the vendor holds another file of that name), ``refused`` (the
+    vendor or a local check refused the file) or ``error`` (transient: network, 5xx,
+    publishing), for each of `errors`."""
     unknown: list[str] = field(default_factory=list)
     """Outputs whose earlier request may or may not have landed (no lookup API)."""
     stopped: str | None = None
@@ -422,10 +443,28 @@ class UploadSummary:
         bad = self.statuses.get("rejected", 0) + self.statuses.get("failed", 0)
         return not (self.errors or self.unknown or self.stopped or self.pending or bad)
 
+    def count(self, kind: str) -> int:
+        """How many of `errors` are of ``kind`` (``clash``, ``refused``, ``error``)."""
+        return sum(1 for o, _, _ in self.errors if self.error_kinds.get(o, "error") == kind)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Every output of the run in exactly one bucket: these add up to ``total``."""
+        return {
+            "sent": self.sent,
+            "already": self.skipped,
+            "left": self.pending,
+            "refused": self.count("refused"),
+            "clash": self.count("clash"),
+            "error": self.count("error"),
+            "unknown": len(self.unknown),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "vendor": self.vendor,
             "total": self.total,
+            "counts": self.counts,
             "sent": self.sent,
             "skipped": self.skipped,
             "pending": self.pending,
@@ -702,7 +741,14 @@ def _handle_error(
     stop: threading.Event,
     lock: threading.Lock,
 ) -> None:
-    from vendors.errors import VendorAuthError, VendorQuotaExceeded, VendorUnavailable
+    from vendors.errors import (
+        VendorAuthError,
+        VendorNameClash,
+        VendorQuotaExceeded,
+        VendorRefused,
+        VendorUnavailable,
+        VendorValidationError,
+    )
 
     message = exc.message
     if isinstance(exc, (VendorQuotaExceeded, VendorAuthError)):
@@ -722,10 +768,19 @@ def _handle_error(
                 summary.unknown.append(output)
             else:
                 summary.errors.append((output, exc.code, message))
+                summary.error_kinds[output] = "error"
         return
     ledger.set_state(output, vendor, "error", f"{exc.code}: {message}")
+    kind = (
+        "clash"
+        if isinstance(exc, VendorNameClash)
+        else "refused"
+        if isinstance(exc, (VendorValidationError, VendorRefused))
+        else "error"
+    )
     with lock:
         summary.errors.append((output, exc.code, message))
+        summary.error_kinds[output] = kind
 
 
 def _follow(

@@ -175,8 +175,12 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 
 def _print_summary(summary: Any) -> None:
+    labels = {"clash": "clash", "refused": "refused", "error": "error"}
     for output, code, message in summary.errors:
-        print(f"error     {output}  {code}: {message}", file=sys.stderr)
+        kind = summary.error_kinds.get(output, "error")
+        if kind == "clash":
+            message = f"name clash: {message}"
+        print(f"{labels[kind]:<9} {output}  {code}: {message}", file=sys.stderr)
     for output in summary.unknown:
         print(
             f"unknown   {output}  an earlier upload may have landed; check the "
@@ -185,12 +189,22 @@ def _print_summary(summary: Any) -> None:
         )
     if summary.stopped:
         print(f"stopped: {summary.stopped}", file=sys.stderr)
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
-    print(
-        f"\n{summary.total} outputs for {summary.vendor}: {summary.sent} sent now, "
-        f"{summary.skipped} already uploaded, {summary.pending} left for a later run; "
-        f"receipts: {counts}"
-    )
+    n = summary.counts
+    parts = [
+        f"{n['sent']} sent now",
+        f"{n['already']} already uploaded",
+        f"{n['left']} left for a later run",
+    ]
+    if n["refused"]:
+        parts.append(f"{n['refused']} refused")
+    if n["clash"]:
+        parts.append(f"{n['clash']} name clash{'es' if n['clash'] > 1 else ''}")
+    if n["error"]:
+        parts.append(f"{n['error']} failed (retried next run)")
+    if n["unknown"]:
+        parts.append(f"{n['unknown']} unknown")
+    counts = ", ".join(f"{k} {s}" for s, k in sorted(summary.statuses.items())) or "none"
+    print(f"\n{summary.total} outputs for {summary.vendor}: {', '.join(parts)}; receipts: {counts}")
 
 
 def cmd_callbacks(args: argparse.Namespace) -> int:

@@ -340,3 +340,38 @@ def test_an_auth_error_after_a_possible_delivery_keeps_the_item_for_reconciling(
     assert [(i.name, i.resumed, i.progress.get("force_sent")) for i in client.sent] == [
         ("alpha", True, True)
     ]
+
+
+def test_summary_counts_add_up_and_errors_and_unknowns_are_logged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.commands.upload import _print_summary
+    from vendors.errors import VendorNameClash, VendorUnavailable
+
+    out = make_run(tmp_path / "run", "yeastar", ["a", "b", "c", "d", "e"])
+    client = FakeClient(
+        behave={
+            "b": raise_(VendorValidationError("yeastar", "40002", "bad file type")),
+            "c": raise_(VendorNameClash("yeastar", "NameExists", "a tts prompt exists")),
+            "d": raise_(VendorUnavailable("yeastar", "HTTP503", "down", maybe_delivered=False)),
+        }
+    )
+    summary = upload_run(str(out), client_factory=lambda: client)
+    counts = summary.counts
+    assert counts == {
+        "sent": 2, "already": 0, "left": 0, "refused": 1, "clash": 1, "error": 1, "unknown": 0,
+    }  # fmt: skip
+    assert sum(counts.values()) == summary.total == 5
+    _print_summary(summary)
+    printed, problems = capsys.readouterr()
+    assert "clash     c.wav  NameExists: name clash: a tts prompt exists" in problems
+    assert "5 outputs for yeastar: 2 sent now, 0 already uploaded, 0 left for a later run, " in (
+        printed
+    )
+    assert "1 refused, 1 name clash, 1 failed (retried next run);" in printed
+    lines = read_jsonl(out / "uploads.jsonl")
+    assert sorted((r["output"].rsplit("/", 1)[-1], r["state"]) for r in lines) == [
+        ("a.wav", "done"), ("b.wav", "error"), ("c.wav", "error"), ("d.wav", "error"),
+        ("e.wav", "done"),
+    ]  # fmt: skip
+    assert next(r for r in lines if r["state"] == "error")["error"].startswith("40002")
