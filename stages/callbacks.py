@@ -3,15 +3,19 @@
 Huawei POSTs ``{"fileUrl", "fileId", "status": "2"|"3", "comment"}`` to the
 ``callBackUrl`` given at upload, and retries (at most 6 times) until the answer is
 ``{"returnCode": "0"}``. The receiver stores each callback in the run journal before it
-answers, so a callback that arrives before the upload recorded its receipt is not lost:
-it is applied as soon as the receipt exists. Repeats of the same callback change nothing
-(idempotent on ``fileId``).
+answers. It answers ``"0"`` only for a ``fileId`` that a receipt in this folder's journal
+holds; any other gets ``{"returnCode": "1"}``, so Huawei retries (a callback meant for
+another run folder's receiver is not swallowed, and one that arrives before the upload
+recorded its receipt is tried again; it is kept and applied as soon as the receipt
+exists). Repeats of the same callback change nothing (idempotent on ``fileId``).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,6 +40,8 @@ class CallbackReceiver:
     port: int = 0
     vendor: str = "huawei"
     received: int = 0
+    log: Callable[[str], None] | None = None
+    """Sees one line per callback received (the CLI prints them)."""
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -49,6 +55,7 @@ class CallbackReceiver:
     def handle(self, payload: Any) -> tuple[int, dict[str, str]]:
         """Store one callback body; (HTTP status, answer)."""
         if not isinstance(payload, dict) or not payload.get("fileId") or "status" not in payload:
+            self._log(f"refused   a body without fileId and status: {str(payload)[:200]!r}")
             return 400, {"returnCode": "1", "description": "expected fileId and status"}
         file_id = str(payload["fileId"])
         with self._lock:
@@ -56,12 +63,31 @@ class CallbackReceiver:
             ledger = UploadLedger(self.out_dir)
             try:
                 new = ledger.store_callback(self.vendor, file_id, payload)
-                changed = ledger.apply_callbacks(self.vendor) if new else []
+                known = ledger.knows(self.vendor, file_id)
+                changed = ledger.apply_callbacks(self.vendor) if new and known else []
             finally:
                 ledger.close()
             if changed:
                 sync_results(self.out_dir)
+        status = payload.get("status")
+        if not known:
+            self._log(
+                f"unknown   fileId {file_id} status {status}: no upload in {self.out_dir} has "
+                'that fileId; answered returnCode "1" so Huawei retries'
+            )
+            return 200, {
+                "returnCode": "1",
+                "description": f"fileId {file_id} is not an upload of this receiver",
+            }
+        outcome = ", ".join(f"{r.status} {r.output}" for r in changed) or (
+            "recorded" if new else "repeat, nothing changed"
+        )
+        self._log(f"callback  fileId {file_id} status {status}: {outcome}")
         return 200, {"returnCode": "0"}
+
+    def _log(self, line: str) -> None:
+        if self.log is not None:
+            self.log(time.strftime("%H:%M:%S ") + line)
 
     def start(self) -> CallbackReceiver:
         receiver = self

@@ -394,6 +394,15 @@ class UploadLedger:
             ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def knows(self, vendor: str, remote_id: str) -> bool:
+        """Whether any receipt of ``vendor`` (of any target) has ``remote_id``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM uploads WHERE vendor = ? AND remote_id = ? LIMIT 1",
+                (vendor, remote_id),
+            ).fetchone()
+        return row is not None
+
     def apply_callbacks(self, vendor: str = "huawei", *, at: float | None = None) -> list[Any]:
         """Apply stored review callbacks to receipts still pending; returns the changed ones."""
         from vendors.huawei import apply_review_callback
@@ -668,7 +677,9 @@ def upload_run(
                     for future in [pool.submit(send, job) for job in todo]:
                         future.result()
             if vendor in CALLBACK_VENDORS:
-                ledger.apply_callbacks(vendor)
+                for receipt in ledger.apply_callbacks(vendor):
+                    if on_receipt is not None:
+                        on_receipt(receipt)
             if poll:
                 _follow(
                     main_client,

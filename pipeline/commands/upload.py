@@ -96,8 +96,10 @@ def register(subparsers: Any) -> None:
         "callbacks",
         help="receive Huawei review callbacks into a run's journal",
         description="Serve HTTP on 127.0.0.1:PORT (or --host) and record each Huawei review "
-        'callback into DIR/journal.sqlite; answers {"returnCode": "0"}. Pass '
-        "http://HOST:PORT/huawei/review as --callback-url to `voiceprep upload`.",
+        'callback into DIR/journal.sqlite; answers {"returnCode": "0"} for a fileId uploaded '
+        'from DIR and {"returnCode": "1"} (Huawei retries) for any other; prints one line '
+        "per callback. Pass http://HOST:PORT/huawei/review as --callback-url to "
+        "`voiceprep upload`.",
     )
     cb.add_argument("--port", type=int, required=True, help="port to listen on")
     cb.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -171,6 +173,15 @@ def cmd_upload(args: argparse.Namespace) -> int:
         print(json.dumps({"summary": summary.to_dict()}, ensure_ascii=False))
     else:
         _print_summary(summary)
+    if summary.vendor == "huawei" and not args.callback_url and summary.sent:
+        print(
+            f"note: Huawei reports its review only by callback, and no --callback-url was "
+            f"given: the review result of the {summary.sent} file(s) just sent will not be "
+            "recorded (check the Huawei console). To record reviews, start `voiceprep "
+            f"callbacks --port 8090 --out {args.dir}` where Huawei can reach it and upload "
+            "with --callback-url http://HOST:8090/huawei/review.",
+            file=sys.stderr,
+        )
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
@@ -215,7 +226,9 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.out):
         raise ConfigurationError(f"{args.out} is not a folder; pass the --out folder of a run")
     try:
-        receiver = CallbackReceiver(args.out, host=args.host, port=args.port).start()
+        receiver = CallbackReceiver(
+            args.out, host=args.host, port=args.port, log=lambda line: print(line, flush=True)
+        ).start()
     except OSError as exc:
         raise ConfigurationError(
             f"cannot listen on {args.host}:{args.port} ({exc.strerror})"

@@ -280,7 +280,7 @@ def test_callback_receiver_records_review_and_is_idempotent(tmp_path: Path) -> N
             assert answer.json() == {"returnCode": "0"}
         assert httpx.post(receiver.url, content=b"nope").status_code == 400
         early = {"fileId": "id-later", "status": "3", "comment": "noisy"}
-        assert httpx.post(receiver.url, json=early).json() == {"returnCode": "0"}
+        assert httpx.post(receiver.url, json=early).json()["returnCode"] == "1"  # retried
     assert rows(out)["alpha.wav"] == ("done", "approved")
     assert rows(out)["bravo.wav"] == ("done", "submitted")
     approved = [r for r in read_jsonl(out / "uploads.jsonl") if r["status"] == "approved"]
@@ -291,11 +291,44 @@ def test_callback_receiver_records_review_and_is_idempotent(tmp_path: Path) -> N
 
 def test_callback_that_arrives_before_the_receipt_is_applied_later(tmp_path: Path) -> None:
     out = make_run(tmp_path / "run", "huawei", ["alpha"])
-    with CallbackReceiver(str(out)) as receiver:
-        httpx.post(receiver.url, json={"fileId": "id-alpha", "status": "3", "comment": "noisy"})
-    summary = upload_run(str(out), client_factory=lambda: FakeClient("huawei"))
+    lines: list[str] = []
+    with CallbackReceiver(str(out), log=lines.append) as receiver:
+        body = {"fileId": "id-alpha", "status": "3", "comment": "noisy"}
+        assert httpx.post(receiver.url, json=body).json()["returnCode"] == "1"
+    assert len(lines) == 1 and "unknown   fileId id-alpha status 3" in lines[0]
+    shown: list[Any] = []
+    summary = upload_run(
+        str(out), client_factory=lambda: FakeClient("huawei"), on_receipt=shown.append
+    )
     assert summary.statuses == {"rejected": 1}
     assert rows(out)["alpha.wav"] == ("done", "rejected")
+    assert [r.status for r in shown] == ["submitted", "rejected"]  # the outcome is printed
+
+
+def test_stored_callback_is_applied_and_shown_without_polling(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run", "huawei", ["alpha"])
+    upload_run(str(out), client_factory=lambda: FakeClient("huawei"), poll=False)
+    ledger = UploadLedger(str(out))
+    ledger.store_callback("huawei", "id-alpha", {"fileId": "id-alpha", "status": "2"})
+    ledger.close()
+    shown: list[Any] = []
+    upload_run(
+        str(out), client_factory=lambda: FakeClient("huawei"), poll=False, on_receipt=shown.append
+    )
+    assert [(r.output.rsplit("/", 1)[-1], r.status) for r in shown] == [("alpha.wav", "approved")]
+
+
+def test_callback_receiver_logs_each_callback(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run", "huawei", ["alpha"])
+    upload_run(str(out), client_factory=lambda: FakeClient("huawei"), poll=False)
+    lines: list[str] = []
+    with CallbackReceiver(str(out), log=lines.append) as receiver:
+        body = {"fileId": "id-alpha", "status": "2"}
+        for _ in range(2):
+            assert httpx.post(receiver.url, json=body).json() == {"returnCode": "0"}
+        httpx.post(receiver.url, json={"fileId": "elsewhere", "status": "2"})
+    assert len(lines) == 3
+    assert "approved" in lines[0] and "repeat" in lines[1] and "unknown" in lines[2]
 
 
 def test_sync_results_keeps_results_readable(tmp_path: Path) -> None:

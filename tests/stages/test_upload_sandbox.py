@@ -451,3 +451,14 @@ def test_a_journal_from_before_targets_is_migrated_and_its_rows_count_everywhere
     with sqlite3.connect(out / "journal.sqlite") as db:
         targets = dict(db.execute("SELECT output, target FROM uploads").fetchall())
     assert targets["n0.wav"] == "" and targets["n1.wav"].startswith("http://127.0.0.1:")
+
+
+def test_cli_huawei_upload_without_callback_url_says_the_review_is_not_recorded(
+    tmp_path: Path, make_sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_sandbox()
+    out = run_for(tmp_path, "huawei", ["n0"])
+    main(["upload", str(out), "--endpoint", server.url, "--no-poll"])
+    err = capsys.readouterr().err
+    assert "will not be recorded" in err and "voiceprep callbacks --port" in err
+    assert "--callback-url http://HOST:8090/huawei/review" in err
