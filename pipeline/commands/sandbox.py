@@ -1,13 +1,15 @@
 """`voiceprep sandbox`: serve local emulations of the five vendor APIs for rehearsals.
 
 Exit codes: 0 stopped cleanly (Ctrl-C), 2 usage error (bad rate, non-loopback host
-without --allow-remote, starlette/uvicorn not installed).
+without --allow-remote, port in use, starlette/uvicorn not installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
+import socket
 from typing import Any
 
 EXIT_OK = 0
@@ -141,10 +143,34 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         raise ConfigurationError(
             f"the sandbox needs {exc.name}; install it with `pip install 'voiceprep[sandbox]'`"
         ) from None
-    print(
-        f"voiceprep sandbox on http://{args.host}:{args.port}  "
-        "(vendors under /tencent/ /aliyun/ /huawei/ /yeastar/; Ctrl-C to stop)",
-        flush=True,
-    )
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+    sock = bind(args.host, args.port)  # before the banner: a busy port is a usage error
+    try:
+        print(
+            f"voiceprep sandbox on http://{args.host}:{args.port}  "
+            "(vendors under /tencent/ /aliyun/ /huawei/ /yeastar/; Ctrl-C to stop)",
+            flush=True,
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(config), host=args.host, port=args.port, log_level="info")
+        )
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return EXIT_OK
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or ConfigurationError naming why not."""
+    from pipeline.errors import ConfigurationError
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        hint = (
+            "; another program (an earlier sandbox?) is using it: stop it or pick another --port"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise ConfigurationError(f"cannot listen on {host}:{port} ({why}){hint}") from None

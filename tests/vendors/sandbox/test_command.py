@@ -56,3 +56,14 @@ def test_options_become_config():
 def test_bad_rate_is_a_usage_error(capsys):
     assert main(["sandbox", "--error-rate", "2"]) == EXIT_USAGE
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_busy_port_is_a_usage_error_before_the_banner(capsys):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert main(["sandbox", "--port", str(port)]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert "voiceprep sandbox on" not in out
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "another --port" in err
