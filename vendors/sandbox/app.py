@@ -90,6 +90,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         Route("/huawei/apigovernance/api/oauth/tokenByAkSk", huawei.handle_token, methods=["POST"]),
         Route("/huawei/apiaccess/rest/cc-management/v1/{op:path}", huawei.handle_api, methods=_ANY),
         Route("/yeastar/openapi/v1.0/{op:path}", yeastar.handle, methods=_ANY),
+        Route("/yeastar/openapi/{version}/{op:path}", yeastar.other_version, methods=_ANY),
         Route("/_sandbox/health", _health),
         Route("/_sandbox/state", _state),
         Route("/_sandbox/faults", _faults, methods=["POST"]),

@@ -231,7 +231,8 @@ def _schedule(state: SandboxState, upload: HuaweiUpload, file_url: str, comment:
 
 
 async def deliver_callback(state: SandboxState, record: CallbackRecord) -> None:
-    """POST ``record.body`` until the receiver answers ``{"returnCode": "0"}``, at most
+    """POST ``record.body`` until the receiver answers HTTP 200 with the string
+    ``{"returnCode": "0"}`` (not the number 0, not another status), at most
     once per delay in the configured schedule; then give up (Huawei drops it)."""
     async with httpx.AsyncClient(timeout=5.0) as client:
         for delay in state.config.huawei_callback_delays_s:
@@ -242,7 +243,11 @@ async def deliver_callback(state: SandboxState, record: CallbackRecord) -> None:
             except (httpx.HTTPError, ValueError) as exc:
                 record.tries.append(type(exc).__name__)
                 continue
-            if isinstance(data, dict) and str(data.get("returnCode")) == "0":
+            if (
+                response.status_code == 200
+                and isinstance(data, dict)
+                and data.get("returnCode") == "0"  # the string "0", as documented
+            ):
                 record.tries.append("ok")
                 record.delivered = True
                 return

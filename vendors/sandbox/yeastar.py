@@ -35,6 +35,8 @@ ERRMSG = {
     -1: "FAILURE",
     0: "SUCCESS",
     10001: "INTERFACE NOT EXISTED",
+    10002: "API VERSION OUT OF MAINTENANCE",
+    10003: "API VERSION UNSUPPORTED",
     10004: "TOKEN EXPIRED",
     10005: "ACCESS DENIED",
     40001: "PARAMETER SYNTAX ERROR",
@@ -82,6 +84,13 @@ async def handle(request: Request) -> Response:
     if request.method != "POST" or op not in _OPS:
         return answer(10001)
     return await _OPS[op](request, state)
+
+
+async def other_version(request: Request) -> Response:
+    """A request under ``/yeastar/openapi/<version>/`` for a version other than v1.0: the
+    PBX answers errcode 10003 (API VERSION UNSUPPORTED) JSON, not HTTP 404."""
+    count_request(sandbox_state(request), "yeastar")
+    return answer(10003)
 
 
 async def _json(request: Request) -> dict[str, Any]:

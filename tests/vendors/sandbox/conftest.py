@@ -93,6 +93,8 @@ class Receiver:
     url: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
     fail_first: int = 0
+    answers: list[tuple[int, Any]] = field(default_factory=list)
+    """(HTTP status, JSON body) answered first, one per request, before ``fail_first``."""
 
 
 @pytest.fixture
@@ -106,6 +108,9 @@ def receiver() -> Iterator[Receiver]:
 
     async def post(request: Request) -> JSONResponse:
         rec.received.append(await request.json())
+        if rec.answers:
+            status, body = rec.answers.pop(0)
+            return JSONResponse(body, status)
         if len(rec.received) <= rec.fail_first:
             return JSONResponse({"returnCode": "1", "description": "not now"})
         return JSONResponse({"returnCode": "0"})

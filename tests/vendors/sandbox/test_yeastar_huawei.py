@@ -64,6 +64,8 @@ def test_yeastar_errors(make_sandbox):
     assert ys_upload(server.url, "bogus", "a.wav", data, "ask")["errcode"] == 10004
     assert httpx.get(server.url + YS + "/get_token").json()["errcode"] == 10001
     assert httpx.post(server.url + YS + "/nope", json={}).json()["errcode"] == 10001
+    other = httpx.post(server.url + "/yeastar/openapi/v2.0/get_token", json={})
+    assert (other.status_code, other.json()["errcode"]) == (200, 10003)  # JSON, not HTTP 404
     no_ua = httpx.post(server.url + YS + "/get_token", json={}, headers={"User-Agent": ""})
     assert no_ua.json()["errcode"] == -1
 
@@ -217,3 +219,14 @@ def test_huawei_native_alaw_is_stored_without_transcoding(make_sandbox, receiver
     assert hw_post(server.url, HW_UPLOAD, token, body).json()["returnCode"] == "0"
     wait_for(lambda: receiver.received)
     assert ("transcoded" not in receiver.received[-1]["comment"]) is native
+
+
+def test_huawei_callback_needs_http_200_and_the_string_zero(make_sandbox, receiver):
+    server = make_sandbox(huawei_callback_delays_s=(0.01,) * 6)
+    receiver.answers = [(500, {"returnCode": "0"}), (200, {"returnCode": 0})]
+    token = hw_token(server.url).json()["AccessToken"]
+    hw_post(server.url, HW_UPLOAD, token, upload_body(wav_bytes(1), callBackUrl=receiver.url))
+    [record] = server.app.state.sandbox.huawei_callbacks
+    wait_for(lambda: record.delivered)
+    assert len(receiver.received) == 3 and record.tries[:2] != ["ok", "ok"]
+    assert record.tries[0].startswith("HTTP 500") and record.tries[1].startswith("HTTP 200")
