@@ -19,7 +19,13 @@ __all__ = ["DEFAULT_RATES", "ManualClock", "SandboxConfig"]
 DEFAULT_RATES: dict[str, float] = {
     "tencent-ccc.UploadIvrAudio": 1.0,
     "tencent-ccc.DescribeIvrAudioList": 20.0,
-    "tencent-vod": 20.0,
+    # VOD limits each action on its own (§6, §8): CreateAigcCustomVoice 20/s;
+    # DescribeTaskDetail and PullEvents have no published figure of their own, so the
+    # VOD-wide 20/s; ConfirmEvents 100/s.
+    "tencent-vod.CreateAigcCustomVoice": 20.0,
+    "tencent-vod.DescribeTaskDetail": 20.0,
+    "tencent-vod.PullEvents": 20.0,
+    "tencent-vod.ConfirmEvents": 100.0,
     "aliyun": 100.0,
     "huawei.importVoiceFile": 10.0,
 }

@@ -380,7 +380,7 @@ ACTIONS: dict[str, Action] = {
     "CreateAigcCustomVoice": Action(
         "vod",
         VOD_VERSION,
-        "tencent-vod",
+        "tencent-vod.CreateAigcCustomVoice",
         frozenset(
             {
                 "SubAppId",
@@ -396,11 +396,21 @@ ACTIONS: dict[str, Action] = {
         create_aigc_custom_voice,
     ),
     "DescribeTaskDetail": Action(
-        "vod", VOD_VERSION, "tencent-vod", frozenset({"TaskId", "SubAppId"}), describe_task_detail
+        "vod",
+        VOD_VERSION,
+        "tencent-vod.DescribeTaskDetail",
+        frozenset({"TaskId", "SubAppId"}),
+        describe_task_detail,
     ),
-    "PullEvents": Action("vod", VOD_VERSION, "tencent-vod", frozenset({"SubAppId"}), pull_events),
+    "PullEvents": Action(
+        "vod", VOD_VERSION, "tencent-vod.PullEvents", frozenset({"SubAppId"}), pull_events
+    ),
     "ConfirmEvents": Action(
-        "vod", VOD_VERSION, "tencent-vod", frozenset({"EventHandles", "SubAppId"}), confirm_events
+        "vod",
+        VOD_VERSION,
+        "tencent-vod.ConfirmEvents",
+        frozenset({"EventHandles", "SubAppId"}),
+        confirm_events,
     ),
 }
 

@@ -304,3 +304,25 @@ def test_body_is_hashed_as_sent(sandbox_url):
         },
     )
     assert r.json()["Response"]["TotalCount"] == 0
+
+
+def test_vod_rate_limits_are_per_action(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    url = file_server.put("v.wav", wav_bytes(6.0))
+    task_id = vod_create(server.url, url, clock)["TaskId"]
+    clock.advance(1.0)  # a full second's worth in every bucket
+    for _ in range(20):
+        assert "Error" not in vod_detail(server.url, task_id, clock)
+    # DescribeTaskDetail's bucket is empty; its own 21st call in the same instant is refused...
+    assert vod_detail(server.url, task_id, clock)["Error"]["Code"] == "RequestLimitExceeded"
+    # ...but CreateAigcCustomVoice, PullEvents and ConfirmEvents have buckets of their own.
+    assert "TaskId" in vod_create(server.url, url, clock)
+    assert "EventSet" in tc3(server.url, "PullEvents", {}, api=VOD, clock=clock)
+    confirms = [
+        tc3(server.url, "ConfirmEvents", {"EventHandles": []}, api=VOD, clock=clock)
+        for _ in range(100)
+    ]
+    assert all("Error" not in c for c in confirms)
+    refused = tc3(server.url, "ConfirmEvents", {"EventHandles": []}, api=VOD, clock=clock)
+    assert refused["Error"]["Code"] == "RequestLimitExceeded"
