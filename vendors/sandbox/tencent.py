@@ -277,8 +277,10 @@ async def create_aigc_custom_voice(state: SandboxState, params: dict[str, Any]) 
     return {"TaskId": task_id}
 
 
-def _task_view(task: VodTask, state: SandboxState) -> dict[str, Any]:
-    status = task.state(state.now(), state.config)
+def _task_view(task: VodTask, state: SandboxState, status: str | None = None) -> dict[str, Any]:
+    """The CreateAigcCustomVoiceTask object, in ``status`` (default: the state now)."""
+    if status is None:
+        status = task.state(state.now(), state.config)
     finished = status == "FINISH"
     step = state.config.review_after_s
     return {
@@ -310,9 +312,10 @@ async def describe_task_detail(state: SandboxState, params: dict[str, Any]) -> d
     task = state.vod_tasks.get(task_id or "")
     if task is None:
         raise TencentError("InvalidParameterValue.TaskId", f"task {task_id!r} does not exist")
-    task.review.polls += 1
+    # Read the state before this poll counts: the first answer after creation is WAITING.
     status = task.state(state.now(), state.config)
-    view = _task_view(task, state)
+    task.review.polls += 1
+    view = _task_view(task, state, status)
     created, begun, finished = view.pop("_times")
     return {
         "TaskType": "CreateAigcCustomVoice",

@@ -240,8 +240,12 @@ def test_vod_task_advances_and_finishes(make_sandbox, file_server):
         "TaskId"
     ]
     assert task_id.startswith("221073-CreateAigcCustomVoice-") and task_id.endswith("t")
-    states = [vod_detail(server.url, task_id, clock)["Status"] for _ in range(3)]
-    assert states == ["PROCESSING", "FINISH", "FINISH"]
+    details = [vod_detail(server.url, task_id, clock) for _ in range(4)]
+    assert [d["Status"] for d in details] == ["WAITING", "PROCESSING", "FINISH", "FINISH"]
+    first = details[0]
+    assert first["BeginProcessTime"] == "" and first["FinishTime"] == ""
+    assert first["CreateAigcCustomVoiceTask"]["Progress"] == 0
+    assert details[1]["CreateAigcCustomVoiceTask"]["Progress"] == 50
     task = vod_detail(server.url, task_id, clock)["CreateAigcCustomVoiceTask"]
     assert task["ErrCode"] == 0 and task["ErrCodeExt"] == ""
     assert task["Output"]["InfoList"][0]["VoiceId"]
@@ -263,6 +267,7 @@ def test_vod_inspects_5_to_30_s(make_sandbox, file_server, dur_s, ok):
     server = make_sandbox(clock=clock, review_after_polls=1)
     url = file_server.put("v.wav", wav_bytes(dur_s, rate=8000))
     task_id = vod_create(server.url, url, clock)["TaskId"]
+    vod_detail(server.url, task_id, clock)
     vod_detail(server.url, task_id, clock)
     task = vod_detail(server.url, task_id, clock)["CreateAigcCustomVoiceTask"]
     assert task["Status"] == "FINISH"
@@ -326,3 +331,17 @@ def test_vod_rate_limits_are_per_action(make_sandbox, file_server):
     assert all("Error" not in c for c in confirms)
     refused = tc3(server.url, "ConfirmEvents", {"EventHandles": []}, api=VOD, clock=clock)
     assert refused["Error"]["Code"] == "RequestLimitExceeded"
+
+
+def test_vod_first_poll_after_creation_is_waiting(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock, review_after_polls=1, review_after_s=5.0)
+    task_id = vod_create(server.url, file_server.put("v.wav", wav_bytes(6.0)), clock)["TaskId"]
+    first = vod_detail(server.url, task_id, clock)
+    assert first["Status"] == "WAITING"
+    assert first["CreateAigcCustomVoiceTask"]["Status"] == "PROCESSING"  # task object: no WAITING
+    assert first["CreateAigcCustomVoiceTask"]["Output"]["InfoList"] == []
+    # time alone advances it too: 5 s later the (unpolled) task is PROCESSING
+    other = vod_create(server.url, file_server.put("w.wav", wav_bytes(6.0)), clock)["TaskId"]
+    clock.advance(5.0)
+    assert vod_detail(server.url, other, clock)["Status"] == "PROCESSING"
