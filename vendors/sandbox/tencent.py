@@ -358,8 +358,17 @@ async def confirm_events(state: SandboxState, params: dict[str, Any]) -> dict[st
             "missing" if handles is None else "invalid",
             "EventHandles must be an array of strings",
         )
-    for handle in handles:
-        state.vod_confirmed.add(handle.removeprefix("evt-"))
+    # A handle is known once PullEvents has handed it out; any unknown handle fails the
+    # whole call (nothing is confirmed), as VOD's parameter check precedes the action.
+    tasks = [h.removeprefix("evt-") if h.startswith("evt-") else "" for h in handles]
+    for handle, task_id in zip(handles, tasks, strict=True):
+        if task_id not in state.vod_delivered:
+            raise TencentError(
+                "InvalidParameterValue",
+                f"ConfirmEvents: EventHandle {handle!r} does not exist (never delivered by "
+                "PullEvents)",
+            )
+    state.vod_confirmed.update(tasks)
     return {}
 
 

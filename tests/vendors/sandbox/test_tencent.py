@@ -345,3 +345,23 @@ def test_vod_first_poll_after_creation_is_waiting(make_sandbox, file_server):
     other = vod_create(server.url, file_server.put("w.wav", wav_bytes(6.0)), clock)["TaskId"]
     clock.advance(5.0)
     assert vod_detail(server.url, other, clock)["Status"] == "PROCESSING"
+
+
+def test_vod_confirm_events_rejects_unknown_handles(make_sandbox, file_server):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    task_id = vod_create(server.url, file_server.put("v.wav", wav_bytes(6.0)), clock)["TaskId"]
+    clock.advance(10.0)  # finished by time
+    [event] = tc3(server.url, "PullEvents", {}, api=VOD, clock=clock)["EventSet"]
+    for bad in (["evt-nonsense"], ["no-such-handle"], [event["EventHandle"], "evt-x"]):
+        refused = tc3(server.url, "ConfirmEvents", {"EventHandles": bad}, api=VOD, clock=clock)
+        assert refused["Error"]["Code"] == "InvalidParameterValue"
+        assert "EventHandle" in refused["Error"]["Message"]
+    # a refused call confirmed nothing: the event comes back after the 30 s window
+    assert task_id not in server.app.state.sandbox.vod_confirmed
+    ok = tc3(
+        server.url, "ConfirmEvents", {"EventHandles": [event["EventHandle"]]}, api=VOD, clock=clock
+    )
+    assert "Error" not in ok
+    clock.advance(31.0)
+    assert tc3(server.url, "PullEvents", {}, api=VOD, clock=clock)["EventSet"] == []
