@@ -4,7 +4,9 @@ multipart `custom_prompt/upload` with ``is_check=ask|force`` (VENDORS.md §4).
 Every answer is HTTP 200 with ``errcode``/``errmsg``. ``ask`` never stores: it answers
 errcode 0, with ``exist_type`` when a prompt of that name exists; ``force`` stores,
 overwriting. Access tokens live 30 min, refresh tokens 24 h, at most 8 access tokens
-are live per application (issuing a 9th retires the oldest).
+are live per application (issuing a 9th retires the oldest). Uploads are checked as
+[YS-AUDIO] says (WAV PCM 16-bit/A-law/µ-law, 8 kHz, mono; GSM 6.10; MP3): anything
+else is errcode 40002 PARAMETER ERROR with a ``detail`` saying what is wrong.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from vendors.sandbox.audio import inspect_audio
+from vendors.sandbox.audio import AudioFacts, inspect_audio
 from vendors.sandbox.common import count_request, sandbox_state
 from vendors.sandbox.state import SandboxState, YeastarPrompt, YeastarToken
 from vendors.yeastar import prompt_name_problem
@@ -45,6 +47,34 @@ ERRMSG = {
     60002: "MAX LIMITATION EXCEEDED",
     70004: "ACCOUNT IP BLOCKED",
 }
+
+
+WAV_CODECS = {"pcm_16": "PCM 16-bit", "alaw": "A-law", "ulaw": "µ-law"}
+PROMPT_RATE = 8000
+
+
+def audio_problem(facts: AudioFacts) -> str | None:
+    """Why the PBX refuses this prompt's encoding (§4 [YS-AUDIO]); None when it passes.
+
+    WAV must be PCM 16-bit, A-law or µ-law at 8 kHz mono. GSM must be GSM 6.10 at 8 kHz
+    mono (older Yeastar lines; a raw .gsm file is that by construction). MP3: the doc
+    lists no codec limits, so any MP3 that decodes is taken.
+    """
+    if facts.duration_s is None:
+        return f"the {facts.container} audio cannot be decoded"
+    if facts.container == "wav":
+        if facts.codec not in WAV_CODECS:
+            return (
+                f"WAV encoding {facts.codec or 'unknown'} is not supported; use "
+                "PCM 16-bit, A-law or µ-law"
+            )
+        if facts.sample_rate != PROMPT_RATE:
+            return f"WAV sample rate {facts.sample_rate} Hz is not supported; use 8000 Hz"
+        if facts.channels != 1:
+            return f"WAV has {facts.channels} channels; prompts must be mono"
+    if facts.container == "gsm" and (facts.sample_rate, facts.channels) != (PROMPT_RATE, 1):
+        return "GSM prompts must be GSM 6.10, 8000 Hz, mono"
+    return None
 
 
 def answer(errcode: int, **extra: Any) -> JSONResponse:
@@ -181,6 +211,9 @@ async def _upload(request: Request, state: SandboxState) -> Response:
     facts = await asyncio.to_thread(inspect_audio, data, filename=filename)
     if facts.container != EXTENSIONS[ext.lower()]:
         return answer(40002, detail=f"{filename} is {facts.container or 'not audio'}")
+    problem = audio_problem(facts)
+    if problem is not None:
+        return answer(40002, detail=f"{filename}: {problem}")
     existing = state.yeastar_prompts.get(stem)
     if is_check == "ask":
         return answer(0, exist_type=existing.exist_type) if existing else answer(0)

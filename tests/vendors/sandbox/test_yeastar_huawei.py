@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import time
 
 import httpx
+import numpy as np
 import pytest
+import soundfile as sf
 
 from tests.vendors.sandbox.helpers import wav_bytes
 from vendors.sandbox.config import ManualClock
@@ -47,6 +50,43 @@ def test_yeastar_ask_never_stores_and_force_overwrites(make_sandbox):
     assert ys_upload(server.url, token, "welcome.wav", data, "force")["errcode"] == 0
     assert prompts["welcome"].exist_type == "record" and prompts["welcome"].size == len(data)
     assert ys_upload(server.url, token, "welcome.wav", data, "ask")["exist_type"] == "record"
+
+
+def _audio(rate: int, channels: int, fmt: str, subtype: str | None) -> bytes:
+    buf = io.BytesIO()
+    sf.write(
+        buf, np.zeros((rate // 2, channels), np.float32) + 0.1, rate, format=fmt, subtype=subtype
+    )
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "ok", "says"),
+    [
+        ("pcm.wav", wav_bytes(0.5, subtype="PCM_16"), True, ""),
+        ("alaw.wav", wav_bytes(0.5, subtype="ALAW"), True, ""),
+        ("ulaw.wav", wav_bytes(0.5, subtype="ULAW"), True, ""),
+        ("pcm24.wav", wav_bytes(0.5, subtype="PCM_24"), False, "encoding pcm_24"),
+        ("float.wav", wav_bytes(0.5, subtype="FLOAT"), False, "encoding float"),
+        ("pcm8.wav", wav_bytes(0.5, subtype="PCM_U8"), False, "encoding pcm_u8"),
+        ("wide.wav", wav_bytes(0.5, rate=16000), False, "16000 Hz"),
+        ("stereo.wav", _audio(8000, 2, "WAV", "PCM_16"), False, "2 channels"),
+        ("tune.mp3", _audio(16000, 2, "MP3", None), True, ""),  # MP3: no documented limits
+        ("frames.gsm", b"\xd8" + b"\0" * 32, True, ""),  # one GSM 6.10 frame
+        ("broken.gsm", b"\xd8" + b"\0" * 31, False, ""),
+    ],
+)
+def test_yeastar_checks_prompt_encoding(make_sandbox, name, data, ok, says):
+    server = make_sandbox()
+    token = ys_token(server.url)["access_token"]
+    for is_check in ("ask", "force"):
+        body = ys_upload(server.url, token, name, data, is_check)
+        if ok:
+            assert body["errcode"] == 0, body
+        else:
+            assert (body["errcode"], body["errmsg"]) == (40002, "PARAMETER ERROR")
+            assert says in body["detail"] and name in body["detail"]
+    assert (name.split(".")[0] in server.app.state.sandbox.yeastar_prompts) is ok
 
 
 def test_yeastar_errors(make_sandbox):
