@@ -77,6 +77,13 @@ def register(subparsers: Any) -> None:
         "(default 1,2,4,8,16,32: six tries)",
     )
     p.add_argument(
+        "--report-url",
+        default=None,
+        metavar="URL",
+        help="Alibaba call results: POST a VoiceCallReport and a VoiceReport (JSON arrays) "
+        "here after every IvrCall, retried after 1, 5 and 10 min (default: no pushes)",
+    )
+    p.add_argument(
         "--review-after-s",
         type=float,
         default=5.0,
@@ -119,6 +126,7 @@ def build_config(args: argparse.Namespace) -> Any:
         latency_ms=args.latency_ms,
         seed=args.seed,
         review_after_s=args.review_after_s,
+        aliyun_report_url=args.report_url,
         **extra,
     )
 

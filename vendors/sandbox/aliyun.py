@@ -5,26 +5,32 @@ voice-file upload host (``/dyvms/upload``) that takes a `GetToken` token.
 Gateway errors (signature, skew, nonce replay, unknown key, throttling, missing
 parameters) answer HTTP 4xx with ``{RequestId, HostId, Code, Message, Recommend}``;
 business errors answer HTTP 200 with ``Code`` ≠ ``OK`` (VENDORS.md §5).
+
+With ``SandboxConfig.aliyun_report_url`` set, every IvrCall is followed by a
+``VoiceCallReport`` and a ``VoiceReport`` pushed there as JSON arrays (§5.2), retried
+after 1, 5 and 10 minutes of the sandbox clock until the receiver takes them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import secrets
 from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vendors.sandbox.audio import check_audio, inspect_audio
 from vendors.sandbox.common import count_request, request_parts, sandbox_state
-from vendors.sandbox.state import AliyunVoiceFile, Review, SandboxState, request_id
+from vendors.sandbox.state import AliyunReport, AliyunVoiceFile, Review, SandboxState, request_id
 from vendors.signing import RequestParts, verify_acs3, verify_rpc
 
-__all__ = ["fault_response", "handle_rpc", "handle_upload"]
+__all__ = ["call_reports", "deliver_report", "fault_response", "handle_rpc", "handle_upload"]
 
 VERSION = "2017-05-25"
 HOST_ID = "dyvmsapi.aliyuncs.com"
@@ -181,7 +187,98 @@ async def ivr_call(state: SandboxState, params: dict[str, str], key_id: str) -> 
     log.append(now)
     call_id = f"{secrets.randbelow(10**12):012d}^{secrets.randbelow(10**11):011d}"
     state.aliyun_calls.append({"CallId": call_id, "key_id": key_id, **params})
+    if state.config.aliyun_report_url:
+        for kind, body in call_reports(call_id, params, now):
+            _push(state, AliyunReport(kind, call_id, state.config.aliyun_report_url, body))
     return {"CallId": call_id}
+
+
+# --- call results (§5.2 [ALI-RCPT], HTTP batch push) -----------------------------------------
+
+REPORT_CALL_S = 12
+"""How long the sandbox's (always answered) calls last, in seconds."""
+
+
+def _beijing(t: float) -> str:
+    tz = dt.timezone(dt.timedelta(hours=8))
+    return dt.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def call_reports(
+    call_id: str, params: dict[str, str], now: float
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The pushes one IvrCall causes: a ``VoiceCallReport`` (progress) and a
+    ``VoiceReport`` (final CDR), each a JSON array of one record with §5.2's fields.
+    Status codes and messages are the sandbox's choice (the doc lists no values)."""
+    out_id = params.get("OutId", "")
+    ring, answered = now + 2, now + 5
+    progress = {
+        "call_id": call_id,
+        "status_code": "200000",
+        "status_time": _beijing(answered),
+        "out_id": out_id,
+    }
+    final = {
+        "call_id": call_id,
+        "caller": params.get("CalledShowNumber", ""),
+        "callee": params.get("CalledNumber", ""),
+        "status_code": "200000",
+        "status_msg": "answered (sandbox)",
+        "duration": str(REPORT_CALL_S),
+        "originate_time": _beijing(now),
+        "ring_time": _beijing(ring),
+        "b_start_time": _beijing(answered),
+        "start_time": _beijing(answered),
+        "end_time": _beijing(answered + REPORT_CALL_S),
+        "early_media_code": "",
+        "hangup_direction": "callee",
+        "out_id": out_id,
+        "dtmf": "",
+        "toll_type": "LOCAL",
+        "voice_type": "voice",
+    }
+    return [("VoiceCallReport", [progress]), ("VoiceReport", [final])]
+
+
+def _push(state: SandboxState, report: AliyunReport) -> None:
+    state.aliyun_reports.append(report)
+    task = asyncio.get_running_loop().create_task(deliver_report(state, report))
+    state.background.add(task)
+    task.add_done_callback(state.background.discard)
+
+
+async def _until(state: SandboxState, due: float) -> None:
+    """Wait until the sandbox clock reaches ``due`` (a ManualClock moves only by hand)."""
+    while state.now() < due:
+        await asyncio.sleep(min(0.02, max(0.001, due - state.now())))
+
+
+async def deliver_report(state: SandboxState, report: AliyunReport) -> None:
+    """POST ``report.body`` now, and again after each wait in ``aliyun_report_retry_s``
+    (1, 5, 10 min of the sandbox clock) while the receiver answers anything but HTTP 200
+    with a JSON numeric ``code`` of 0, or does not answer within the timeout; then drop it."""
+    waits = (0.0, *state.config.aliyun_report_retry_s)
+    async with httpx.AsyncClient(timeout=state.config.aliyun_report_timeout_s) as client:
+        for wait in waits:
+            await _until(state, state.now() + wait)
+            report.tried_at.append(state.now())
+            try:
+                response = await client.post(report.url, json=report.body)
+            except httpx.HTTPError as exc:
+                report.tries.append(type(exc).__name__)
+                continue
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            code = data.get("code") if isinstance(data, dict) else None
+            numeric = isinstance(code, int | float) and not isinstance(code, bool)
+            if response.status_code == 200 and numeric and code == 0:
+                report.tries.append("ok")
+                report.delivered = True
+                return
+            report.tries.append(f"HTTP {response.status_code}: {response.text[:120]}")
+    report.dropped = True
 
 
 async def query_audit(state: SandboxState, params: dict[str, str], key_id: str) -> dict[str, Any]:

@@ -79,6 +79,15 @@ class SandboxConfig:
     alibaba_callee_limits: tuple[tuple[float, int], ...] = ((60.0, 1), (3600.0, 5), (86400.0, 20))
     """IvrCall per-callee throttle: (window seconds, calls allowed)."""
 
+    aliyun_report_url: str | None = None
+    """Where IvrCall results are pushed (VoiceCallReport, then VoiceReport, §5.2 HTTP batch
+    push); None: nothing is pushed."""
+    aliyun_report_retry_s: tuple[float, ...] = (60.0, 300.0, 600.0)
+    """Waits (sandbox clock) before each retry of a push the receiver did not take;
+    after the last the report is dropped."""
+    aliyun_report_timeout_s: float = 0.7
+    """The receiver's time to answer (§5.2: 700 ms); longer counts as a failure."""
+
     yeastar_prompts: dict[str, str] = field(default_factory=dict)
     """Prompts already on the PBX: name (file stem) → exist_type (specify, tts, record)."""
     yeastar_max_prompts: int = 128
@@ -104,6 +113,14 @@ class SandboxConfig:
                 raise ConfigurationError(f"{name} must be between 0 and 1, got {value}")
         if self.latency_ms < 0:
             raise ConfigurationError("latency_ms must be 0 or more")
+        if self.aliyun_report_url is not None and not self.aliyun_report_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigurationError(
+                f"aliyun_report_url {self.aliyun_report_url!r} must be an http(s) URL"
+            )
+        if any(d < 0 for d in self.aliyun_report_retry_s):
+            raise ConfigurationError("aliyun_report_retry_s must not be negative")
         if not self.huawei_callback_delays_s:
             raise ConfigurationError("huawei_callback_delays_s needs at least one try")
 

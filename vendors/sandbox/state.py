@@ -20,6 +20,7 @@ from vendors.sandbox.config import SandboxConfig
 from vendors.signing import MemoryNonceStore
 
 __all__ = [
+    "AliyunReport",
     "AliyunVoiceFile",
     "CallbackRecord",
     "CccFile",
@@ -165,6 +166,23 @@ class CallbackRecord:
 
 
 @dataclass
+class AliyunReport:
+    """One Alibaba call-result push (``VoiceCallReport`` or ``VoiceReport``): the JSON
+    array POSTed, every try, and whether the receiver took it."""
+
+    kind: str
+    call_id: str
+    url: str
+    body: list[dict[str, Any]]
+    tries: list[str] = field(default_factory=list)
+    """One entry per try: ``ok`` or what went wrong."""
+    tried_at: list[float] = field(default_factory=list)
+    """Sandbox-clock time of each try."""
+    delivered: bool = False
+    dropped: bool = False
+
+
+@dataclass
 class YeastarPrompt:
     name: str
     filename: str
@@ -209,6 +227,7 @@ class SandboxState:
     aliyun_files: dict[str, AliyunVoiceFile] = field(default_factory=dict)
     aliyun_calls: list[dict[str, Any]] = field(default_factory=list)
     aliyun_callee_log: dict[str, deque[float]] = field(default_factory=dict)
+    aliyun_reports: list[AliyunReport] = field(default_factory=list)
     # Huawei
     huawei_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     """bearer token → (app_key, expiry)."""
@@ -257,7 +276,14 @@ class SandboxState:
                 "daily": {f"{app}/{day}": n for (app, day), n in self.ccc_daily.items()},
             },
             "tencent_vod": {"tasks": len(self.vod_tasks)},
-            "aliyun": {"voice_files": len(self.aliyun_files), "calls": len(self.aliyun_calls)},
+            "aliyun": {
+                "voice_files": len(self.aliyun_files),
+                "calls": len(self.aliyun_calls),
+                "reports": [
+                    {"kind": r.kind, "call_id": r.call_id, "tries": r.tries}
+                    for r in self.aliyun_reports
+                ],
+            },
             "huawei": {
                 "uploads": len(self.huawei_uploads),
                 "callbacks": [

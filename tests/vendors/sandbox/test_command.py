@@ -45,12 +45,21 @@ def test_options_become_config():
             "3",
             "--callback-delays-s",
             "0.1,0.2",
+            "--report-url",
+            "http://127.0.0.1:9000/ali",
         ]
     )
     config = build_config(args)
     assert (config.error_rate, config.drop_rate, config.throttle_rate) == (0.2, 0.1, 0.3)
     assert config.latency_ms == 50 and config.seed == 3
     assert config.huawei_callback_delays_s == (0.1, 0.2)
+    assert config.aliyun_report_url == "http://127.0.0.1:9000/ali"
+    assert build_config(build_parser().parse_args(["sandbox"])).aliyun_report_url is None
+
+
+def test_report_url_must_be_http(capsys):
+    assert main(["sandbox", "--report-url", "ftp://x/y"]) == EXIT_USAGE
+    assert "http(s) URL" in capsys.readouterr().err
 
 
 def test_bad_rate_is_a_usage_error(capsys):
