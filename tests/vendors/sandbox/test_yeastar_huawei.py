@@ -60,23 +60,26 @@ def _audio(rate: int, channels: int, fmt: str, subtype: str | None) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(
-    ("name", "data", "ok", "says"),
-    [
-        ("pcm.wav", wav_bytes(0.5, subtype="PCM_16"), True, ""),
-        ("alaw.wav", wav_bytes(0.5, subtype="ALAW"), True, ""),
-        ("ulaw.wav", wav_bytes(0.5, subtype="ULAW"), True, ""),
-        ("pcm24.wav", wav_bytes(0.5, subtype="PCM_24"), False, "encoding pcm_24"),
-        ("float.wav", wav_bytes(0.5, subtype="FLOAT"), False, "encoding float"),
-        ("pcm8.wav", wav_bytes(0.5, subtype="PCM_U8"), False, "encoding pcm_u8"),
-        ("wide.wav", wav_bytes(0.5, rate=16000), False, "16000 Hz"),
-        ("stereo.wav", _audio(8000, 2, "WAV", "PCM_16"), False, "2 channels"),
-        ("tune.mp3", _audio(16000, 2, "MP3", None), True, ""),  # MP3: no documented limits
-        ("frames.gsm", b"\xd8" + b"\0" * 32, True, ""),  # one GSM 6.10 frame
-        ("broken.gsm", b"\xd8" + b"\0" * 31, False, ""),
-    ],
-)
-def test_yeastar_checks_prompt_encoding(make_sandbox, name, data, ok, says):
+PROMPT_CASES = {
+    # name: (bytes maker, accepted, what the detail says)
+    "pcm.wav": (lambda: wav_bytes(0.5, subtype="PCM_16"), True, ""),
+    "alaw.wav": (lambda: wav_bytes(0.5, subtype="ALAW"), True, ""),
+    "ulaw.wav": (lambda: wav_bytes(0.5, subtype="ULAW"), True, ""),
+    "pcm24.wav": (lambda: wav_bytes(0.5, subtype="PCM_24"), False, "encoding pcm_24"),
+    "float.wav": (lambda: wav_bytes(0.5, subtype="FLOAT"), False, "encoding float"),
+    "pcm8.wav": (lambda: wav_bytes(0.5, subtype="PCM_U8"), False, "encoding pcm_u8"),
+    "wide.wav": (lambda: wav_bytes(0.5, rate=16000), False, "16000 Hz"),
+    "stereo.wav": (lambda: _audio(8000, 2, "WAV", "PCM_16"), False, "2 channels"),
+    "tune.mp3": (lambda: _audio(16000, 2, "MP3", None), True, ""),  # MP3: no documented limits
+    "frames.gsm": (lambda: b"\xd8" + b"\0" * 32, True, ""),  # one GSM 6.10 frame
+    "broken.gsm": (lambda: b"\xd8" + b"\0" * 31, False, ""),
+}
+
+
+@pytest.mark.parametrize("name", list(PROMPT_CASES))
+def test_yeastar_checks_prompt_encoding(make_sandbox, name):
+    make, ok, says = PROMPT_CASES[name]
+    data = make()
     server = make_sandbox()
     token = ys_token(server.url)["access_token"]
     for is_check in ("ask", "force"):
