@@ -340,14 +340,11 @@ def _print_listing(title: str, heading: str, rows: list[tuple[str, list[str]]]) 
 
 
 def display_width(text: str) -> int:
-    """Terminal columns ``text`` takes: wide and full-width (CJK) characters take two,
-    combining marks none."""
-    import unicodedata
+    """Terminal columns ``text`` takes: wide and full-width (CJK) characters take two, marks
+    and format characters none (`stages.templates.positions.text_width`, as the carets)."""
+    from stages.templates.positions import text_width
 
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
+    return text_width(text)
 
 
 def _pad(text: str, width: int) -> str:
@@ -370,10 +367,12 @@ def _short(path: str) -> str:
 
 def _first_columns(text: str, columns: int) -> str:
     """The longest start of ``text`` that fits in ``columns`` terminal columns."""
-    end = 0
-    while end < len(text) and display_width(text[: end + 1]) <= columns:
-        end += 1
-    return text[:end]
+    from itertools import accumulate
+
+    from stages.templates.positions import char_width
+
+    fits = sum(1 for used in accumulate(map(char_width, text)) if used <= columns)
+    return text[:fits]
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:

@@ -869,7 +869,7 @@ def _index_entry(record: dict[str, Any], index: int) -> dict[str, Any]:
 
 def _number(value: Any) -> float:
     """A metric as a finite number to add up; 0 when missing or not a number."""
-    return float(value) if _is_number(value) and math.isfinite(value) else 0.0
+    return _sortable(value) or 0.0
 
 
 def _sortable(value: Any) -> float | None:

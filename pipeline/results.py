@@ -187,7 +187,6 @@ class Summary:
     audio_s: float = 0.0
     findings: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
-    failed_sources: list[tuple[str, str]] = field(default_factory=list)
     max_listed: int = 50
     # Every error message of the first `max_listed` failed inputs (at most
     # `MESSAGES_KEPT` each), and the warnings of the first `max_warned` inputs that passed
@@ -208,19 +207,18 @@ class Summary:
             self.findings[f"{finding.get('severity')}:{finding.get('code')}"] += 1
         if errors:
             self.errors[str(errors[0].get("code"))] += 1
-            if len(self.failed_sources) < self.max_listed:
-                self.failed_sources.append((record["source"], str(errors[0].get("message"))))
+            if len(self.failed_messages) < self.max_listed:
                 self.failed_messages.append((record["source"], _messages(errors)))
             return
-        warnings = [
+        worth_reading = [
             f
             for f in findings
             if f.get("severity") == "warning" and f.get("code") not in COUNTED_ONLY
         ]
-        if warnings:
+        if worth_reading:
             self.warned += 1
             if len(self.warned_messages) < self.max_warned:
-                self.warned_messages.append((record["source"], _messages(warnings)))
+                self.warned_messages.append((record["source"], _messages(worth_reading)))
 
     @property
     def failed(self) -> int:

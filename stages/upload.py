@@ -237,7 +237,9 @@ class UploadLedger:
         return out
 
     def get(self, output: str, vendor: str) -> Row | None:
-        return self.rows(vendor).get((output, vendor))
+        """The row of ``output`` that counts for this target (see `rows`)."""
+        with self._lock:
+            return self._get_unlocked(output, vendor)
 
     def _write(self, row: Row) -> None:
         self._db.execute(
