@@ -77,3 +77,11 @@ def aliyun(
         query = dict(params)
         headers = {"x-acs-action": action, "x-acs-version": "2017-05-25"}
     return httpx.post(url + "/aliyun/", params=query, headers=headers, auth=auth)
+
+
+def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
+    """Wait until ``predicate()`` holds (a delivery on the server's own thread), or fail."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

@@ -4,14 +4,13 @@ retried after 1, 5 and 10 minutes of the sandbox clock, then dropped."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from tests.vendors.sandbox.helpers import aliyun
+from tests.vendors.sandbox.helpers import aliyun, wait_for
 from vendors.sandbox.config import ManualClock
 from vendors.sandbox.server import ThreadedServer
 
@@ -80,13 +79,6 @@ def reports() -> Iterator[ReportReceiver]:
     with ThreadedServer(app) as server:
         rec.url = server.url + "/report"
         yield rec
-
-
-def wait_for(predicate, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_call_pushes_progress_and_cdr_arrays(make_sandbox, reports):

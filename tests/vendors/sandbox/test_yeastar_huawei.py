@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 
 import httpx
 import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.vendors.sandbox.helpers import wav_bytes
+from tests.vendors.sandbox.helpers import wait_for, wav_bytes
 from vendors.sandbox.config import ManualClock
 
 YS = "/yeastar/openapi/v1.0"
@@ -220,13 +219,6 @@ def test_huawei_rate_limit_ten_per_second(make_sandbox):
     body = upload_body(wav_bytes(0.2))
     codes = [hw_post(server.url, HW_UPLOAD, token, body).status_code for _ in range(11)]
     assert codes == [200] * 10 + [429]
-
-
-def wait_for(predicate, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_huawei_callback_retried_until_accepted(make_sandbox, receiver):
