@@ -34,8 +34,12 @@ from pipeline.errors import ConfigurationError, InputError
 from pipeline.inputs import EXTENSION_CONTAINERS
 from pipeline.stage import Stage
 from stages.decode_headers import (
+    Mp3Start,
+    asf_declared_size,
     holds_only_id3,
+    mp3_cut_mid_frame,
     ogg_ends_cleanly,
+    ogg_last_page,
     read_mp3_start,
     xing_size_off,
 )
@@ -50,6 +54,9 @@ UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a stream that does no
 # delay and padding, WMA's preroll rounding) and still be whole: 0.25 s plus 2 %.
 SHORT_TOLERANCE_S = 0.25
 SHORT_TOLERANCE = 0.02
+# How a truncated_input message ends; `Decode.process` swaps it for what applies.
+_CONTINUING = " Continuing with the part that decoded."
+_NOTHING_DECODED = " Nothing of it decoded, so there is no part to use."
 
 _CONTAINER_TITLES = {
     "wav": "WAV",
@@ -123,8 +130,8 @@ class Decode(Stage):
     inputs whose samples would not fit the memory budget even as a mono mix, and a source
     whose channels pass it is kept as normalize's mono downmix (``(frames,)``). A file
     that ends before its header says (an interrupted copy; for Ogg, without its end-of-stream
-    page) is an error unless ``allow_truncated`` is set, when the part that decodes is used
-    with a warning.
+    page; for an MP3 without a Xing header, inside a frame) is an error unless
+    ``allow_truncated`` is set, when the part that decodes is used with a warning.
     """
 
     name: ClassVar[str] = "decode"
@@ -160,8 +167,8 @@ class Decode(Stage):
                     clip,
                     code,
                     message.replace(
-                        " Continuing with the part that decoded.",
-                        " Nothing of it decoded, so there is no part to use."
+                        _CONTINUING,
+                        _NOTHING_DECODED
                         if nothing
                         else " Pass --allow-truncated to use the part that decoded.",
                     ),
@@ -287,7 +294,8 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
             f"{_name(path)} holds only an ID3 tag (title, artist...) and no MP3 audio frames; "
             "re-export the recording.",
         )
-    if container in _FFMPEG_CONTAINERS or (container == "mp3" and _mp3_needs_ffmpeg(path, facts)):
+    mp3 = read_mp3_start(path, facts.head) if container == "mp3" else None
+    if container in _FFMPEG_CONTAINERS or (mp3 is not None and _mp3_needs_ffmpeg(path, facts, mp3)):
         samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
     else:
         try:
@@ -303,15 +311,18 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
                 raise exc from None  # libsndfile's reason is the one to read
             if samples.shape[0] == 0:
                 raise exc from None
+    got_s = samples.shape[0] / max(info.sample_rate, 1)
+    cut = _cut_short(path, container, facts, mp3, got_s)
     if samples.shape[0] == 0:
+        if cut is not None:
+            raise InputError(cut[0], cut[1].replace(_CONTINUING, _NOTHING_DECODED))
         raise InputError(
             "empty_input",
             f"{_name(path)} is a valid {_CONTAINER_TITLES[container]} file but holds no audio "
             "frames; re-export the recording.",
         )
-    if container == "ogg" and not ogg_ends_cleanly(path, facts.size):
-        # Ogg gives no length up front: the stream's last page carries an end mark instead.
-        warnings.append(_truncation(path, info.duration_s))
+    if cut is not None and all(code != "truncated_input" for code, _ in warnings):
+        warnings.append(cut)
     if info.codec in ("float", "double") or container in _FFMPEG_CONTAINERS:
         _scrub_nonfinite(samples, path, warnings)
     return Decoded(samples, info, warnings)
@@ -325,28 +336,76 @@ class _UnknownLength(Exception):
     """
 
 
-def _mp3_needs_ffmpeg(path: str, facts: _FileFacts) -> bool:
+def _mp3_needs_ffmpeg(path: str, facts: _FileFacts, start: Mp3Start) -> bool:
     """True for MP3s libsndfile reads badly; ffmpeg reads them to the end, quietly.
 
     Without a Xing/Info/VBRI header libsndfile estimates the length from the first frame's
     bitrate and stops there, cutting VBR files short. With one whose byte count is off (a
     cut copy, data appended) its decoder prints a warning on the user's terminal.
     """
-    start = read_mp3_start(path, facts.head)
     return not start.has_toc or xing_size_off(path, facts.size, start)
 
 
-def _truncation(path: str, got_s: float, expected_s: float | None = None) -> tuple[str, str]:
-    """The ``truncated_input`` warning (`Decode.process` makes it an error unless allowed)."""
-    if expected_s is None:
+def _cut_short(
+    path: str, container: str, facts: _FileFacts, mp3: Mp3Start | None, got_s: float
+) -> tuple[str, str] | None:
+    """The ``truncated_input`` warning when the file's own bytes say it was cut, else None.
+
+    For the formats whose decoded length cannot tell: Ogg (no length up front; its last
+    page carries an end mark instead), an MP3 without a Xing/Info/VBRI header (ffmpeg
+    estimates its length from the bytes there are; every frame header gives its frame's
+    length instead) and ASF/WMA (ffmpeg's length is the packets there are; the header gives
+    the size of the whole file).
+    """
+    if container == "ogg" and not ogg_ends_cleanly(path, facts.size):
+        if got_s > 0:
+            return _truncation(path, got_s)
+        end = ogg_last_page(path, facts.size)
+        if end is not None and end.whole and end.granule <= 0:
+            return None  # header pages only: ffmpeg closes a stream without audio unmarked
+        return _truncation(
+            path,
+            got_s,
+            what="it stops before any of its audio, without the end-of-stream mark its "
+            "format writes",
+        )
+    if mp3 is not None and not mp3.has_toc and mp3_cut_mid_frame(path, mp3):
+        return _truncation(
+            path,
+            got_s,
+            what=f"it stops in the middle of an MPEG audio frame, after {got_s:.2f} s",
+            advice="it was probably cut off while being copied or recorded — copy it again "
+            "from the original, or record it again if the original ends the same way",
+        )
+    declared = asf_declared_size(path) if container == "asf" else None
+    if declared is not None and facts.size < declared:
+        return _truncation(
+            path,
+            got_s,
+            what=f"its header gives the file's size as {declared:,} bytes but it holds only "
+            f"{facts.size:,} ({got_s:.2f} s decoded)",
+        )
+    return None
+
+
+def _truncation(
+    path: str,
+    got_s: float,
+    expected_s: float | None = None,
+    *,
+    what: str | None = None,
+    advice: str = "the copy is probably incomplete — re-copy or re-export it",
+) -> tuple[str, str]:
+    """The ``truncated_input`` warning (`Decode.process` makes it an error unless allowed).
+
+    ``what`` says how the cut shows; by default, the length decoded against the header's
+    (``expected_s``) or, without one, the missing end-of-stream mark.
+    """
+    if what is None and expected_s is None:
         what = f"it stops after {got_s:.2f} s without the end-of-stream mark its format writes"
-    else:
+    elif what is None:
         what = f"its header promises {expected_s:.2f} s but only {got_s:.2f} s could be decoded"
-    return (
-        "truncated_input",
-        f"{_name(path)} ends early: {what}; the copy is probably incomplete — re-copy or "
-        "re-export it. Continuing with the part that decoded.",
-    )
+    return ("truncated_input", f"{_name(path)} ends early: {what}; {advice}.{_CONTINUING}")
 
 
 def _short(expected_frames: int, got: int, rate: int) -> bool:
@@ -761,10 +820,11 @@ def _ffmpeg_length_known(container: str, header: str) -> bool:
     """True if ffmpeg's duration comes from the file's header, so a shorter decode is a cut.
 
     Not when ffmpeg estimated it from the bitrate (ADTS AAC, AMR, MP3 without a Xing
-    header: a cut file is estimated short too), nor for Ogg, whose duration is the last
-    page's (its end-of-stream mark tells a cut; see `ogg_ends_cleanly`), nor when the file
-    holds other streams: the duration is the container's, the longest stream's (a video
-    longer than its sound, a second audio track, sound that starts late).
+    header: a cut file is estimated short too; see `mp3_cut_mid_frame`), nor for Ogg, whose
+    duration is the last page's (its end-of-stream mark tells a cut; see
+    `ogg_ends_cleanly`), nor when the file holds other streams: the duration is the
+    container's, the longest stream's (a video longer than its sound, a second audio track,
+    sound that starts late).
     """
     inputs = header.split("Output #", 1)[0].split("Stream mapping", 1)[0]
     streams = len(re.findall(r"^\s*Stream #0:", inputs, flags=re.MULTILINE))

@@ -698,6 +698,9 @@ CUT_CASES = [
     ("cbr_xing.mp3", ("-c:a", "libmp3lame", "-b:a", "32k")),
     ("vorbis.ogg", ("-c:a", "libvorbis")),
     ("voice.opus", ("-c:a", "libopus")),
+    # No length up front: the frame headers (cut mid-frame) and the ASF file size tell.
+    ("cbr_no_xing.mp3", ("-c:a", "libmp3lame", "-b:a", "64k", "-write_xing", "0")),
+    ("memo.wma", ("-c:a", "wmav2")),
 ]
 
 
@@ -721,10 +724,9 @@ def test_compressed_file_cut_in_half_is_truncated_input(tmp_path, name, codec_ar
 COMPLETE_CASES = [
     *CUT_CASES,
     ("plain.m4a", ("-c:a", "aac")),
-    ("cbr_no_xing.mp3", ("-c:a", "libmp3lame", "-b:a", "64k", "-write_xing", "0")),
     ("vbr_no_xing.mp3", ("-c:a", "libmp3lame", "-q:a", "7", "-write_xing", "0")),
+    ("layer2.mp3", ("-c:a", "mp2", "-f", "mp2")),
     ("browser.webm", ("-c:a", "libopus")),
-    ("memo.wma", ("-c:a", "wmav2")),
 ]
 
 
@@ -752,6 +754,64 @@ def test_ogg_cut_at_a_page_boundary_is_truncated(tmp_path):
     whole = path.read_bytes()
     path.write_bytes(whole[: whole.rfind(b"OggS")])
     assert errors(decode(path)) == ["truncated_input"]
+
+
+def test_vorbis_cut_inside_its_first_audio_page_is_truncated_not_empty(tmp_path):
+    # libsndfile reads no frame of it; the page cut short says why.
+    path = tmp_path / "a.ogg"
+    sf.write(path, speechlike(8.0, 44100), 44100, format="OGG", subtype="VORBIS")
+    whole = path.read_bytes()
+    third_page = whole.find(b"OggS", whole.find(b"OggS", 4) + 4)
+    path.write_bytes(whole[: third_page + 200])
+    for clip in (decode(path), decode(path, allow_truncated=True)):
+        assert errors(clip) == ["truncated_input"] and clip.samples is None
+        assert "Nothing of it decoded" in clip.findings[0].message
+
+
+@pytest.mark.parametrize("writer", ["soundfile", "ffmpeg"])
+def test_complete_ogg_without_audio_stays_empty_input(tmp_path, writer):
+    path = tmp_path / "silent.ogg"
+    if writer == "soundfile":  # header pages, then an empty page with the end mark
+        sf.write(path, np.zeros(0, np.float32), 16000, format="OGG", subtype="VORBIS")
+    else:  # header pages only: ffmpeg writes no end mark when no audio came
+        ffmpeg_encode(path, np.zeros(0, np.float32), 16000, "-c:a", "libvorbis")
+    assert errors(decode(path)) == ["empty_input"]
+
+
+def test_cbr_mp3_without_xing_cut_mid_frame_says_so(tmp_path):
+    path = tmp_path / "take.mp3"
+    codec = ("-c:a", "libmp3lame", "-b:a", "128k", "-write_xing", "0")
+    ffmpeg_encode(path, speechlike(3.0, 44100), 44100, *codec)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) * 9 // 10 + 7])
+    clip = decode(path)
+    assert errors(clip) == ["truncated_input"]
+    assert "middle of an MPEG audio frame" in clip.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "trailer", [b"TAG" + b"greeting".ljust(125, b"\x00"), b"TAG" + bytes(60), b"\x00\x00"]
+)
+def test_mp3_without_xing_ending_in_a_tag_or_junk_is_complete(tmp_path, trailer):
+    # ID3v1 (whole or cut short) and a few stray bytes come after the last whole frame.
+    path = tmp_path / "take.mp3"
+    codec = ("-c:a", "libmp3lame", "-b:a", "64k", "-write_xing", "0")
+    ffmpeg_encode(path, speechlike(1.5, 16000), 16000, *codec)
+    path.write_bytes(path.read_bytes() + trailer)
+    assert decode(path).findings == []
+
+
+def test_streamed_wma_whose_header_gives_no_size_is_not_truncated(tmp_path):
+    # Written to a pipe, ffmpeg sets the broadcast flag: the file size field is 0.
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "f32le", "-ar", "16000",
+           "-ac", "1", "-i", "-", "-c:a", "wmav2", "-f", "asf", "-"]  # fmt: skip
+    audio = speechlike(2.0, 16000).astype("<f4").tobytes()
+    path = tmp_path / "live.wma"
+    path.write_bytes(subprocess.run(cmd, input=audio, capture_output=True, check=True).stdout)
+    clip = decode(path)
+    assert clip.findings == [] and clip.duration_s == pytest.approx(2.0, abs=0.25)
 
 
 # --- MP3 odds and ends -------------------------------------------------------------------
