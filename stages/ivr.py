@@ -14,6 +14,11 @@ no spaces or dashes.
 
 CalledShowNumber, StartCode and ByeCode must be strings.
 
+With ``voice_files`` (the voice files an upload journal recorded, `recorded_voice_files`),
+each voice-file code the request plays is checked against its last recorded review: one
+that failed is an error, one not yet approved a warning (the record may be stale; IvrCall
+plays only an approved file). Codes the journal does not know are not judged.
+
 MenuKeyMap may be a list of ``{"Key", "Code", "TtsParams"}`` objects or flattened as the
 API sends it (``"MenuKeyMap.1.Key"``, ``"MenuKeyMap.1.Code"``, ...; numbered from 1 without
 gaps). TtsParams may be the JSON string the API takes (strict: no repeated keys, no NaN or
@@ -22,13 +27,18 @@ Infinity) or an object.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
+import sqlite3
 from collections.abc import Mapping
+from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.errors import ConfigurationError
+from pipeline.journal import JOURNAL_NAME
 from stages.templates.model import parse_template
 from stages.templates.render import check_value
 from stages.templates.violations import Verdict, Violation, utf8_len
@@ -61,6 +71,16 @@ _FLAT_MENU = re.compile(r"MenuKeyMap\.([0-9]+)\.(Key|Code|TtsParams)")
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
+class VoiceFile(NamedTuple):
+    """A voice file as an upload journal last recorded it."""
+
+    output: str
+    status: str
+    """The receipt status: ``approved``, ``rejected`` or ``submitted`` (review pending)."""
+    audit_state: str
+    at: float
+
+
 def is_template_code(code: str) -> bool:
     """A TTS template id (``TTS_…``), as opposed to a voice-file id."""
     return code.startswith("TTS_")
@@ -70,13 +90,16 @@ def check_ivr_call(
     request: Mapping[str, Any],
     *,
     templates: Mapping[str, str] | None = None,
+    voice_files: Mapping[str, VoiceFile] | None = None,
     label: str = "request",
 ) -> Verdict:
     """Every problem of an IvrCall request, at once.
 
     ``templates`` maps template id to text; with it, each TtsParams is checked against the
     variables of its template (a template id missing from it is an error). Without it only
-    the JSON shape of TtsParams is checked.
+    the JSON shape of TtsParams is checked. ``voice_files`` maps voice code to what an
+    upload journal recorded (`recorded_voice_files`); with it, a voice file not approved
+    is flagged.
     """
     found: list[Violation] = []
     request, menu = _menu(request, found)
@@ -161,6 +184,12 @@ def check_ivr_call(
                 )
             )
         found.extend(_params(code, item.get("TtsParams"), f"{where}.TtsParams", templates))
+    if voice_files is not None:
+        played = [("StartCode", start), ("ByeCode", bye)]
+        played += [(f"MenuKeyMap[{i}].Code", e.get("Code")) for i, e in enumerate(menu, start=1)]
+        for name, code in played:
+            if isinstance(code, str) and code in voice_files and not is_template_code(code):
+                found.extend(_review(name, code, voice_files[code]))
     return Verdict(
         name=label,
         text=None,
@@ -170,6 +199,58 @@ def check_ivr_call(
             "menu_keys": len(menu),
         },
     )
+
+
+def _review(field: str, code: str, known: VoiceFile) -> list[Violation]:
+    """A voice file IvrCall would refuse, going by its last recorded review."""
+    if known.status == "approved":
+        return []
+    when = dt.datetime.fromtimestamp(known.at).strftime("%Y-%m-%d %H:%M")
+    state = known.audit_state or "no audit state yet"
+    if known.status == "rejected":
+        return [
+            Violation(
+                "voice_file_rejected",
+                f"voice file {code!r} ({known.output}) did not pass Alibaba's review ({state}, "
+                f"recorded {when}); IvrCall refuses it: fix the audio and upload it again",
+                field=field,
+            )
+        ]
+    return [
+        Violation(
+            "voice_file_not_approved",
+            f"voice file {code!r} ({known.output}) was not approved when last checked "
+            f"({state}, {when}); IvrCall plays only an approved file: run `voiceprep upload` "
+            "on its folder to refresh the review, then check again (review takes about 2 h)",
+            field=field,
+            severity="warning",
+        )
+    ]
+
+
+def recorded_voice_files(out_dir: str | Path) -> dict[str, VoiceFile]:
+    """The Alibaba voice files the upload journal of ``out_dir`` recorded, by voice code
+    (read-only: the journal is not changed)."""
+    path = os.path.join(out_dir, JOURNAL_NAME)
+    if not os.path.isfile(path):
+        raise ConfigurationError(
+            f"{out_dir}: no {JOURNAL_NAME}; give the folder `voiceprep upload` sent from"
+        )
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT remote_id, output, status, detail, at FROM uploads "
+                "WHERE vendor = 'aliyun' AND state = 'done' AND remote_id IS NOT NULL"
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise ConfigurationError(
+            f"{out_dir}: its journal holds no uploads ({exc}); run `voiceprep upload` first"
+        ) from None
+    found: dict[str, VoiceFile] = {}
+    for code, output, status, detail, at in rows:
+        audit = json.loads(detail or "{}").get("audit_state", "")
+        found[str(code)] = VoiceFile(str(output), str(status), str(audit), float(at or 0.0))
+    return found
 
 
 def _kind(code: str) -> str:

@@ -23,7 +23,9 @@ leaves and ``done`` when the receipt is stored; in between, the client's progres
 item found in ``sending`` on the next run may or may not have reached the vendor, so it
 is reconciled, never blindly resent:
 
-- Tencent CCC lists files by CustomFileName and adopts the one found;
+- Tencent CCC lists files by CustomFileName and adopts one newer than its first look (a
+  progress note); a row of voiceprep 0.3.6 or older has no notes at all (`notes_kept`),
+  so it is sent only when CCC holds no file of that name, else it becomes ``unknown``;
 - Tencent VOD sends the same content-derived SessionId, which the vendor deduplicates;
   the receipt then follows the first task (its noted TaskId, or found by SessionId);
 - Yeastar asks whether the prompt exists and overwrites it only when it is a recorded
@@ -266,7 +268,8 @@ class UploadLedger:
     ) -> None:
         """Committed before the request leaves: a kill from here on leaves ``sending``.
 
-        A fresh attempt forgets the progress notes of earlier ones; a resumed one keeps them.
+        A fresh attempt starts empty progress notes (so a row without any is known to be
+        from a voiceprep that kept none, `notes_kept`); a resumed one keeps them.
         """
         with self._lock:
             old = self._get_unlocked(output, vendor)
@@ -275,7 +278,7 @@ class UploadLedger:
             row.attempts += 1
             row.detail = {**row.detail, "_path": path}
             if not resumed:
-                row.detail.pop("_progress", None)
+                row.detail["_progress"] = {}
             self._write(row)
 
     def save_progress(self, output: str, vendor: str, progress: dict[str, Any]) -> None:
@@ -290,6 +293,12 @@ class UploadLedger:
         """The item's last saved progress notes."""
         row = self.get(output, vendor)
         return dict(row.detail.get("_progress") or {}) if row is not None else {}
+
+    def notes_kept(self, output: str, vendor: str) -> bool:
+        """False for a row left by voiceprep 0.3.6 or older, which kept no progress notes:
+        its attempt may have gone anywhere. Every attempt since starts its notes."""
+        row = self.get(output, vendor)
+        return row is None or "_progress" in row.detail
 
     def _get_unlocked(self, output: str, vendor: str, target: str | None = None) -> Row | None:
         """The row of ``target`` exactly; by default this target's row, else an untargeted one."""
@@ -445,6 +454,9 @@ class UploadSummary:
     publishing), for each of `errors`."""
     unknown: list[str] = field(default_factory=list)
     """Outputs whose earlier request may or may not have landed (no lookup API)."""
+    unknown_why: dict[str, str] = field(default_factory=dict)
+    """Output → what to check, for the unknowns whose client said more than "no lookup
+    API" (`vendors.errors.VendorOutcomeUnknown`, e.g. a CCC row of voiceprep 0.3.6)."""
     stopped: str | None = None
     """Why the run stopped early (quota used up, credentials refused), if it did."""
     receipts: list[Any] = field(default_factory=list)
@@ -482,6 +494,7 @@ class UploadSummary:
             "statuses": dict(sorted(self.statuses.items())),
             "errors": [{"output": o, "code": c, "message": m} for o, c, m in self.errors],
             "unknown": self.unknown,
+            "unknown_why": self.unknown_why,
             "stopped": self.stopped,
         }
 
@@ -649,6 +662,7 @@ def upload_run(
                         summary.errors.append((output, "PublishFailed", str(exc)))
                     return
                 previous = ledger.get(output, vendor)
+                notes_kept = ledger.notes_kept(output, vendor)
                 ledger.mark_sending(output, vendor, source, path, resumed=resumed)
                 item = UploadItem(
                     path=path,
@@ -657,6 +671,7 @@ def upload_run(
                     source=source,
                     resumed=resumed,
                     progress=ledger.progress(output, vendor),
+                    notes_kept=notes_kept,
                     save=functools.partial(ledger.save_progress, output, vendor),
                 )
                 try:
@@ -738,10 +753,21 @@ def _plan(
                 row.state = "unknown"
             if row.state == "unknown" and not retry_unknown:
                 summary.unknown.append(output)
+                why = _unknown_why(row.error)
+                if why:
+                    summary.unknown_why[output] = why
                 continue
             resumed = row.state == "sending"
         todo.append((output, path, record["source"], resumed))
     return todo
+
+
+def _unknown_why(error: str | None) -> str | None:
+    """The message of a stored `VendorOutcomeUnknown` error (``"<code>: <message>"``)."""
+    from vendors.errors import VendorOutcomeUnknown
+
+    prefix = VendorOutcomeUnknown.CODE + ": "
+    return error[len(prefix) :] if error and error.startswith(prefix) else None
 
 
 def _handle_error(
@@ -757,6 +783,7 @@ def _handle_error(
     from vendors.errors import (
         VendorAuthError,
         VendorNameClash,
+        VendorOutcomeUnknown,
         VendorQuotaExceeded,
         VendorRefused,
         VendorUnavailable,
@@ -764,6 +791,13 @@ def _handle_error(
     )
 
     message = exc.message
+    if isinstance(exc, VendorOutcomeUnknown):
+        # The client looked and cannot tell: the user checks, then --retry-unknown.
+        ledger.set_state(output, vendor, "unknown", f"{exc.code}: {message}")
+        with lock:
+            summary.unknown.append(output)
+            summary.unknown_why[output] = message
+        return
     if isinstance(exc, (VendorQuotaExceeded, VendorAuthError)):
         # Nothing of this item reached the vendor; every later item would fail the same way.
         ledger.restore(output, vendor, previous)

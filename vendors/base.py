@@ -125,7 +125,9 @@ class UploadItem:
     ``progress`` is what attempts at this item noted with `note` (how far they got: CCC's
     highest FileId before the upload, Yeastar's ``force`` step, VOD's TaskId); ``save``
     persists it (the upload stage: in the run journal) before the next request leaves,
-    and a resumed item starts from the last attempt's notes.
+    and a resumed item starts from the last attempt's notes. ``notes_kept`` is False when
+    the attempt that left the item unfinished was made by a voiceprep that kept no notes
+    (0.3.6 and older): an empty ``progress`` then says nothing about how far it got.
     """
 
     path: str
@@ -134,6 +136,7 @@ class UploadItem:
     source: str
     resumed: bool = False
     progress: dict[str, Any] = field(default_factory=dict)
+    notes_kept: bool = True
     save: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False, compare=False)
 
     def note(self, **facts: Any) -> None:

@@ -7,6 +7,8 @@
     ├── VendorQuotaExceeded              a daily/count quota is used up; not retryable today
     ├── VendorUnavailable                timeout, dropped connection, 5xx, InternalError; retryable
     ├── VendorNameClash                  Yeastar: a prompt of that name exists, force not asked
+    ├── VendorOutcomeUnknown             an earlier attempt may have landed and nothing tells
+    │                                    whether it did; the user checks, then --retry-unknown
     └── VendorRefused                    any other refusal (a business rule); not retryable
 
 Messages never carry credentials: clients build them from the vendor's code and message
@@ -21,6 +23,7 @@ __all__ = [
     "VendorAuthError",
     "VendorError",
     "VendorNameClash",
+    "VendorOutcomeUnknown",
     "VendorQuotaExceeded",
     "VendorRateLimited",
     "VendorRefused",
@@ -119,6 +122,14 @@ class VendorNameClash(_Typed):
         super().__init__(vendor, code, message, request_id)
         self.name = name
         self.exist_type = exist_type
+
+
+class VendorOutcomeUnknown(_Typed):
+    """An earlier attempt at this item may have reached the vendor, and nothing the client
+    can ask tells whether it did; sending could make a second copy. The upload stage marks
+    the item ``unknown``; the message says what to check before ``--retry-unknown``."""
+
+    CODE = "OutcomeUnknown"
 
 
 class VendorRefused(_Typed):

@@ -5,12 +5,14 @@ envelope (VENDORS.md §1). CCC takes a URL per file, at most 1 request/s and 50 
 a day (counted in the run journal, one reservation per file); its review outcome is
 polled with `DescribeIvrAudioList`. CustomFileName is only an alias, so before the
 first upload the client notes the newest FileId of that name; a retry or a resumed run
-adopts only a file newer than that. VOD takes a URL of 5–30 s of one clean voice; a `SessionId`
-derived from the file's content makes the vendor refuse a second task for the same
-file, so retries and resumed runs cannot create duplicates; `DescribeTaskDetail`
-follows the task. When the vendor refuses a repeat, the client follows the first task:
-by the TaskId noted when its answer arrived, or, if that answer was lost, by finding
-the SessionId among the completion events (`PullEvents`).
+adopts only a file newer than that. A resumed attempt of voiceprep 0.3.6 or older noted
+nothing: it is sent only when CCC holds no file of that name, else its outcome is unknown.
+VOD takes a URL of 5–30 s of one clean voice; a `SessionId` derived from the file's
+content makes the vendor refuse a second task for the same file, so retries and resumed
+runs cannot create duplicates; `DescribeTaskDetail` follows the task. When the vendor
+refuses a repeat, the client follows the first task: by the TaskId noted when its answer
+arrived, or, if that answer was lost, by finding the SessionId among the completion
+events (`PullEvents`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from vendors.base import (
 )
 from vendors.errors import (
     VendorAuthError,
+    VendorOutcomeUnknown,
     VendorQuotaExceeded,
     VendorRateLimited,
     VendorRefused,
@@ -305,14 +308,48 @@ class _CccCore(_TencentCore):
         try:
             return (yield from self.find_flow(name, newer_than))
         except (VendorUnavailable, VendorRateLimited, VendorRefused) as exc:
-            raise VendorUnavailable(
-                self.vendor,
-                exc.code,
-                f"an upload of {name!r} may have reached CCC, and looking for it failed "
-                f"({exc.message}); run the upload again to look again",
-                exc.request_id,
-                maybe_delivered=True,
-            ) from None
+            raise self._look_failed(name, exc) from None
+
+    def _look_failed(self, name: str, exc: VendorError) -> VendorUnavailable:
+        """The error of a failed look for an upload that may have landed: maybe delivered,
+        so the item is reconciled again on the next run, never resent blind."""
+        return VendorUnavailable(
+            self.vendor,
+            exc.code,
+            f"an upload of {name!r} may have reached CCC, and looking for it failed "
+            f"({exc.message}); run the upload again to look again",
+            exc.request_id,
+            maybe_delivered=True,
+        )
+
+    def unnoted_flow(self, item: UploadItem) -> Flow[int]:
+        """The first look for a resumed item whose cut-off attempt noted none (voiceprep
+        0.3.6 and older kept no notes): 0 when CCC holds no file of that name, so nothing
+        landed and sending is safe.
+
+        A file of that name may be that attempt's upload or someone else's (CustomFileName
+        is only an alias, §2), and nothing tells which: adopting could take a wrong file
+        and sending could make a second copy, so the outcome is unknown until the user
+        checks (`VendorOutcomeUnknown`).
+        """
+        try:
+            files, request_id = yield from self.files_flow(item.name)
+        except (VendorUnavailable, VendorRateLimited, VendorRefused) as exc:
+            raise self._look_failed(item.name, exc) from None
+        if not files:
+            return 0
+        ids = ", ".join(str(i) for i in sorted(_file_id(f) for f in files))
+        raise VendorOutcomeUnknown(
+            self.vendor,
+            VendorOutcomeUnknown.CODE,
+            f"an upload of {item.name!r} by voiceprep 0.3.6 or older was cut off, and CCC "
+            f"holds {len(files)} file(s) of that name (FileId {ids}); that version noted "
+            "nothing that tells whether one is this output. Check them on the CCC console "
+            f"(SdkAppId {self.sdk_app_id}): if none is, run the upload again with "
+            "--retry-unknown to send it; if one is, it is already there (delete it first "
+            "if you want --retry-unknown to send a fresh copy)",
+            request_id,
+        )
 
     def _adopted(self, item: UploadItem, info: dict[str, Any], rid: str | None) -> Receipt:
         """The receipt of a file an earlier attempt created: polled like a new upload."""
@@ -323,8 +360,12 @@ class _CccCore(_TencentCore):
 
     def upload_flow(self, item: UploadItem) -> Flow[Receipt]:
         url = self.check(item)
-        before = item.progress.get("ccc_newest_before") if item.resumed else None
-        if isinstance(before, int):
+        noted = item.progress.get("ccc_newest_before") if item.resumed else None
+        before = noted
+        if item.resumed and not item.notes_kept:
+            # An attempt of an older voiceprep: it may have uploaded, and noted nothing.
+            before = yield from self.unnoted_flow(item)
+        elif isinstance(before, int):
             # An earlier attempt got as far as the upload: look before sending again.
             found, request_id = yield from self.lookup_flow(item.name, before)
             if found is not None:
@@ -336,6 +377,7 @@ class _CccCore(_TencentCore):
             except VendorError:
                 self.quota.release(key=item.name)
                 raise
+        if before != noted:
             item.note(ccc_newest_before=before)
         payload = {
             "SdkAppId": self.sdk_app_id,

@@ -91,6 +91,12 @@ def register(subparsers: Any) -> None:
         metavar="REGISTRY",
         help="JSON object mapping template id (TTS_…) to template text",
     )
+    ivr_check.add_argument(
+        "--uploads",
+        metavar="DIR",
+        help="a folder `voiceprep upload` sent Alibaba voice files from: each voice file "
+        "the requests play is checked against its last recorded review",
+    )
     ivr_check.add_argument("--json", action="store_true", help="one JSON object per request")
     ivr_check.set_defaults(func=cmd_ivr_check)
 
@@ -209,15 +215,19 @@ def cmd_template_render(args: argparse.Namespace) -> int:
 
 def cmd_ivr_check(args: argparse.Namespace) -> int:
     from pipeline.errors import ConfigurationError
-    from stages.ivr import check_ivr_call, load_requests
+    from stages.ivr import check_ivr_call, load_requests, recorded_voice_files
     from stages.templates import load_registry
 
     try:
         registry = load_registry(args.templates) if args.templates else None
+        voice_files = recorded_voice_files(args.uploads) if args.uploads else None
         requests = [item for path in args.requests for item in load_requests(path)]
     except ConfigurationError as exc:
         return _fail_usage(str(exc))
-    verdicts = [check_ivr_call(req, templates=registry, label=label) for label, req in requests]
+    verdicts = [
+        check_ivr_call(req, templates=registry, voice_files=voice_files, label=label)
+        for label, req in requests
+    ]
     if registry is None and not args.json:
         print(
             "note: no --templates registry given; TtsParams were not checked against "

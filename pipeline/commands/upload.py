@@ -193,11 +193,11 @@ def _print_summary(summary: Any) -> None:
             message = f"name clash: {message}"
         print(f"{labels[kind]:<9} {output}  {code}: {message}", file=sys.stderr)
     for output in summary.unknown:
-        print(
-            f"unknown   {output}  an earlier upload may have landed; check the "
-            f"{summary.vendor} console, then run again with --retry-unknown to resend",
-            file=sys.stderr,
+        why = summary.unknown_why.get(output) or (
+            f"an earlier upload may have landed; check the {summary.vendor} console, then "
+            "run again with --retry-unknown to resend"
         )
+        print(f"unknown   {output}  {why}", file=sys.stderr)
     if summary.stopped:
         print(f"stopped: {summary.stopped}", file=sys.stderr)
     n = summary.counts

@@ -376,3 +376,35 @@ def test_flattened_menu_entries_are_numbered_from_one_without_gaps(numbers):
         flat[f"MenuKeyMap.{n}.Code"] = "TTS_2"
     verdict = check_ivr_call(good(**flat), templates=REGISTRY)
     assert [(v.rule, v.field) for v in verdict.violations] == [("bad_menu_index", "MenuKeyMap")]
+
+
+def test_voice_files_are_judged_by_their_last_recorded_review():
+    from stages.ivr import VoiceFile
+
+    files = {
+        "ok.wav": VoiceFile("welcome.wav", "approved", "AUDIT_STATE_PASS", 1.7e9),
+        "wait.wav": VoiceFile("menu.wav", "submitted", "AUDIT_STATE_INIT", 1.7e9),
+        "bad.wav": VoiceFile("bye.wav", "rejected", "AUDIT_STATE_NOT_PASS", 1.7e9),
+    }
+    request = good(StartCode="ok.wav", StartTtsParams=None, ByeCode="wait.wav")
+    request["MenuKeyMap"] = [{"Key": "1", "Code": "bad.wav"}, {"Key": "2", "Code": "other.wav"}]
+    verdict = check_ivr_call(request, voice_files=files)
+    found = {(v.rule, v.field, v.severity) for v in verdict.violations}
+    assert found == {
+        ("voice_file_not_approved", "ByeCode", "warning"),  # may have passed since
+        ("voice_file_rejected", "MenuKeyMap[1].Code", "error"),  # final
+    }  # other.wav: not in the journal, not judged
+    assert not verdict.ok
+    message = next(v.message for v in verdict.violations if v.field == "ByeCode")
+    assert "menu.wav" in message and "AUDIT_STATE_INIT" in message and "voiceprep upload" in message
+    assert check_ivr_call(request).violations == []  # without a journal nothing is judged
+
+
+def test_recorded_voice_files_needs_an_upload_journal(tmp_path):
+    from stages.ivr import recorded_voice_files
+
+    with pytest.raises(ConfigurationError, match="voiceprep upload"):
+        recorded_voice_files(tmp_path)
+    (tmp_path / "journal.sqlite").write_bytes(b"")
+    with pytest.raises(ConfigurationError, match="holds no uploads"):
+        recorded_voice_files(tmp_path)

@@ -175,6 +175,52 @@ def test_without_lookup_api_an_interrupted_item_is_unknown_until_retry_unknown(
     assert summary.unknown == []
 
 
+def test_rows_say_whether_their_attempt_kept_progress_notes(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run", "tencent-ccc", NAMES[:2])
+    ledger = UploadLedger(str(out))
+    ledger.mark_sending("alpha.wav", "tencent-ccc", "in/alpha.m4a", str(out / "alpha.wav"))
+    assert ledger.notes_kept("alpha.wav", "tencent-ccc")  # killed before any note: still ours
+    ledger.mark_sending(
+        "alpha.wav", "tencent-ccc", "in/alpha.m4a", str(out / "alpha.wav"), resumed=True
+    )
+    assert ledger.notes_kept("alpha.wav", "tencent-ccc")
+    assert ledger.notes_kept("bravo.wav", "tencent-ccc")  # never tried: nothing to doubt
+    # a row as voiceprep 0.3.6 wrote it: no progress notes at all
+    ledger._db.execute(
+        "INSERT INTO uploads (output, vendor, source, state, detail, attempts) "
+        "VALUES ('bravo.wav', 'tencent-ccc', 'in/bravo.m4a', 'sending', '{}', 1)"
+    )
+    ledger._db.commit()
+    assert not ledger.notes_kept("bravo.wav", "tencent-ccc")
+    ledger.close()
+    client = FakeClient("tencent-ccc")
+    upload_run(str(out), client_factory=lambda: client, poll=False)
+    assert {i.name: (i.resumed, i.notes_kept) for i in client.sent} == {
+        "alpha": (True, True),
+        "bravo": (True, False),
+    }
+
+
+def test_an_outcome_the_client_cannot_tell_is_unknown_with_its_reason(tmp_path: Path) -> None:
+    from vendors.errors import VendorOutcomeUnknown
+
+    out = make_run(tmp_path / "run", "tencent-ccc", ["alpha"])
+    doubt = VendorOutcomeUnknown("tencent-ccc", VendorOutcomeUnknown.CODE, "check FileId 7")
+    client = FakeClient("tencent-ccc", behave={"alpha": raise_(doubt)})
+    summary = upload_run(str(out), client_factory=lambda: client, poll=False)
+    assert (summary.unknown, summary.unknown_why, summary.ok) == (
+        ["alpha.wav"],
+        {"alpha.wav": "check FileId 7"},
+        False,
+    )
+    assert rows(out)["alpha.wav"][0] == "unknown"
+    client = FakeClient("tencent-ccc")
+    again = upload_run(str(out), client_factory=lambda: client, poll=False)
+    assert client.sent == [] and again.unknown_why == {"alpha.wav": "check FileId 7"}
+    upload_run(str(out), client_factory=lambda: client, poll=False, retry_unknown=True)
+    assert [(i.name, i.resumed) for i in client.sent] == [("alpha", False)]
+
+
 def test_maybe_delivered_failure_is_reconciled_on_the_next_run(tmp_path: Path) -> None:
     out = make_run(tmp_path / "run", "yeastar", ["alpha"])
     lost = VendorUnavailable("yeastar", "Timeout", "no answer", maybe_delivered=True)

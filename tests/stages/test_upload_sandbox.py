@@ -6,6 +6,7 @@ emulated vendor really received, not what the client believes.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -451,6 +452,80 @@ def test_a_journal_from_before_targets_is_migrated_and_its_rows_count_everywhere
     with sqlite3.connect(out / "journal.sqlite") as db:
         targets = dict(db.execute("SELECT output, target FROM uploads").fetchall())
     assert targets["n0.wav"] == "" and targets["n1.wav"].startswith("http://127.0.0.1:")
+
+
+def journal_0_3_6(out: Path, output: str, vendor: str) -> None:
+    """The uploads table as voiceprep 0.3.6 left it after a kill mid-upload: no target
+    column and no progress notes on the row, only ``sending``."""
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        db.execute(
+            "CREATE TABLE uploads (output TEXT NOT NULL, vendor TEXT NOT NULL, source TEXT NOT "
+            "NULL, state TEXT NOT NULL, remote_id TEXT, status TEXT, request_id TEXT, at REAL, "
+            "detail TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+            "PRIMARY KEY (output, vendor))"
+        )
+        detail = json.dumps({"_path": str(out / output)})
+        db.execute(
+            "INSERT INTO uploads VALUES (?, ?, ?, 'sending', NULL, NULL, NULL, NULL, ?, NULL, 1)",
+            (output, vendor, f"in/{output}", detail),
+        )
+
+
+def test_ccc_row_of_0_3_6_cut_off_after_its_upload_landed_is_unknown_not_sent_twice(
+    tmp_path: Path, make_sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_sandbox()
+    out = run_for(tmp_path, "tencent-ccc", ["welcome"])
+    # 0.3.6 sent the file (it is on CCC) and was killed before it recorded the receipt
+    landed = make_run(tmp_path / "landed", "tencent-ccc", ["welcome"])
+    assert upload_run(str(landed), endpoint=server.url, poll=False).sent == 1
+    journal_0_3_6(out, "welcome.wav", "tencent-ccc")
+
+    summary = upload_run(str(out), endpoint=server.url, poll=False)
+    assert stored_names(server, "tencent-ccc") == ["welcome"]  # not sent a second time
+    assert (summary.sent, summary.unknown, summary.ok) == (0, ["welcome.wav"], False)
+    assert journal_rows(out)["welcome.wav"][0] == "unknown"
+    (line,) = [r for r in read_jsonl(out / "uploads.jsonl") if r["state"] == "unknown"]
+    assert "0.3.6" in line["error"] and "--retry-unknown" in line["error"]
+    # a plain rerun asks nothing and sends nothing; the CLI says what to check
+    assert main(["upload", str(out), "--endpoint", server.url, "--no-poll"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown   welcome.wav" in err and "FileId" in err
+    assert stored_names(server, "tencent-ccc") == ["welcome"]
+    # the user checked the console and asks for the resend
+    again = upload_run(str(out), endpoint=server.url, poll=False, retry_unknown=True)
+    assert (again.sent, again.unknown) == (1, [])
+    assert stored_names(server, "tencent-ccc") == ["welcome", "welcome"]
+
+
+def test_ccc_row_of_0_3_6_with_nothing_of_that_name_on_ccc_is_sent_once(
+    tmp_path: Path, make_sandbox: Any
+) -> None:
+    server = make_sandbox()
+    out = run_for(tmp_path, "tencent-ccc", ["welcome"])
+    journal_0_3_6(out, "welcome.wav", "tencent-ccc")  # killed before its upload landed
+    summary = upload_run(str(out), endpoint=server.url, poll=False)
+    assert (summary.sent, summary.unknown, summary.ok) == (1, [], True)
+    assert stored_names(server, "tencent-ccc") == ["welcome"]
+    assert upload_run(str(out), endpoint=server.url, poll=False).skipped == 1
+
+
+def test_ivr_check_warns_of_a_voice_file_still_under_review_which_ivrcall_refuses(
+    tmp_path: Path, make_sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.vendors.sandbox.helpers import aliyun
+
+    server = make_sandbox(review_after_polls=100, review_after_s=3600.0)
+    out = run_for(tmp_path, "aliyun", ["menu"])
+    (receipt,) = upload_run(str(out), endpoint=server.url, poll=False).receipts
+    request = tmp_path / "call.json"
+    call = {"CalledShowNumber": "057188773344", "CalledNumber": "13800138000"}
+    request.write_text(json.dumps({**call, "StartCode": receipt.remote_id}))
+    assert main(["ivr", "check", str(request), "--uploads", str(out)]) == 0  # a warning
+    printed = capsys.readouterr().out
+    assert "voice_file_not_approved" in printed and "menu.wav" in printed
+    refused = aliyun(server.url, "IvrCall", {**call, "StartCode": str(receipt.remote_id)})
+    assert refused.json()["Code"] == "isv.VOICE_FILE_ILLEGAL"  # what the warning foretold
 
 
 def test_cli_huawei_upload_without_callback_url_says_the_review_is_not_recorded(

@@ -15,6 +15,7 @@ from vendors.base import Receipt, UploadItem, make_async_client, make_client
 from vendors.credentials import Credentials, Secret
 from vendors.errors import (
     VendorAuthError,
+    VendorOutcomeUnknown,
     VendorQuotaExceeded,
     VendorRateLimited,
     VendorUnavailable,
@@ -226,6 +227,44 @@ def test_ccc_an_older_file_of_the_same_name_is_never_adopted(
     script = Script(action).on("DescribeIvrAudioList", listed(file_id=7))
     script.on("UploadIvrAudio", uploaded(file_id=10))
     assert ccc(script, tmp_path).upload(item).remote_id == "10"
+
+
+def test_ccc_resumed_attempt_of_0_3_6_is_unknown_when_a_file_of_that_name_exists(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    # 0.3.6 noted no first look: file 7 may be its upload or someone else's
+    item.resumed, item.notes_kept = True, False
+    script = Script(action).on("DescribeIvrAudioList", listed(file_id=7))
+    client = ccc(script, tmp_path)
+    with pytest.raises(VendorOutcomeUnknown) as err:
+        client.upload(item)
+    assert script.routes() == ["DescribeIvrAudioList"]  # neither adopted nor sent
+    assert err.value.code == VendorOutcomeUnknown.CODE
+    assert "FileId 7" in err.value.message and "--retry-unknown" in err.value.message
+    assert client.quota.used() == 0
+
+
+def test_ccc_resumed_attempt_of_0_3_6_is_sent_when_nothing_of_that_name_landed(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    item.resumed, item.notes_kept = True, False
+    saved: list[dict[str, Any]] = []
+    item.save = saved.append
+    script = ccc_script().on("UploadIvrAudio", uploaded(file_id=9))
+    assert ccc(script, tmp_path).upload(item).remote_id == "9"
+    assert script.routes() == ["DescribeIvrAudioList", "UploadIvrAudio"]  # one look only
+    assert saved == [{"ccc_newest_before": 0}]  # a later resume adopts only above 0
+
+
+def test_ccc_resumed_attempt_of_0_3_6_whose_look_fails_is_reconciled_again(
+    tmp_path: Path, item: UploadItem
+) -> None:
+    item.resumed, item.notes_kept = True, False
+    script = Script(action).on("DescribeIvrAudioList", fail("InternalError"))
+    with pytest.raises(VendorUnavailable) as err:
+        ccc(script, tmp_path).upload(item)
+    assert err.value.maybe_delivered  # the row stays `sending`: the next run looks again
+    assert set(script.routes()) == {"DescribeIvrAudioList"}  # (retried), nothing uploaded
 
 
 def test_ccc_first_look_is_noted_before_the_upload_leaves(tmp_path: Path, item: UploadItem) -> None:

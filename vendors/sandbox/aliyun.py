@@ -169,8 +169,9 @@ async def ivr_call(state: SandboxState, params: dict[str, str], key_id: str) -> 
         known = state.aliyun_files.get(code)
         if known is None:
             raise AliyunError("isv.VOICE_FILE_ILLEGAL", f"voice file {code!r} does not exist")
-        if known.audit_state(state.now(), state.config) == "AUDIT_STATE_NOT_PASS":
-            raise AliyunError("isv.VOICE_FILE_ILLEGAL", f"voice file {code!r} failed review")
+        audit = known.audit_state(state.now(), state.config)
+        if audit != "AUDIT_STATE_PASS":
+            raise AliyunError("isv.VOICE_FILE_ILLEGAL", _not_playable(code, audit))
     callee = params["CalledNumber"]
     now = state.now()
     log = state.aliyun_callee_log.setdefault(callee, deque())
@@ -191,6 +192,24 @@ async def ivr_call(state: SandboxState, params: dict[str, str], key_id: str) -> 
         for kind, body in call_reports(call_id, params, now):
             _push(state, AliyunReport(kind, call_id, state.config.aliyun_report_url, body))
     return {"CallId": call_id}
+
+
+def _not_playable(code: str, audit: str) -> str:
+    """Why IvrCall refuses voice file ``code`` in audit state ``audit`` (not PASS).
+
+    An uploaded voice file is reviewed (≈2 h, VENDORS.md §5.1) before it can be played;
+    every state but ``AUDIT_STATE_PASS`` (INIT, UPLOADING, REDOING, PAUSE, ORDER_FINISHED:
+    still waiting for the carrier, the cancelled ones, anything new) is refused. The doc
+    names no error code for a file not approved yet: ``isv.VOICE_FILE_ILLEGAL`` (§5's
+    list, the code for a voice file that cannot be used) is the sandbox's pick.
+    """
+    if audit == "AUDIT_STATE_NOT_PASS":
+        return f"voice file {code!r} failed review"
+    return (
+        f"voice file {code!r} is not approved yet (audit state {audit}); only a file in "
+        "AUDIT_STATE_PASS can be played: wait for the review (about 2 h) and check it with "
+        "QueryVoiceFileAuditInfo"
+    )
 
 
 # --- call results (§5.2 [ALI-RCPT], HTTP batch push) -----------------------------------------

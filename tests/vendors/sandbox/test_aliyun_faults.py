@@ -91,6 +91,46 @@ def test_ivr_call_business_rules(make_sandbox):
     assert (missing.status_code, missing.json()["Code"]) == (400, "MissingParameter")
 
 
+def _upload(url: str, clock: ManualClock) -> str:
+    token = aliyun(url, "GetToken", {"TokenType": "dyvms"}, clock=clock).json()["Token"]
+    up = httpx.post(
+        url + "/aliyun/dyvms/upload",
+        params={"filename": "menu.wav"},
+        content=wav_bytes(1.0),
+        headers={"authorization": token, "Content-Type": "application/octet-stream"},
+    )
+    return str(up.json()["data"]["voiceCode"])
+
+
+@pytest.mark.parametrize("where", ["StartCode", "ByeCode", "MenuKeyMap.1.Code"])
+def test_ivr_call_refuses_a_voice_file_still_under_review(make_sandbox, where):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock, review_after_polls=5, review_after_s=3600.0)
+    approved, pending = _upload(server.url, clock), _upload(server.url, clock)
+    server.app.state.sandbox.aliyun_files[approved].pinned_state = "AUDIT_STATE_PASS"
+    params = {**CALL, "StartCode": approved, where: pending}
+    if where.startswith("MenuKeyMap"):
+        params["MenuKeyMap.1.Key"] = "1"
+    refused = aliyun(server.url, "IvrCall", params, clock=clock)
+    assert (refused.status_code, refused.json()["Code"]) == (200, "isv.VOICE_FILE_ILLEGAL")
+    assert "AUDIT_STATE_INIT" in refused.json()["Message"]
+    assert server.app.state.sandbox.aliyun_calls == []  # no call placed
+    clock.advance(3600)  # the review passes
+    assert aliyun(server.url, "IvrCall", params, clock=clock).json()["Code"] == "OK"
+
+
+@pytest.mark.parametrize(
+    "audit", ["AUDIT_STATE_UPLOADING", "AUDIT_PAUSE", "AUDIT_ORDER_FINISHED", "AUDIT_SATE_CANCEL"]
+)
+def test_ivr_call_plays_only_an_approved_voice_file(make_sandbox, audit):
+    clock = ManualClock()
+    server = make_sandbox(clock=clock)
+    code = _upload(server.url, clock)
+    server.app.state.sandbox.aliyun_files[code].pinned_state = audit
+    refused = aliyun(server.url, "IvrCall", {**CALL, "StartCode": code}, clock=clock).json()
+    assert refused["Code"] == "isv.VOICE_FILE_ILLEGAL" and audit in refused["Message"]
+
+
 def test_throttle_fault_per_vendor(make_sandbox):
     server = make_sandbox(throttle_rate=1.0)
     t = tc3(server.url, "DescribeIvrAudioList", {"SdkAppId": 1, "PageSize": 1, "PageNumber": 0})
