@@ -38,8 +38,7 @@ from stages.decode_headers import (
     asf_declared_size,
     holds_only_id3,
     mp3_cut_mid_frame,
-    ogg_ends_cleanly,
-    ogg_last_page,
+    ogg_cut,
     read_mp3_start,
     xing_size_off,
 )
@@ -54,6 +53,9 @@ UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a stream that does no
 # delay and padding, WMA's preroll rounding) and still be whole: 0.25 s plus 2 %.
 SHORT_TOLERANCE_S = 0.25
 SHORT_TOLERANCE = 0.02
+# An Ogg stream's length (its last page's position) may exceed what decodes by one packet:
+# Opus's longest is 120 ms, 5,760 frames at 48 kHz (Vorbis: 4,096 at most).
+OGG_SLACK_FRAMES = 5760
 # How a truncated_input message ends; `Decode.process` swaps it for what applies.
 _CONTINUING = " Continuing with the part that decoded."
 _NOTHING_DECODED = " Nothing of it decoded, so there is no part to use."
@@ -129,9 +131,9 @@ class Decode(Stage):
     their header before the audio is decoded, so a hostile header cannot eat memory; so are
     inputs whose samples would not fit the memory budget even as a mono mix, and a source
     whose channels pass it is kept as normalize's mono downmix (``(frames,)``). A file
-    that ends before its header says (an interrupted copy; for Ogg, without its end-of-stream
-    page; for an MP3 without a Xing header, inside a frame) is an error unless
-    ``allow_truncated`` is set, when the part that decodes is used with a warning.
+    that ends before its header says (an interrupted copy; for Ogg, inside a page; for an
+    MP3 without a Xing header, inside a frame) is an error unless ``allow_truncated`` is
+    set, when the part that decodes is used with a warning.
     """
 
     name: ClassVar[str] = "decode"
@@ -308,9 +310,9 @@ def _decode(path: str, *, max_duration_s: float) -> Decoded:
             try:
                 samples, info = _decode_ffmpeg(path, container, facts, max_duration_s, warnings)
             except InputError:
-                raise exc from None  # libsndfile's reason is the one to read
+                raise _undecodable(path, container, facts, mp3, exc) from None
             if samples.shape[0] == 0:
-                raise exc from None
+                raise _undecodable(path, container, facts, mp3, exc) from None
     got_s = samples.shape[0] / max(info.sample_rate, 1)
     cut = _cut_short(path, container, facts, mp3, got_s)
     if samples.shape[0] == 0:
@@ -346,29 +348,38 @@ def _mp3_needs_ffmpeg(path: str, facts: _FileFacts, start: Mp3Start) -> bool:
     return not start.has_toc or xing_size_off(path, facts.size, start)
 
 
+def _undecodable(
+    path: str, container: str, facts: _FileFacts, mp3: Mp3Start | None, failure: InputError
+) -> InputError:
+    """Why no decoder read the file: its cut, when its bytes show one (an Ogg file cut in
+    its header pages), else libsndfile's ``failure``, the reason to read."""
+    cut = _cut_short(path, container, facts, mp3, 0.0)
+    if cut is None:
+        return failure
+    return InputError(cut[0], cut[1].replace(_CONTINUING, _NOTHING_DECODED))
+
+
 def _cut_short(
     path: str, container: str, facts: _FileFacts, mp3: Mp3Start | None, got_s: float
 ) -> tuple[str, str] | None:
     """The ``truncated_input`` warning when the file's own bytes say it was cut, else None.
 
-    For the formats whose decoded length cannot tell: Ogg (no length up front; its last
-    page carries an end mark instead), an MP3 without a Xing/Info/VBRI header (ffmpeg
-    estimates its length from the bytes there are; every frame header gives its frame's
-    length instead) and ASF/WMA (ffmpeg's length is the packets there are; the header gives
-    the size of the whole file).
+    For the formats whose decoded length cannot tell: Ogg (no length up front; every page header
+    gives the page's length, so a cut stops inside a page), an MP3 without a Xing/Info/VBRI
+    header (ffmpeg estimates its length from the bytes there are; every frame header gives its
+    frame's length instead) and ASF/WMA (ffmpeg's length is the packets there are; the header
+    gives the size of the whole file).
     """
-    if container == "ogg" and not ogg_ends_cleanly(path, facts.size):
-        if got_s > 0:
-            return _truncation(path, got_s)
-        end = ogg_last_page(path, facts.size)
-        if end is not None and end.whole and end.granule <= 0:
-            return None  # header pages only: ffmpeg closes a stream without audio unmarked
-        return _truncation(
-            path,
-            got_s,
-            what="it stops before any of its audio, without the end-of-stream mark its "
-            "format writes",
+    end = ogg_cut(path, facts.size) if container == "ogg" else None
+    if end is not None:
+        when = f"after {got_s:.2f} s" if got_s > 0 else "before any of its audio"
+        what = (
+            f"it stops partway through an Ogg page, {when}"
+            if not end.whole
+            else f"its last Ogg page ({when}) lacks the end-of-stream mark and {end.trailing:,} "
+            "bytes that are no Ogg page follow it (the unwritten rest of a copy)"
         )
+        return _truncation(path, got_s, what=what)
     if mp3 is not None and not mp3.has_toc and mp3_cut_mid_frame(path, mp3):
         return _truncation(
             path,
@@ -391,7 +402,7 @@ def _cut_short(
 def _truncation(
     path: str,
     got_s: float,
-    expected_s: float | None = None,
+    expected_s: float = 0.0,
     *,
     what: str | None = None,
     advice: str = "the copy is probably incomplete — re-copy or re-export it",
@@ -399,11 +410,9 @@ def _truncation(
     """The ``truncated_input`` warning (`Decode.process` makes it an error unless allowed).
 
     ``what`` says how the cut shows; by default, the length decoded against the header's
-    (``expected_s``) or, without one, the missing end-of-stream mark.
+    (``expected_s``).
     """
-    if what is None and expected_s is None:
-        what = f"it stops after {got_s:.2f} s without the end-of-stream mark its format writes"
-    elif what is None:
+    if what is None:
         what = f"its header promises {expected_s:.2f} s but only {got_s:.2f} s could be decoded"
     return ("truncated_input", f"{_name(path)} ends early: {what}; {advice}.{_CONTINUING}")
 
@@ -495,6 +504,7 @@ def _decode_soundfile(
             claimed_s = max(claimed_s, claim[0] / claim[1])
         _check_duration(path, claimed_s, max_duration_s)
         sink = _sink(path, frames, channels, rate, max_duration_s)
+        failure: Exception | None = None
         if not sink.downmix:
             try:
                 # Seekable files read to their (already bounded) frame count; others (GSM
@@ -502,6 +512,7 @@ def _decode_soundfile(
                 count = -1 if fh.seekable() else frames
                 samples = _read_float32(fh, count)
             except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                failure = exc
                 with sf.SoundFile(libsndfile_path(path), **kwargs) as again:
                     _read_blocks(path, again, sink, max_duration_s, block_frames=4096)
                 samples = _decoded_part(path, title, sink, exc)
@@ -509,7 +520,7 @@ def _decode_soundfile(
             failure = _read_blocks(path, fh, sink, max_duration_s)
             samples = _decoded_part(path, title, sink, failure)
     got = samples.shape[0]
-    short = (container == "mp3" and _short(frames, got, rate)) if mpeg else got < frames
+    short = _soundfile_short(container, mpeg, frames, got, rate, failed=failure is not None)
     truncated = short or (claim is not None and _wav_truncated(claim, facts.size))
     if truncated and got == 0:
         raise InputError(
@@ -529,6 +540,25 @@ def _decode_soundfile(
         duration_s=got / rate,
     )
     return samples, info
+
+
+def _soundfile_short(
+    container: str, mpeg: bool, frames: int, got: int, rate: int, *, failed: bool
+) -> bool:
+    """True if libsndfile decoded fewer frames than its count says, by more than the count
+    can be off for a whole file (``failed``: its decoder gave up partway).
+
+    An MPEG stream's count is an estimate in a WAV (never trusted) and the Xing header's in
+    an MP3 (padding aside). An Ogg stream's is its last page's position, which a clean
+    decode misses by up to a packet: a stream that starts at a negative position (its first
+    samples dropped, as libVorbis does), or whose end trim falls inside its last packet. A
+    decoder that gave up is forgiven nothing.
+    """
+    if mpeg:
+        return container == "mp3" and _short(frames, got, rate)
+    if container == "ogg" and not failed:
+        return got < frames - OGG_SLACK_FRAMES
+    return got < frames
 
 
 def _read_float32(fh: object, count: int) -> np.ndarray:
@@ -819,12 +849,11 @@ def _read_pcm(
 def _ffmpeg_length_known(container: str, header: str) -> bool:
     """True if ffmpeg's duration comes from the file's header, so a shorter decode is a cut.
 
-    Not when ffmpeg estimated it from the bitrate (ADTS AAC, AMR, MP3 without a Xing
-    header: a cut file is estimated short too; see `mp3_cut_mid_frame`), nor for Ogg, whose
-    duration is the last page's (its end-of-stream mark tells a cut; see
-    `ogg_ends_cleanly`), nor when the file holds other streams: the duration is the
-    container's, the longest stream's (a video longer than its sound, a second audio track,
-    sound that starts late).
+    Not when ffmpeg estimated it from the bitrate (ADTS AAC, AMR, MP3 without a Xing header: a
+    cut file is estimated short too; see `mp3_cut_mid_frame`), nor for Ogg, whose duration is
+    the last page's (a page cut short tells a cut; see `ogg_cut`), nor when the file holds other
+    streams: the duration is the container's, the longest stream's (a video longer than its
+    sound, a second audio track, sound that starts late).
     """
     inputs = header.split("Output #", 1)[0].split("Stream mapping", 1)[0]
     streams = len(re.findall(r"^\s*Stream #0:", inputs, flags=re.MULTILINE))

@@ -1,4 +1,4 @@
-"""Header reads of `stages.decode_headers`: MPEG frame walks and the ASF file size."""
+"""Header reads of `stages.decode_headers`: MPEG frame walks, Ogg pages, the ASF file size."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from stages.decode_headers import (
     asf_declared_size,
     mp3_cut_mid_frame,
     mpeg_frame_lengths,
+    ogg_cut,
     read_mp3_start,
 )
 from tests.conftest import speechlike
@@ -196,3 +197,43 @@ def test_soundfile_written_mp3_is_complete(tmp_path, rate, channels):
     sf.write(path, audio, rate, format="MP3", subtype="MPEG_LAYER_III")
     start = read_mp3_start(str(path), path.read_bytes()[:64])
     assert not mp3_cut_mid_frame(str(path), start)
+
+
+# --- Ogg pages ------------------------------------------------------------------------------
+
+
+def ogg_page(body: bytes, *, end_of_stream: bool = False, granule: int = 4800) -> bytes:
+    """One Ogg page holding ``body`` as one packet (no checksum: the reads do not check it)."""
+    lacing = bytes([255] * (len(body) // 255) + [len(body) % 255])
+    flags = 0x04 if end_of_stream else 0
+    head = b"OggS" + struct.pack("<BBqIII", 0, flags, granule, 1, 2, 0) + bytes([len(lacing)])
+    return head + lacing + body
+
+
+@pytest.mark.parametrize(
+    ("tail", "cut", "trailing"),
+    [
+        (ogg_page(bytes(700), end_of_stream=True), False, 0),
+        (ogg_page(bytes(700)), False, 0),  # an encoder that never marks the end
+        (ogg_page(bytes(700), end_of_stream=True) + b"TAG" + bytes(125), False, 128),
+        (ogg_page(bytes(700))[:-1], True, 0),  # inside the body
+        (ogg_page(bytes(700))[:30], True, 0),  # inside the lacing table
+        (ogg_page(bytes(700)) + ogg_page(bytes(9))[:12], True, 0),  # inside a page header
+        (ogg_page(bytes(700)) + bytes(3000), True, 3000),  # a preallocated copy, unfilled
+    ],
+)
+def test_ogg_cut_is_a_page_cut_short_or_stray_bytes_after_an_unmarked_page(
+    tmp_path, tail, cut, trailing
+):
+    path = tmp_path / "a.ogg"
+    path.write_bytes(ogg_page(b"\x01vorbis" + bytes(30), granule=0) + tail)
+    end = ogg_cut(str(path), path.stat().st_size)
+    assert (end is not None) == cut
+    if end is not None:
+        assert end.trailing == trailing
+
+
+def test_ogg_cut_tells_nothing_without_a_page_in_the_tail(tmp_path):
+    path = tmp_path / "a.ogg"
+    path.write_bytes(bytes(300_000))
+    assert ogg_cut(str(path), path.stat().st_size) is None
