@@ -727,6 +727,7 @@ def score(
                     "hum_dbfs", "speech_level_dbfs", "bandwidth_hz", "clipping_ratio",
                     "dc_offset", "speech_ratio", "speaker_score", "speaker_count",
                     "hf_tilt_db", "speaker_pitch_gap_st", "dnsmos_interference",
+                    "speech_voiced_share",
                 )
             }})  # fmt: skip
     return rows

@@ -52,6 +52,7 @@ NUMERIC_METRICS = frozenset(
         "hf_tilt_db",
         "music_probability",
         "speech_bass_db",
+        "speech_voiced_share",
         "speaker_count",
         "speaker_score",
         "speaker_pitch_gap_st",

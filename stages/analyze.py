@@ -375,6 +375,7 @@ class Analyze(Stage):
         m["speech_persistence"] = speech.persistence
         m["speech_modulation_db"] = speech.modulation_db
         m["speech_bass_db"] = speech.bass_db
+        m["speech_voiced_share"] = speech.voiced_share
         m["music_probability"] = speech.music_probability
         if speech.music_like and speech.music_probability is not None:
             learned = (

@@ -102,6 +102,13 @@ is its fundamental, has almost nothing: `stages.analysis.bass` measures that sha
 loud moments' power (over the band's own floor, mains lines left out); from
 ``bass.MIN_BASS_DB`` a clip with a syllable rhythm is reason ``"bass"``.
 
+*No vowels* (twelfth session). Hiss that swells at a syllable pace, footsteps, a hi-hat
+pattern or gusts of wind pass every level cue above: they rise and fall like speech and hold
+no steady lines. A voice has vowels, whose waveform repeats at the pitch period;
+`stages.analysis.voicing` measures the share of the loud moments that do. Under
+``voicing.MIN_VOICED_SHARE`` a clip with a syllable rhythm is reason ``"unvoiced"`` (a
+whisper too: it has no vowels either).
+
 *A learned second opinion* (fourth session). On the "speech" outcome, a small logistic
 speech/music discriminator (`stages.analysis.music`) scores the clip from the cues above
 and a few classic features; ``music_like`` (probability ≥ ``music.MUSIC_THRESHOLD``) is
@@ -124,6 +131,7 @@ from stages.analysis._spectra import Spectrogram, power_spectrogram
 from stages.analysis.bass import MIN_BASS_DB, bass_share_db
 from stages.analysis.music import MUSIC_THRESHOLD, music_features, music_probability
 from stages.analysis.tuning import tuning_strength
+from stages.analysis.voicing import MIN_VOICED_SHARE, voiced_share
 
 __all__ = [
     "Bands",
@@ -223,8 +231,10 @@ class SpeechResult:
     ``voice_like`` is True when they say it stops and starts like one steady voice (a
     doubtful "tonal": a slow or high voice, or gated music). The cues that condemn what the
     first two let through give reasons ``"lines"``, ``"beat"``, ``"bed"``, ``"tuned"``
-    (``tuning``: `stages.analysis.tuning.tuning_strength`) and ``"bass"`` (``bass_db``:
-    `stages.analysis.bass.bass_share_db`, also kept on the "speech" outcome when measured).
+    (``tuning``: `stages.analysis.tuning.tuning_strength`), ``"bass"`` (``bass_db``:
+    `stages.analysis.bass.bass_share_db`, also kept on the "speech" outcome when measured)
+    and ``"unvoiced"`` (``voiced_share``: `stages.analysis.voicing.voiced_share`, kept on the
+    "speech" outcome too: noise whose level rises and falls like syllables).
     On the ``"speech"`` outcome and on a ``voice_like`` one, ``music_probability`` is the
     learned second opinion of `stages.analysis.music` and ``music_like`` is True when it
     reaches ``music.MUSIC_THRESHOLD``: on "speech" a doubt (a ``no_speech`` warning), never a
@@ -243,6 +253,7 @@ class SpeechResult:
     peak_spread_db: float | None = None
     tuning: float | None = None
     bass_db: float | None = None
+    voiced_share: float | None = None
     music_probability: float | None = None
     music_like: bool = False
 
@@ -282,6 +293,13 @@ class SpeechResult:
                 "75 Hz, where a voice has almost none (voices measured -11 dB at most; music "
                 f"from {MIN_BASS_DB:g} dB): music, or a voice under loud music or rumble "
                 "(wind, traffic)"
+            )
+        if self.reason == "unvoiced" and self.voiced_share is not None:
+            return (
+                "has no voiced sound: almost none of its loud moments repeats at a voice's "
+                f"pitch as vowels do ({self.voiced_share:.0%} of them; a voice has at least "
+                f"{MIN_VOICED_SHARE:.0%}, even in loud noise): noise that rises and falls "
+                "(wind, footsteps, hiss), percussion alone, or a whisper"
             )
         if self.reason == "unmodulated" and self.modulation_db is not None:
             return (
@@ -658,11 +676,22 @@ def detect_speech(
     steadiness = persistence if persistence is not None else short_persistence
 
     def speech(lines: float | None = None) -> SpeechResult:
-        """The "speech" outcome, with the learned music check's second opinion."""
+        """The "speech" outcome, with the learned music check's second opinion.
+
+        Last, what passed every cue must have vowels: a voice's loud moments repeat at its
+        pitch period, where swelling noise, footsteps or a hi-hat never do.
+        """
+        voiced = voiced_share(samples, spec, loud) if modulation is not None else None
+        if voiced is not None and voiced < MIN_VOICED_SHARE:
+            return SpeechResult(
+                False, persistence, pairs, modulation, "unvoiced", lines=lines, bass_db=bass,
+                voiced_share=voiced,
+            )  # fmt: skip
         probability = learned(lines)
         return SpeechResult(
             True, persistence, pairs, modulation, "speech", lines=lines, bass_db=bass,
-            music_probability=probability, music_like=probability >= MUSIC_THRESHOLD,
+            voiced_share=voiced, music_probability=probability,
+            music_like=probability >= MUSIC_THRESHOLD,
         )  # fmt: skip
 
     # Sparse beeps leave too few frame pairs to measure steadiness, but a frame is enough to

@@ -169,6 +169,20 @@ def test_a_bass_line_under_a_voice_like_rhythm_is_a_no_speech_error() -> None:
     assert plain.metrics["speech_bass_db"] is None and finding(plain, "no_speech") is None
 
 
+def test_hiss_swelling_like_syllables_is_a_no_speech_error_for_want_of_vowels() -> None:
+    from stages.analysis.voicing import MIN_VOICED_SHARE
+    from tests.stages.analysis.test_voicing import swelling
+
+    hiss = 0.3 * swelling(np.random.default_rng(4).standard_normal(10 * RATE), RATE)
+    clip = Analyze()(clip_of(hiss, [(0.0, 10.0)], speech_ratio=1.0))
+    f = finding(clip, "no_speech")
+    assert f is not None and f.severity is Severity.ERROR, clip.findings
+    assert "no voiced sound" in f.message and "whisper" in f.message
+    assert clip.metrics["speech_voiced_share"] < MIN_VOICED_SHARE
+    plain = Analyze()(speech_clip())
+    assert plain.metrics["speech_voiced_share"] > 0.5 and finding(plain, "no_speech") is None
+
+
 def test_speech_ratio_comes_from_segments_of_current_samples() -> None:
     clip = Analyze()(clip_of(speechlike(4.0, RATE), [(0.0, 1.0), (2.0, 3.0)], speech_ratio=0.9))
     assert clip.metrics["speech_ratio"] == pytest.approx(0.5)
