@@ -64,6 +64,9 @@ chain caught 0.56 of them before). Tones keyed faster than the lag (DTMF strings
 a digit, cadenced ring-back) have too few frame pairs for persistence, but every loud frame
 is one or two spectral lines where a voice is a harmonic series (``lines`` ≤
 ``MAX_TONE_LINES``; voices measured ≥ 4 on 700 clean and noisy takes): reason ``"lines"``.
+A clean word on a close vowel ("see", "minuto") may show just its first two harmonics
+(twelfth session: 2 of 3,268 installed IVR prompts and letters); two lines that sit on one
+voice pitch (`harmonic_pairs`) are not a tone.
 Tracker and hold music with a drum often stays under the persistence limit (fast notes,
 percussion), but its onsets fall on a regular grid and it never falls silent: a
 ``beat_strength`` of at least ``MIN_BEAT`` with dips under ``MAX_BEAT_DIP_DB`` and
@@ -177,6 +180,12 @@ EDGE_PERCENTILE = 97.0  # the steepest rises and falls of each band's level
 MIN_FALL_OVER_RISE = 0.5  # voices stop about as fast as they start; struck notes ring out
 MAX_LINE_FRAMES = 200  # an evenly spread subset of the loud frames is plenty for a median
 MAX_TONE_LINES = 2  # signalling tones show one or two lines; voices measured ≥ 4 (703 clips)
+# ... but a clean word on a close vowel may show two: harmonics on one pitch (`harmonic_pairs`)
+HARMONIC_PAIRS = ((2, 1), (3, 1), (3, 2))  # (upper, lower) harmonic numbers
+PAIR_TOLERANCE = 0.06
+PAIR_PITCH_HZ = (60.0, 400.0)
+MAX_PAIR_LOW_HZ = 600.0
+MIN_VOICE_PAIRS = 0.5  # of the two-line frames
 BEAT_LAGS_S = (0.25, 2.0)  # beat periods: 30–240 beats a minute
 MIN_BEAT_SPAN_S = 4.0  # two periods of the slowest beat: a shorter span shows no repetition
 # Music with a beat: median 0.71 at 24 kHz, lower at 8 kHz (0.55 there would lose a quarter of
@@ -527,12 +536,12 @@ def beat_strength(bands: Bands, inside: np.ndarray) -> float | None:
     return float(corr[lo:hi].max()) if hi > lo else None
 
 
-def spectral_lines(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float | None:
-    """Median count, over loud frames, of spectral peaks below 4 kHz that look like lines.
+def _lines(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> np.ndarray | None:
+    """Which bins of the loud frames (an evenly spread subset) are spectral lines below 4 kHz.
 
-    A peak counts when it lies within ``LINE_WITHIN_DB`` of the frame's strongest bin (below
-    4 kHz) and stands ``LINE_OVER_ENVELOPE_DB`` above the smoothed spectrum: a keyed tone
-    shows one or two, a voiced frame its harmonics. None without loud frames.
+    Shape (frames, bins); a bin is a line when it is a local peak within ``LINE_WITHIN_DB`` of
+    the frame's strongest bin and stands ``LINE_OVER_ENVELOPE_DB`` above the smoothed
+    spectrum. None without loud frames.
     """
     idx = np.flatnonzero(loud)
     if idx.size == 0:
@@ -544,10 +553,62 @@ def spectral_lines(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float 
     fine = _fine_structure(rows, bin_hz)
     level = 10.0 * np.log10(rows + 1e-12)
     middle = level[:, 1:-1]
-    peak = (middle > level[:, :-2]) & (middle >= level[:, 2:])
-    strong = middle >= level.max(axis=1, keepdims=True) - LINE_WITHIN_DB
-    strong &= fine[:, 1:-1] >= LINE_OVER_ENVELOPE_DB
-    return float(np.median(np.count_nonzero(peak & strong, axis=1)))
+    lines = np.zeros(rows.shape, dtype=bool)
+    lines[:, 1:-1] = (middle > level[:, :-2]) & (middle >= level[:, 2:])
+    lines[:, 1:-1] &= middle >= level.max(axis=1, keepdims=True) - LINE_WITHIN_DB
+    lines[:, 1:-1] &= fine[:, 1:-1] >= LINE_OVER_ENVELOPE_DB
+    return lines
+
+
+def spectral_lines(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float | None:
+    """Median count, over loud frames, of spectral peaks below 4 kHz that look like lines.
+
+    A keyed tone shows one or two, a voiced frame its harmonics (see `_lines`). None without
+    loud frames.
+    """
+    lines = _lines(power, loud, bin_hz)
+    return None if lines is None else float(np.median(np.count_nonzero(lines, axis=1)))
+
+
+def harmonic_pairs(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float | None:
+    """Share of the loud frames with exactly two lines in which the two are one voice's.
+
+    A close vowel (/i/, /u/) puts nearly all its power in its first harmonics, so a clean
+    word may show only two lines, as a signalling tone does. A voice's two sit on one
+    pitch: the second is twice, three times or one and a half times the first (harmonics 1
+    and 2, 1 and 3, 2 and 3) within ``PAIR_TOLERANCE``, the pitch is a voice's and the
+    lower line under ``MAX_PAIR_LOW_HZ``. Signalling tones are pairs by design that no
+    harmonic series makes (DTMF's low group starts at 697 Hz; dial, ring-back and busy
+    tones are 1.06–1.29 apart). Frequencies are refined by a parabola through the log
+    spectrum. None without frames of two lines.
+    """
+    lines = _lines(power, loud, bin_hz)
+    if lines is None:
+        return None
+    two = np.count_nonzero(lines, axis=1) == 2
+    if not two.any():
+        return None
+    idx = np.flatnonzero(loud)
+    if idx.size > MAX_LINE_FRAMES:
+        idx = idx[np.linspace(0, idx.size - 1, MAX_LINE_FRAMES).astype(np.intp)]
+    rows, bins = np.nonzero(lines[two])
+    level = 10.0 * np.log10(power[idx[two]][:, : lines.shape[1]] + 1e-12)
+    left, centre, right = (level[rows, bins + k] for k in (-1, 0, 1))
+    curve = left - 2 * centre + right
+    offset = np.where(curve < 0, 0.5 * (left - right) / np.where(curve < 0, curve, -1.0), 0.0)
+    hz = ((bins + offset) * bin_hz).reshape(-1, 2)
+    low, high = hz[:, 0], hz[:, 1]
+    voice = np.zeros(low.size, dtype=bool)
+    for upper, lower in HARMONIC_PAIRS:
+        ratio = high / np.maximum(low, 1e-9) * lower / upper
+        pitch = low / lower
+        voice |= (
+            (np.abs(ratio - 1.0) <= PAIR_TOLERANCE)
+            & (pitch >= PAIR_PITCH_HZ[0])
+            & (pitch <= PAIR_PITCH_HZ[1])
+        )
+    voice &= low <= MAX_PAIR_LOW_HZ
+    return float(np.mean(voice))
 
 
 def _persistence(
@@ -701,7 +762,10 @@ def detect_speech(
     lines = spectral_lines(power, loud, spec.bin_hz) if enough else None
     tone_lines = MAX_TONE_LINES if steadiness is not None else 1
     if lines is not None and lines <= tone_lines:
-        return SpeechResult(False, steadiness, pairs, modulation, "lines", lines=lines)
+        # Two lines on one pitch (a close vowel's first harmonics) are a voice, not a tone.
+        voice_pairs = harmonic_pairs(power, loud, spec.bin_hz) if lines > 1 else None
+        if voice_pairs is None or voice_pairs < MIN_VOICE_PAIRS:
+            return SpeechResult(False, steadiness, pairs, modulation, "lines", lines=lines)
     if steadiness is None:  # too few loud frame pairs to judge more (the learned check
         return speech()  # was fitted without a line count for such clips)
     if persistence is None:

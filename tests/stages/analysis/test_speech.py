@@ -874,3 +874,46 @@ def test_sparse_beeps_are_a_signalling_tone(rate: int, beep_s: float) -> None:
     result = detect_speech(x.astype(np.float32), rate, beeps)
     assert result.persistence is None  # too few loud frame pairs
     assert not result.is_speech and result.reason == "lines" and result.lines == 1
+
+
+def close_vowel_word(rate: int, f0_hz: float, *, upper: int = 2, seed: int = 0) -> np.ndarray:
+    """A 1.2 s word on a close vowel: harmonics 1..``upper`` strong, the rest 40 dB under."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(1.2 * rate)) / rate
+    f0 = f0_hz * (1 + 0.06 * np.sin(2 * np.pi * 1.3 * t + rng.uniform(0, 6)))  # a gentle glide
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    count = int(min(3500.0, rate / 2 - 200) // f0_hz)
+    out = sum(np.sin(k * phase) * (1.0 if k <= upper else 0.01) for k in range(1, count + 1))
+    envelope = np.sin(np.pi * t / t[-1]) ** 0.5
+    return (0.3 * out * envelope / np.max(np.abs(out)) + 1e-4 * white(t.size, seed=seed)).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+@pytest.mark.parametrize("f0_hz", [110.0, 190.0, 260.0])
+def test_a_close_vowel_word_with_two_lines_on_one_pitch_is_speech(rate: int, f0_hz: float) -> None:
+    """ "Minuto", "see": the first two harmonics carry the word, as a two-tone signal would."""
+    x = close_vowel_word(rate, f0_hz)
+    lines = speech_module.spectral_lines(*_power_and_loud(x, rate))
+    assert lines is not None and lines <= speech_module.MAX_TONE_LINES
+    pairs = speech_module.harmonic_pairs(*_power_and_loud(x, rate))
+    assert pairs is not None and pairs >= speech_module.MIN_VOICE_PAIRS
+    assert detect_speech(x, rate).reason != "lines"
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+@pytest.mark.parametrize(
+    "pair_hz",
+    [(350, 440), (440, 480), (400, 450), (480, 620), (697, 1209), (770, 1336), (852, 1477)],
+)
+def test_signalling_tone_pairs_are_no_harmonic_pairs(rate: int, pair_hz: tuple[int, int]) -> None:
+    """Dial, ring-back, busy and DTMF pairs are chosen so no harmonic series makes them.
+
+    (Ring-back's 40–50 Hz apart merge into one line at these resolutions: no pair at all.)
+    """
+    t = np.arange(3 * rate) / rate
+    low, high = pair_hz
+    x = (0.2 * (np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t))).astype(np.float32)
+    pairs = speech_module.harmonic_pairs(*_power_and_loud(x, rate))
+    assert pairs is None or pairs < speech_module.MIN_VOICE_PAIRS
