@@ -71,8 +71,8 @@ MAX_EXTRA_PASSES = 2  # encodes after the first, to correct the level the codec 
 # each pass is a fresh draw at the ceiling, and a pass costs ~50 ms per 20 s of audio.
 _EXTRA_PASSES = {"gsm": 6}
 AIM_LU = 0.2  # a decoded loudness this close to the target needs no other pass
-PEAK_AIM_DB = 0.05  # a correction puts the decoded peak this far under the ceiling ...
-CEILING_WINDOW_DB = 0.1  # ... and a decoded peak this close under it sits at the ceiling
+PEAK_AIM_DB = 0.04  # a correction puts the decoded peak this far under the ceiling ...
+CEILING_WINDOW_DB = 0.08  # ... and a decoded peak this close under it sits at the ceiling
 _MIN_STEP_DB = 0.01  # a correction smaller than this is not worth another encode
 
 
