@@ -46,6 +46,7 @@ NUMERIC_METRICS = frozenset(
         "source_peak_dbfs",
         "gain_db",
         "limiter_gain_db",
+        "encode_gain_db",
         "dc_offset",
         "hum_hz",
         "bandwidth_hz",

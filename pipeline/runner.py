@@ -103,7 +103,14 @@ class Pipeline:
 
         if self.profile is None:
             raise ValueError("a pipeline without a profile cannot choose an output format")
-        encoder = Encode(out_dir=out_dir, profile=self.profile, format=self.options.format)
+        opts, loudness = self.options, self.profile.loudness
+        encoder = Encode(
+            out_dir=out_dir,
+            profile=self.profile,
+            format=opts.format,
+            target_lufs=_pick(opts.target_lufs, loudness.target_lufs),
+            ceiling_dbfs=_pick(opts.ceiling_dbfs, loudness.ceiling_dbfs),
+        )
         return Pipeline([*self.stages, encoder], self.profile, self.options)
 
     @property

@@ -9,6 +9,13 @@ rules `validate` predicted with (`stages.validate.verify_file`).
 When that check finds an error the file is kept for inspection but moved out of the clip's
 ``outputs["audio"]`` into ``outputs["rejected"]``, so results report no output for the clip and
 nothing downstream uploads it.
+
+A lossy codec (GSM 6.10, MP3, G.711) or a change of rate moves the level `normalize` set:
+GSM's decoded peaks reach full scale, MP3's pass the ceiling, and a click that held the gain
+back at 24 kHz is gone at 8 kHz. Those encodes are decoded in memory and measured; when the
+decoded file misses the target (or passes the ceiling), the gain is corrected and the file
+encoded again, at most `MAX_EXTRA_PASSES` times (`level_passes`). 16-bit PCM at the clip's
+own rate is what `normalize` measured, and is written without that round trip.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import math
 import os
 import re
 import struct
@@ -31,10 +39,21 @@ from pipeline.formats import OutputFormat, output_format
 from pipeline.profiles import Profile
 from pipeline.stage import Stage
 from pipeline.tempnames import temporary_path
-from stages.normalize import mono
+from stages.loudness import integrated_loudness, peak_dbfs
+from stages.normalize import TARGET_TOLERANCE_LU, mono
 from stages.validate import encoding_rate, verify_file
 
-__all__ = ["Encode", "output_stem", "safe_stem", "tagged_stem", "wav_pcm16_bytes"]
+__all__ = [
+    "Encode",
+    "LevelPass",
+    "decoded_samples",
+    "encoded_bytes",
+    "level_passes",
+    "output_stem",
+    "safe_stem",
+    "tagged_stem",
+    "wav_pcm16_bytes",
+]
 
 FALLBACK_STEM = "clip"
 # Room for the extension and the temporary-name decoration within a 255-byte file name.
@@ -47,6 +66,14 @@ _TRIM_START = "._-"
 _TRIM_END = "._"
 # The largest float that converts to a 16-bit code without wrapping: [-1, 1) in the codec.
 _MAX_SAMPLE = np.float32(32767 / 32768)
+MAX_EXTRA_PASSES = 2  # encodes after the first, to correct the level the codec moved ...
+# ... except GSM: its decoded peak jumps by up to ±0.5 dB between gains 0.1 dB apart, so
+# each pass is a fresh draw at the ceiling, and a pass costs ~50 ms per 20 s of audio.
+_EXTRA_PASSES = {"gsm": 6}
+AIM_LU = 0.2  # a decoded loudness this close to the target needs no other pass
+PEAK_AIM_DB = 0.04  # a correction puts the decoded peak this far under the ceiling ...
+CEILING_WINDOW_DB = 0.08  # ... and a decoded peak this close under it sits at the ceiling
+_MIN_STEP_DB = 0.01  # a correction smaller than this is not worth another encode
 
 
 def safe_stem(source: str, profile: Profile) -> str:
@@ -132,6 +159,12 @@ class Encode(Stage):
     ``output_bytes``, ``output_rate``, ``output_duration_s``. Findings: ``encode_failed``
     (error) when writing fails, and whatever the read-back check finds (codes of
     `stages.validate.check_properties`, ``wav_header``, ``unreadable_output``).
+
+    Lossy or resampled encodes are levelled on what they decode to (`level_passes`), for
+    ``target_lufs`` under ``ceiling_dbfs`` (``None``: the profile's): metrics ``lufs`` and
+    ``peak_dbfs`` then describe the decoded file, ``encode_gain_db`` the correction; findings
+    ``level_corrected`` (info), ``output_over_ceiling`` (warning, when no pass got under the
+    ceiling), and ``loudness_ceiling`` as the decoded file has it (added or dropped).
     """
 
     name: ClassVar[str] = "encode"
@@ -139,9 +172,19 @@ class Encode(Stage):
     out_dir: str
     profile: Profile
     format: str | None = None
+    target_lufs: float | None = None
+    ceiling_dbfs: float | None = None
 
     def __post_init__(self) -> None:
         self._fmt: OutputFormat = output_format(self.format or self.profile.output.name)
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        """``(target_lufs, ceiling_dbfs)`` the decoded output is levelled for."""
+        loudness = self.profile.loudness
+        target = loudness.target_lufs if self.target_lufs is None else self.target_lufs
+        ceiling = loudness.ceiling_dbfs if self.ceiling_dbfs is None else self.ceiling_dbfs
+        return target, ceiling
 
     def process(self, clip: Clip) -> Clip:
         if clip.samples is None or clip.samples.size == 0 or clip.rate <= 0:
@@ -164,11 +207,14 @@ class Encode(Stage):
         np.clip(samples, -1.0, _MAX_SAMPLE, out=samples)
 
         stem = output_stem(clip, self.profile)
+        checked = fmt.codec != "pcm_16" or rate != clip.rate  # lossy, or not what was measured
         if "://" in self.out_dir:
             # An fsspec URL: write and check a local file, then upload it (see pipeline.remote).
             with tempfile.TemporaryDirectory(prefix="voiceprep-out-") as folder:
-                return self._encode(clip, samples, rate, folder, stem, upload_to=self.out_dir)
-        return self._encode(clip, samples, rate, self.out_dir, stem)
+                return self._encode(
+                    clip, samples, rate, folder, stem, checked=checked, upload_to=self.out_dir
+                )
+        return self._encode(clip, samples, rate, self.out_dir, stem, checked=checked)
 
     def _encode(
         self,
@@ -177,12 +223,20 @@ class Encode(Stage):
         rate: int,
         folder: str,
         stem: str,
+        *,
+        checked: bool,
         upload_to: str | None = None,
     ) -> Clip:
         fmt = self._fmt
         path = os.path.join(folder, stem + fmt.extension)
         try:
-            write_atomically(path, samples, rate, fmt)
+            os.makedirs(folder, exist_ok=True)
+            if checked:
+                passes = level_passes(samples, rate, fmt, *self.levels)
+                data = passes[best_pass(passes, *self.levels)].data
+            else:
+                data = encoded_bytes(samples, rate, fmt)
+            write_bytes_atomically(path, data)
         except IsADirectoryError:
             return self.error(
                 clip,
@@ -201,6 +255,8 @@ class Encode(Stage):
         clip.metrics["output_bytes"] = os.path.getsize(path)
         clip.metrics["output_rate"] = rate
         clip.metrics["output_duration_s"] = samples.shape[0] / rate
+        if checked:
+            self._report_level(clip, passes, rate)
 
         findings = verify_file(path, self.profile, stage=self.name, chosen_format=self.format)
         if upload_to is not None:
@@ -229,9 +285,159 @@ class Encode(Stage):
             )
         return clip
 
+    def _report_level(self, clip: Clip, passes: list[LevelPass], rate: int) -> None:
+        """Metrics and findings of the written pass: the level of the file as it decodes."""
+        target, ceiling = self.levels
+        first, best = passes[0], passes[best_pass(passes, target, ceiling)]
+        clip.metrics["lufs"] = best.lufs
+        clip.metrics["peak_dbfs"] = best.peak_dbfs
+        clip.metrics["encode_gain_db"] = best.gain_db
+        what = self._fmt.name if rate == clip.rate else f"{self._fmt.name} at {rate} Hz"
+        if best.gain_db != 0.0:
+            self.info(
+                clip,
+                "level_corrected",
+                f"decoded, the {what} file read {first.lufs:.1f} LUFS with peaks at "
+                f"{first.peak_dbfs:.2f} dBFS; encoded again {best.gain_db:+.2f} dB, it reads "
+                f"{best.lufs:.1f} LUFS, peak {best.peak_dbfs:.2f} dBFS (target {target:g} LUFS, "
+                f"ceiling {ceiling:g} dBFS); nothing to do",
+            )
+        if best.peak_dbfs > ceiling:
+            self.warn(
+                clip,
+                "output_over_ceiling",
+                f"decoded, the {what} file peaks at {best.peak_dbfs:.2f} dBFS, over the "
+                f"{ceiling:g} dBFS ceiling, after {len(passes)} encodes; lower --ceiling-dbfs by "
+                f"{best.peak_dbfs - ceiling + 0.5:.1f} dB, or choose --format wav-pcm16",
+            )
+        short = target - best.lufs if math.isfinite(best.lufs) else 0.0
+        held = [f for f in clip.findings if f.code == "loudness_ceiling"]
+        if short <= TARGET_TOLERANCE_LU and held:
+            clip.findings = [f for f in clip.findings if f.code != "loudness_ceiling"]
+        elif short > TARGET_TOLERANCE_LU and not held:
+            self.warn(
+                clip,
+                "loudness_ceiling",
+                f"the {what} file reads {best.lufs:.1f} LUFS, {short:.1f} dB under the "
+                f"{target:g} LUFS target, because its decoded peaks touch the {ceiling:g} dBFS "
+                "ceiling; lower --target-lufs, or choose --format wav-pcm16",
+            )
+
+
+@dataclass(frozen=True)
+class LevelPass:
+    """One encode of `level_passes`: the gain it was made with, its bytes, how it decodes."""
+
+    gain_db: float
+    data: bytes
+    lufs: float
+    peak_dbfs: float
+
+
+def level_passes(
+    samples: np.ndarray, rate: int, fmt: OutputFormat, target_lufs: float, ceiling_dbfs: float
+) -> list[LevelPass]:
+    """Encode, decode and measure ``samples``; correct the gain and again, while it misses.
+
+    Each correction is the smaller of "to the target" and "peak `PEAK_AIM_DB` under the
+    ceiling", measured on the decoded file, so a codec that overshoots its peaks gets that
+    much headroom. A codec's decoded peak jitters with the gain (GSM's by ±0.2 dB between
+    gains 0.1 dB apart), so the peak is predicted from the mean overshoot of every pass so
+    far. Stops at a pass within `AIM_LU` of the target or at the ceiling (and not over it),
+    or after `MAX_EXTRA_PASSES` corrections (6 for GSM). Choose with `best_pass`.
+    """
+    extra = _EXTRA_PASSES.get(fmt.name, MAX_EXTRA_PASSES)
+    passes: list[LevelPass] = []
+    gain_db = 0.0
+    while True:
+        scaled = samples
+        if gain_db != 0.0:
+            scaled = samples * np.float32(10.0 ** (gain_db / 20.0))
+            np.clip(scaled, -1.0, _MAX_SAMPLE, out=scaled)
+        data = encoded_bytes(scaled, rate, fmt)
+        decoded = decoded_samples(data, rate, fmt)
+        passes.append(
+            LevelPass(gain_db, data, integrated_loudness(decoded, rate), peak_dbfs(decoded))
+        )
+        step = _correction_db(passes, target_lufs, ceiling_dbfs)
+        if step is None or len(passes) > extra:
+            return passes
+        gain_db += step
+
+
+def _correction_db(
+    passes: list[LevelPass], target_lufs: float, ceiling_dbfs: float
+) -> float | None:
+    """The gain change the last pass needs, or ``None`` when it is as good as another gets."""
+    done = passes[-1]
+    over = done.peak_dbfs > ceiling_dbfs
+    if not math.isfinite(done.peak_dbfs):
+        return None
+    # Decoded peak minus gain, averaged over the passes: the codec's typical overshoot.
+    finite = [p.peak_dbfs - p.gain_db for p in passes if math.isfinite(p.peak_dbfs)]
+    to_ceiling = ceiling_dbfs - PEAK_AIM_DB - sum(finite) / len(finite) - done.gain_db
+    if not math.isfinite(done.lufs):  # silence under the gate: only keep its peak down
+        return to_ceiling if over else None
+    if _misses(done, target_lufs, ceiling_dbfs) == 0.0 and not over:
+        return None
+    step = min(target_lufs - done.lufs, to_ceiling)
+    return step if abs(step) >= _MIN_STEP_DB else None
+
+
+def _misses(done: LevelPass, target_lufs: float, ceiling_dbfs: float) -> float:
+    """How far (dB) ``done`` is from its aim: the target, or a peak at the ceiling (0: there)."""
+    if not math.isfinite(done.lufs) or abs(done.lufs - target_lufs) <= AIM_LU:
+        return 0.0
+    under_ceiling = ceiling_dbfs - done.peak_dbfs
+    if done.lufs < target_lufs and 0.0 <= under_ceiling <= CEILING_WINDOW_DB:
+        return 0.0
+    return min(abs(done.lufs - target_lufs) - AIM_LU, abs(under_ceiling))
+
+
+def best_pass(passes: list[LevelPass], target_lufs: float, ceiling_dbfs: float) -> int:
+    """Index of the pass to write: none over the ceiling if one is under, then the closest."""
+
+    def rank(i: int) -> tuple[float, float, int]:
+        over = max(0.0, passes[i].peak_dbfs - ceiling_dbfs)
+        return over, _misses(passes[i], target_lufs, ceiling_dbfs), i
+
+    return min(range(len(passes)), key=rank)
+
+
+def encoded_bytes(samples: np.ndarray, rate: int, fmt: OutputFormat) -> bytes:
+    """The whole file ``fmt`` makes of ``samples`` (float in [-1, 1)), in memory."""
+    if fmt.name == "wav-pcm16" and samples.ndim == 1:
+        return wav_pcm16_bytes(samples, rate)
+    if fmt.name in _G711_FORMATS and samples.ndim == 1:
+        return wav_g711_bytes(samples, rate, codec=fmt.sf_subtype)
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format=fmt.sf_format, subtype=fmt.sf_subtype)
+    return buffer.getvalue()
+
+
+def decoded_samples(data: bytes, rate: int, fmt: OutputFormat) -> np.ndarray:
+    """Mono float32 samples of a file `encoded_bytes` made, decoded as any reader would.
+
+    Raw GSM has no header: it is read as 8 kHz mono GSM 6.10 (``rate``), as players do.
+    """
+    import soundfile as sf
+
+    raw: dict[str, object] = {}
+    if fmt.sf_format == "RAW":
+        raw = {"format": "RAW", "subtype": fmt.sf_subtype, "samplerate": rate, "channels": 1}
+    decoded, _ = sf.read(io.BytesIO(data), dtype="float32", **raw)
+    return mono(decoded)
+
 
 def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputFormat) -> None:
-    """Write ``samples`` to ``path`` so that ``path`` is either absent, old, or complete.
+    """Write ``samples`` to ``path`` in ``fmt`` (see `write_bytes_atomically`)."""
+    write_bytes_atomically(path, encoded_bytes(samples, rate, fmt))
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either absent, old, or complete.
 
     Writes a temporary file beside it and renames it; the temporary file is removed when
     anything fails (including KeyboardInterrupt), so no reader ever sees a half-written
@@ -243,18 +449,8 @@ def write_atomically(path: str, samples: np.ndarray, rate: int, fmt: OutputForma
     os.makedirs(folder, exist_ok=True)
     tmp = temporary_path(path)
     try:
-        if fmt.name == "wav-pcm16" and samples.ndim == 1:
-            with open(tmp, "wb") as fh:
-                fh.write(wav_pcm16_bytes(samples, rate))
-        elif fmt.name in _G711_FORMATS and samples.ndim == 1:
-            with open(tmp, "wb") as fh:
-                fh.write(wav_g711_bytes(samples, rate, codec=fmt.sf_subtype))
-        else:
-            import soundfile as sf
-
-            # A path, not a Python file object: libsndfile then writes directly, without a
-            # callback per block.
-            sf.write(tmp, samples, rate, format=fmt.sf_format, subtype=fmt.sf_subtype)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
