@@ -76,21 +76,23 @@ class Pipeline:
 
         prof = profile if isinstance(profile, Profile) else load_profile(profile)
         opts = RunOptions(**options)
+        normalize = Normalize(
+            sample_rate=prof.sample_rate,
+            target_lufs=_pick(opts.target_lufs, prof.loudness.target_lufs),
+            ceiling_dbfs=_pick(opts.ceiling_dbfs, prof.loudness.ceiling_dbfs),
+            limiter=prof.loudness.limiter if opts.limiter is None else opts.limiter,
+            max_limiting_db=prof.loudness.max_limiting_db,
+        )
         stages: list[Stage] = [
             Decode(max_duration_s=opts.max_input_s, allow_truncated=opts.allow_truncated),
-            Normalize(
-                sample_rate=prof.sample_rate,
-                target_lufs=_pick(opts.target_lufs, prof.loudness.target_lufs),
-                ceiling_dbfs=_pick(opts.ceiling_dbfs, prof.loudness.ceiling_dbfs),
-                limiter=prof.loudness.limiter if opts.limiter is None else opts.limiter,
-                max_limiting_db=prof.loudness.max_limiting_db,
-            ),
+            normalize,
             Vad(backend=opts.vad, aggressiveness=opts.vad_aggressiveness),
-            Trim(
+            Trim(  # levels what it keeps again, by normalize's rule
                 pad_ms=_pick(opts.pad_ms, prof.trim.pad_ms),
                 min_s=prof.trim.min_s,
                 max_s=prof.trim.max_s,
                 profile=prof.name,
+                gain_rule=normalize.gain_rule,
             ),
             Analyze(thresholds=prof.analysis, quality=opts.quality, speakers=opts.speakers),
             Validate(profile=prof, format=opts.format),

@@ -15,12 +15,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from pipeline.clip import Clip
+from pipeline.clip import Clip, Severity
 from pipeline.stage import Stage
 from stages.filters import remove_rumble
 from stages.loudness import BLOCK_ROWS, ROW_VALUES, channel_reduce, integrated_loudness, peak_dbfs
 
 __all__ = [
+    "GainRule",
+    "Level",
     "Normalize",
     "SourceScan",
     "dc_offset",
@@ -153,6 +155,173 @@ def downmix(samples: np.ndarray) -> np.ndarray:
     return mono
 
 
+@dataclass(frozen=True)
+class Level:
+    """What `GainRule.apply` made of a clip: the audio, and what to report about it."""
+
+    samples: np.ndarray
+    gain_db: float  # the linear gain applied
+    lufs: float  # integrated loudness reached (``-inf`` for silence)
+    peak_dbfs: float
+    limiting_db: float | None  # deepest limiter reduction (>= 0); None with the limiter off
+    shortfall: str | None  # the `loudness_ceiling` message, or None when the target was met
+
+
+@dataclass(frozen=True)
+class GainRule:
+    """One linear gain to ``target_lufs``, held back so the sample peak stays under
+    ``ceiling_dbfs`` or, with ``limiter``, kept and followed by at most ``max_limiting_db`` of
+    look-ahead limiting. `Normalize` applies it to the whole take, `Trim` again to what it keeps.
+    """
+
+    target_lufs: float = -16.0
+    ceiling_dbfs: float = -1.0
+    limiter: bool = False
+    max_limiting_db: float = 6.0
+
+    def __post_init__(self) -> None:
+        from pipeline.errors import ConfigurationError
+
+        if not -70.0 <= self.target_lufs <= 0.0:
+            raise ConfigurationError(
+                f"target loudness must lie in -70 ... 0 LUFS (speech prompts: -23 ... -14), "
+                f"got {self.target_lufs:g}"
+            )
+        if not self.ceiling_dbfs <= 0.0:
+            raise ConfigurationError(
+                f"the peak ceiling must be at most 0 dBFS (full scale; -1 leaves room for the "
+                f"codec), got {self.ceiling_dbfs:g}"
+            )
+        if self.max_limiting_db < 0.0:
+            raise ConfigurationError(f"max_limiting_db must be >= 0, got {self.max_limiting_db:g}")
+
+    def apply(
+        self,
+        mono: np.ndarray,
+        rate: int,
+        *,
+        measured: float | None = None,
+        limited_db: float = 0.0,
+    ) -> Level:
+        """Level ``mono`` (float32, changed in place where it can be) by this rule.
+
+        ``measured``: its loudness when the caller measured it already (`Normalize` raises
+        very quiet takes past the silence gate); else measured here. ``limited_db``: limiting
+        the audio went through already, taken off ``max_limiting_db``.
+        """
+        if measured is None:
+            measured = integrated_loudness(mono, rate) if mono.size else -math.inf
+        peak_before = peak_dbfs(mono)
+        gain_db = 0.0 if not math.isfinite(measured) else self.target_lufs - measured
+        reached = measured + gain_db if math.isfinite(measured) else -math.inf
+        depth_db: float | None = 0.0 if self.limiter else None
+        shortfall = None
+        if math.isfinite(peak_before) and peak_before + gain_db > self.ceiling_dbfs:
+            if self.limiter:
+                budget_db = max(0.0, self.max_limiting_db - limited_db)
+                mono, gain_db, reached, depth_db = self._limit_to_target(
+                    mono, rate, gain_db, peak_before, budget_db
+                )
+                if reached < self.target_lufs - TARGET_TOLERANCE_LU:
+                    shortfall = (
+                        f"reached {reached:.1f} LUFS, {self.target_lufs - reached:.1f} dB "
+                        f"under the {self.target_lufs:g} LUFS target, because the peaks touch "
+                        f"the {self.ceiling_dbfs:g} dBFS ceiling even with at most "
+                        f"{self.max_limiting_db:g} dB of limiting; raise `max_limiting_db` under "
+                        "[loudness] in the profile (deeper limiting may be audible on the "
+                        "loudest syllables), or lower --target-lufs"
+                    )
+            else:
+                gain_db = self.ceiling_dbfs - peak_before
+                mono = self._scale_under_ceiling(mono, gain_db)
+                reached = measured + gain_db
+                short = self.target_lufs - reached
+                shortfall = (
+                    f"reached {reached:.1f} LUFS, {short:.1f} dB under the "
+                    f"{self.target_lufs:g} LUFS target, because the peaks already touch the "
+                    f"{self.ceiling_dbfs:g} dBFS ceiling; it will play {short:.1f} dB quieter "
+                    "than the target — pass --limiter (or set `limiter = true` under "
+                    "[loudness] in the profile) to reach it, or lower --target-lufs"
+                )
+        elif gain_db != 0.0:
+            mono *= np.float32(10.0 ** (gain_db / 20.0))
+        return Level(mono, gain_db, reached, peak_dbfs(mono), depth_db, shortfall)
+
+    def level_clip(
+        self, clip: Clip, mono: np.ndarray, *, measured: float | None = None, again: bool = False
+    ) -> None:
+        """`apply` to ``mono`` and store it as ``clip.samples``, with metrics ``gain_db``,
+        ``lufs``, ``peak_dbfs`` (and ``limiter_gain_db`` with the limiter) and the
+        ``loudness_ceiling`` warning (stage ``normalize``) when the target was not met.
+
+        ``again``: ``mono`` was levelled before (and then cut): ``gain_db`` and
+        ``limiter_gain_db`` add up to the whole way from the source, and an earlier
+        ``loudness_ceiling`` gives way to one about this audio.
+        """
+        m = clip.metrics
+        before_db = float(m.get("gain_db", 0.0)) if again else 0.0
+        limited_db = -float(m.get("limiter_gain_db", 0.0)) if again else 0.0
+        level = self.apply(mono, clip.rate, measured=measured, limited_db=limited_db)
+        clip.samples = level.samples
+        m["gain_db"] = before_db + level.gain_db
+        m["lufs"] = level.lufs
+        m["peak_dbfs"] = level.peak_dbfs
+        if level.limiting_db is not None:
+            depth_db = limited_db + level.limiting_db
+            m["limiter_gain_db"] = -depth_db if depth_db > 0 else 0.0
+        if again:
+            clip.findings[:] = [f for f in clip.findings if f.code != "loudness_ceiling"]
+        if level.shortfall is not None:
+            clip.report("loudness_ceiling", Severity.WARNING, "normalize", level.shortfall)
+
+    def _limit_to_target(
+        self, mono: np.ndarray, rate: int, gain_db: float, peak_db: float, budget_db: float
+    ) -> tuple[np.ndarray, float, float, float]:
+        """Gain then limit ``mono`` towards the target: ``(audio, gain_db, lufs, depth_db)``.
+
+        Limiting takes some loudness off, so the loudness is measured after each pass and the
+        gain corrected by the shortfall (2-3 passes land within ±0.2 LU for speech). The gain
+        never goes past the one that puts the peak ``budget_db`` over the ceiling: that bounds
+        the deepest reduction, ``depth_db``.
+        """
+        from stages.limiter import limiter_gain
+
+        max_gain_db = self.ceiling_dbfs - peak_db + budget_db
+        gain_db = min(gain_db, max_gain_db)
+        tried: list[tuple[float, float]] = []  # (gain_db, loudness reached)
+        while True:
+            scaled = mono * np.float32(10.0 ** (gain_db / 20.0))
+            gain = limiter_gain(scaled, rate, ceiling_dbfs=self.ceiling_dbfs)
+            limited = np.multiply(scaled, gain, out=scaled)
+            reached = integrated_loudness(limited, rate)
+            tried.append((gain_db, reached))
+            short_lu = self.target_lufs - reached
+            done = abs(short_lu) <= _AIM_LU or (short_lu > 0 and gain_db >= max_gain_db)
+            if done or len(tried) > _MAX_STEPS:
+                break
+            # Loudness grows with the gain, but less than 1 LU per dB once peaks are limited:
+            # step by the secant slope of the last two passes (the first step guesses 0.75,
+            # typical of speech under ~3-6 dB of limiting).
+            slope = 0.75
+            if len(tried) > 1:
+                (g0, l0), (g1, l1) = tried[-2], tried[-1]
+                if g1 != g0:
+                    slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+            gain_db = min(gain_db + short_lu / slope, max_gain_db)
+        depth_db = -20.0 * math.log10(float(gain.min()))
+        return limited, gain_db, reached, depth_db
+
+    def _scale_under_ceiling(self, mono: np.ndarray, gain_db: float) -> np.ndarray:
+        """Apply ``gain_db`` (peak onto the ceiling), a hair less so rounding can't pass it."""
+        ceiling = 10.0 ** (self.ceiling_dbfs / 20.0)
+        gain = 10.0 ** (gain_db / 20.0) * (1.0 - _CEILING_MARGIN)
+        scaled = mono * np.float32(gain)
+        while float(np.max(np.abs(scaled))) > ceiling:  # at most a step or two in practice
+            gain *= 1.0 - _CEILING_MARGIN
+            scaled = mono * np.float32(gain)
+        return scaled
+
+
 @dataclass
 class Normalize(Stage):
     """Mono, DC and sub-20 Hz rumble removed, resampled to ``sample_rate``, gain set for
@@ -191,20 +360,10 @@ class Normalize(Stage):
     def __post_init__(self) -> None:
         from pipeline.errors import ConfigurationError
 
-        if not -70.0 <= self.target_lufs <= 0.0:
+        _ = self.gain_rule  # its own checks: target, ceiling, max_limiting_db
+        if self.sample_rate <= 0:
             raise ConfigurationError(
-                f"target loudness must lie in -70 ... 0 LUFS (speech prompts: -23 ... -14), "
-                f"got {self.target_lufs:g}"
-            )
-        if not self.ceiling_dbfs <= 0.0:
-            raise ConfigurationError(
-                f"the peak ceiling must be at most 0 dBFS (full scale; -1 leaves room for the "
-                f"codec), got {self.ceiling_dbfs:g}"
-            )
-        if self.sample_rate <= 0 or self.max_limiting_db < 0.0:
-            raise ConfigurationError(
-                f"normalize needs a positive sample_rate and max_limiting_db >= 0, got "
-                f"{self.sample_rate} and {self.max_limiting_db:g}"
+                f"normalize needs a positive sample_rate, got {self.sample_rate}"
             )
 
     def process(self, clip: Clip) -> Clip:
@@ -270,47 +429,13 @@ class Normalize(Stage):
         peak_before = peak_dbfs(mono)
         if not math.isfinite(measured) and peak_before > MIN_SOUND_DBFS:
             measured = self._measure_very_quiet(clip, mono, peak_before)
-        gain_db = 0.0 if not math.isfinite(measured) else self.target_lufs - measured
-        reached = measured + gain_db if math.isfinite(measured) else -math.inf
-        if self.limiter:
-            clip.metrics["limiter_gain_db"] = 0.0
-        if math.isfinite(peak_before) and peak_before + gain_db > self.ceiling_dbfs:
-            if self.limiter:
-                mono, gain_db, reached, depth_db = self._limit_to_target(mono, gain_db, peak_before)
-                clip.metrics["limiter_gain_db"] = -depth_db if depth_db > 0 else 0.0
-                if reached < self.target_lufs - TARGET_TOLERANCE_LU:
-                    self.warn(
-                        clip,
-                        "loudness_ceiling",
-                        f"reached {reached:.1f} LUFS, {self.target_lufs - reached:.1f} dB "
-                        f"under the {self.target_lufs:g} LUFS target, because the peaks touch "
-                        f"the {self.ceiling_dbfs:g} dBFS ceiling even with at most "
-                        f"{self.max_limiting_db:g} dB of limiting; raise `max_limiting_db` under "
-                        "[loudness] in the profile (deeper limiting may be audible on the "
-                        "loudest syllables), or lower --target-lufs",
-                    )
-            else:
-                gain_db = self.ceiling_dbfs - peak_before
-                mono = self._scale_under_ceiling(mono, gain_db)
-                reached = measured + gain_db
-                short = self.target_lufs - reached
-                self.warn(
-                    clip,
-                    "loudness_ceiling",
-                    f"reached {reached:.1f} LUFS, {short:.1f} dB under the "
-                    f"{self.target_lufs:g} LUFS target, because the peaks already touch the "
-                    f"{self.ceiling_dbfs:g} dBFS ceiling; it will play {short:.1f} dB quieter "
-                    "than the target — pass --limiter (or set `limiter = true` under "
-                    "[loudness] in the profile) to reach it, or lower --target-lufs",
-                )
-        elif gain_db != 0.0:
-            mono *= np.float32(10.0 ** (gain_db / 20.0))
-
-        clip.samples = mono
-        clip.metrics["gain_db"] = gain_db
-        clip.metrics["lufs"] = reached
-        clip.metrics["peak_dbfs"] = peak_dbfs(mono)
+        self.gain_rule.level_clip(clip, mono, measured=measured)
         return clip
+
+    @property
+    def gain_rule(self) -> GainRule:
+        """The loudness rule this stage applies (and `Trim` applies again to what it keeps)."""
+        return GainRule(self.target_lufs, self.ceiling_dbfs, self.limiter, self.max_limiting_db)
 
     def _measure_very_quiet(self, clip: Clip, mono: np.ndarray, peak_db: float) -> float:
         """Loudness of a take quieter than BS.1770's −70 LKFS silence gate, measured scaled up.
@@ -343,50 +468,3 @@ class Normalize(Stage):
             "floor included — record with more input gain",
         )
         return measured
-
-    def _limit_to_target(
-        self, mono: np.ndarray, gain_db: float, peak_db: float
-    ) -> tuple[np.ndarray, float, float, float]:
-        """Gain then limit ``mono`` towards the target: ``(audio, gain_db, lufs, depth_db)``.
-
-        Limiting takes some loudness off, so the loudness is measured after each pass and the
-        gain corrected by the shortfall (2-3 passes land within ±0.2 LU for speech). The gain
-        never goes past the one that puts the peak ``max_limiting_db`` over the ceiling: that
-        bounds the deepest reduction, ``depth_db``.
-        """
-        from stages.limiter import limiter_gain
-
-        max_gain_db = self.ceiling_dbfs - peak_db + self.max_limiting_db
-        gain_db = min(gain_db, max_gain_db)
-        tried: list[tuple[float, float]] = []  # (gain_db, loudness reached)
-        while True:
-            scaled = mono * np.float32(10.0 ** (gain_db / 20.0))
-            gain = limiter_gain(scaled, self.sample_rate, ceiling_dbfs=self.ceiling_dbfs)
-            limited = np.multiply(scaled, gain, out=scaled)
-            reached = integrated_loudness(limited, self.sample_rate)
-            tried.append((gain_db, reached))
-            short_lu = self.target_lufs - reached
-            done = abs(short_lu) <= _AIM_LU or (short_lu > 0 and gain_db >= max_gain_db)
-            if done or len(tried) > _MAX_STEPS:
-                break
-            # Loudness grows with the gain, but less than 1 LU per dB once peaks are limited:
-            # step by the secant slope of the last two passes (the first step guesses 0.75,
-            # typical of speech under ~3-6 dB of limiting).
-            slope = 0.75
-            if len(tried) > 1:
-                (g0, l0), (g1, l1) = tried[-2], tried[-1]
-                if g1 != g0:
-                    slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
-            gain_db = min(gain_db + short_lu / slope, max_gain_db)
-        depth_db = -20.0 * math.log10(float(gain.min()))
-        return limited, gain_db, reached, depth_db
-
-    def _scale_under_ceiling(self, mono: np.ndarray, gain_db: float) -> np.ndarray:
-        """Apply ``gain_db`` (peak onto the ceiling), a hair less so rounding can't pass it."""
-        ceiling = 10.0 ** (self.ceiling_dbfs / 20.0)
-        gain = 10.0 ** (gain_db / 20.0) * (1.0 - _CEILING_MARGIN)
-        scaled = mono * np.float32(gain)
-        while float(np.max(np.abs(scaled))) > ceiling:  # at most a step or two in practice
-            gain *= 1.0 - _CEILING_MARGIN
-            scaled = mono * np.float32(gain)
-        return scaled

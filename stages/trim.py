@@ -2,8 +2,9 @@
 
 Keeps ``pad_ms`` of audio either side of the speech `vad` found. A clip longer than
 ``max_s`` is cut at the last pause between two speech segments that lets it fit — never in
-the middle of a word; a clip shorter than ``min_s`` (or one with no pause to cut at) is an
-error telling the speaker what to record instead.
+the middle of a word; a clip shorter than ``min_s`` keeps more of the pauses around its speech,
+and one that is still shorter (or one with no pause to cut at) is an error telling the speaker
+what to record instead. What is kept is levelled again by normalize's `GainRule`.
 
 The VAD joins speech across pauses shorter than its hangover (300 ms), and in a noisy room
 across longer ones, so fluent reading can run for many seconds as one segment. The last pause
@@ -25,10 +26,10 @@ import numpy as np
 from pipeline.clip import Clip
 from pipeline.errors import ConfigurationError
 from pipeline.stage import Stage
-from stages.normalize import mono
+from stages.normalize import GainRule, mono
 from stages.vad import frame_energies_db, true_runs
 
-__all__ = ["Trim", "cut_at_pause", "short_pauses"]
+__all__ = ["Trim", "cut_at_pause", "seconds_under", "short_pauses", "widen"]
 
 MIN_SHORT_PAUSE_S = 0.2
 SHORT_PAUSE_UNDER_LOUD_DB = 25.0  # a short pause lies this far under the clip's loud level ...
@@ -79,14 +80,46 @@ def short_pauses(
     ]
 
 
+def widen(first: int, last: int, *, frames: int, lo: int, hi: int) -> tuple[int, int]:
+    """Grow ``[first, last)`` to ``frames`` long within ``[lo, hi)``: evenly either side, and
+    on the other side what one side lacks room for. As wide as ``[lo, hi)`` at most."""
+    grow = frames - (last - first)
+    if grow <= 0:
+        return first, last
+    room_before, room_after = max(0, first - lo), max(0, hi - last)
+    before = min(room_before, max(grow // 2, grow - room_after))
+    after = min(room_after, grow - before)
+    return first - before, last + after
+
+
+def seconds_under(value: float, limit: float) -> str:
+    """``value`` with the fewest decimals (1 to 3) that still read under ``limit`` (4.98 under
+    5 reads "4.98", not "5.0"); ``limit`` itself or more reads with one decimal."""
+    if value >= limit:
+        return f"{value:.1f}"
+    for places in (1, 2, 3):
+        text = f"{value:.{places}f}"
+        if float(text) < limit:
+            return text
+    return f"{math.floor(value * 1000) / 1000:.3f}"
+
+
 @dataclass
 class Trim(Stage):
     """Cut to the speech plus ``pad_ms`` each side; enforce ``min_s`` / ``max_s`` if given.
 
+    A take whose speech plus padding is under ``min_s`` keeps more of the source around the
+    speech (evenly either side where there is room, never past a cut to ``max_s``) to reach
+    it; it is ``too_short`` only when even that is not enough.
+
+    With ``gain_rule`` (normalize's), what is kept is levelled again by that rule: a cough cut
+    off, or half a talk, must not decide the loudness of the rest. ``gain_db``, ``lufs``,
+    ``peak_dbfs``, ``limiter_gain_db`` and ``loudness_ceiling`` then describe the kept audio.
+
     Metrics: ``trimmed_start_s`` and ``trimmed_end_s`` (seconds removed at each end),
     ``duration_s``, and ``speech_ratio`` recomputed for the trimmed clip. Findings:
-    ``too_short`` (error), ``too_long`` (error), ``trimmed_to_max`` (warning).
-    ``profile`` only names the target in messages.
+    ``too_short`` (error), ``too_long`` (error), ``trimmed_to_max`` (warning),
+    ``padded_to_min`` (info). ``profile`` only names the target in messages.
     """
 
     name: ClassVar[str] = "trim"
@@ -95,6 +128,7 @@ class Trim(Stage):
     min_s: float | None = None
     max_s: float | None = None
     profile: str | None = None
+    gain_rule: GainRule | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.pad_ms < math.inf:
@@ -125,15 +159,17 @@ class Trim(Stage):
         pad = self.pad_ms / 1000.0
         start = max(0.0, segments[0][0] - pad)
         end = min(duration, segments[-1][1] + pad)
+        room_end = duration  # how far the end may move out: the source's end, or a cut's pause
         cut_note = ""
         if self.max_s is not None and end - start > self.max_s:
             cut = cut_at_pause(segments, start_s=start, max_s=self.max_s, pad_s=pad)
             short = self._cut_at_short_pause(clip, segments, start, pad)
             if short is not None and (cut is None or short[1] >= cut[1] + SHORT_PAUSE_GAIN_S):
-                kept_segments, cut_end = short
+                kept_segments, cut_end, room_end = short
                 where = "a short pause inside the speech (no longer pause fits)"
             elif cut is not None:
                 kept_segments, cut_end = segments[: cut[0]], cut[1]
+                room_end = (segments[cut[0] - 1][1] + segments[cut[0]][0]) / 2.0
                 where = "a pause"
             else:
                 return self.error(
@@ -156,25 +192,64 @@ class Trim(Stage):
             )
             segments = kept_segments
 
-        self._cut(clip, start, end, segments)
+        rate, frames = clip.rate, clip.samples.shape[0]
+        first = round(start * rate)
+        last = max(first, min(frames, round(end * rate)))
+        padded_s = (last - first) / rate
+        if self.min_s is not None:
+            need = math.ceil(self.min_s * rate - 1e-9)  # whole frames, never a hair short
+            hi = max(last, min(frames, round(room_end * rate)))
+            first, last = widen(first, last, frames=need, lo=0, hi=hi)
+        self._cut(clip, first, last, segments)
         if cut_note:
             self.warn(clip, "trimmed_to_max", cut_note)
-        if self.min_s is not None and clip.duration_s < self.min_s:
-            speech = sum(e - s for s, e in clip.segments)
-            return self.error(
-                clip,
-                "too_short",
-                f"speech lasts {speech:.1f} s ({clip.duration_s:.1f} s with "
-                f"{self.pad_ms:g} ms of padding); {self._target()} needs at least "
-                f"{self.min_s:g} s; record a longer sample",
-            )
+        if self.gain_rule is not None and (first > 0 or last < frames):
+            self.gain_rule.level_clip(clip, clip.samples.copy(), again=True)
+        if self.min_s is None:
+            return clip
+        if clip.duration_s < self.min_s:
+            return self.error(clip, "too_short", self._too_short(clip, cut=bool(cut_note)))
+        if padded_s < self.min_s:
+            self._note_widened(clip, padded_s)
         return clip
+
+    def _too_short(self, clip: Clip, *, cut: bool) -> str:
+        """The ``too_short`` message: the take kept, its speech, and what to record instead."""
+        assert self.min_s is not None
+        kept = seconds_under(clip.duration_s, self.min_s)
+        speech = seconds_under(sum(e - s for s, e in clip.segments), self.min_s)
+        if cut:
+            what = (
+                f"cut at a pause to fit {self._target()}'s {self.max_s:g} s maximum, the take "
+                f"keeps {kept} s ({speech} s of speech and the pauses around it)"
+            )
+            fix = "record a take with a pause between its first sentences"
+        else:
+            what = f"the whole source lasts {kept} s ({speech} s of speech)"
+            fix = "record a longer sample"
+        return f"{what}; {self._target()} needs at least {self.min_s:g} s; {fix}"
+
+    def _note_widened(self, clip: Clip, padded_s: float) -> None:
+        """The ``padded_to_min`` info: how much more than ``pad_ms`` was kept, and why."""
+        assert self.min_s is not None
+        before = clip.segments[0][0] if clip.segments else 0.0
+        after = clip.duration_s - clip.segments[-1][1] if clip.segments else 0.0
+        self.info(
+            clip,
+            "padded_to_min",
+            f"the speech with {self.pad_ms:g} ms of padding lasts "
+            f"{seconds_under(padded_s, self.min_s)} s, under {self._target()}'s "
+            f"{self.min_s:g} s minimum, so trim kept more of the source around it: "
+            f"{before:.2f} s before the speech and {after:.2f} s after; listen that the "
+            "pauses hold no other sound, or record a longer sample",
+        )
 
     def _cut_at_short_pause(
         self, clip: Clip, segments: list[tuple[float, float]], start_s: float, pad_s: float
-    ) -> tuple[list[tuple[float, float]], float] | None:
-        """The kept segments and the end, cutting in the latest `short_pauses` stretch that
-        fits ``max_s`` (the segment it lies in ends where the stretch begins); None if none."""
+    ) -> tuple[list[tuple[float, float]], float, float] | None:
+        """The kept segments, the end, and the middle of the pause, cutting in the latest
+        `short_pauses` stretch that fits ``max_s`` (the segment it lies in ends where the
+        stretch begins); None if none."""
         assert clip.samples is not None and self.max_s is not None
         limit = start_s + self.max_s
         pauses = short_pauses(
@@ -183,22 +258,19 @@ class Trim(Stage):
         if not pauses:
             return None
         pause_start, pause_end = pauses[-1]
-        end = min(pause_start + pad_s, (pause_start + pause_end) / 2.0, limit)
+        middle = (pause_start + pause_end) / 2.0
+        end = min(pause_start + pad_s, middle, limit)
         kept = [(s, min(e, pause_start)) for s, e in segments if s < pause_start]
-        return kept, end
+        return kept, end, middle
 
     def _target(self) -> str:
         return self.profile or "the target platform"
 
-    def _cut(
-        self, clip: Clip, start_s: float, end_s: float, kept: list[tuple[float, float]]
-    ) -> None:
-        """Keep samples in ``[start_s, end_s)`` and move offset, segments and metrics with them."""
+    def _cut(self, clip: Clip, first: int, last: int, kept: list[tuple[float, float]]) -> None:
+        """Keep frames ``[first, last)`` and move offset, segments and metrics with them."""
         assert clip.samples is not None
         rate = clip.rate
         before = clip.samples.shape[0]
-        first = round(start_s * rate)
-        last = max(first, min(before, round(end_s * rate)))
         clip.samples = np.ascontiguousarray(clip.samples[first:last])
         shift = first / rate
         clip.offset_s += shift

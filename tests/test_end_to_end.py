@@ -231,3 +231,30 @@ def test_the_notebook_api_takes_pathlib_paths_everywhere(tmp_path):
     assert pipeline.process(take).codes() == pipeline.process(str(take)).codes()
     custom = Path("pipeline/profiles/yeastar-prompt.toml")  # a profile file, as a Path
     assert Pipeline.for_profile(custom).profile == pipeline.profile
+
+
+def test_vod_outputs_cut_or_widened_by_trim_meet_the_window_and_the_level(tmp_path):
+    """Issue 2's bar on takes trim changes: a 43.5 s reading whose end (cut off) is louder,
+    and a 4.3 s greeting with silence around it to 5.3 s (speech + pad under 5 s)."""
+    x, rate = sf.read(os.path.join(SESSION, "long_reading_en-gb_16k.mp3"), dtype="float32")
+    x = np.array(x)
+    x[-15 * rate :] *= np.float32(0.9 / float(np.abs(x[-15 * rate :]).max()))  # louder end
+    sf.write(tmp_path / "long.wav", x, rate, subtype="FLOAT")
+    g, rate = sf.read(os.path.join(SESSION, "greeting_en-us_16k.wav"), dtype="float32")
+    pad = np.zeros(round((5.3 * rate - g.size) / 2), dtype=np.float32)
+    sf.write(tmp_path / "short.wav", np.concatenate([pad, g, pad]), rate, subtype="FLOAT")
+
+    results = Pipeline.for_profile("tencent-vod-voice").run(
+        [tmp_path / "long.wav", tmp_path / "short.wav"], out=tmp_path / "out", workers=1
+    )
+    assert [r["status"] for r in results] == ["passed", "passed"], [r["findings"] for r in results]
+    for record in results:
+        y, out_rate = sf.read(record["output"], dtype="float64")
+        assert out_rate == 24000 and 5.0 <= y.size / out_rate <= 30.0
+        lufs = pyloudnorm.Meter(out_rate).integrated_loudness(y)
+        peak = 20 * np.log10(np.max(np.abs(y)))
+        assert abs(lufs + 16.0) <= 1.0 or abs(peak + 1.0) <= 0.1, (lufs, peak)
+        assert record["metrics"]["lufs"] == pytest.approx(lufs, abs=0.2)  # two meters
+        assert record["metrics"]["peak_dbfs"] == pytest.approx(peak, abs=0.1)
+    codes = {os.path.basename(r["source"]): [f["code"] for f in r["findings"]] for r in results}
+    assert "trimmed_to_max" in codes["long.wav"] and "padded_to_min" in codes["short.wav"]

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.clip import Clip, Severity
+from pipeline.errors import ConfigurationError
 from stages.loudness import integrated_loudness, peak_dbfs
-from stages.normalize import Normalize, dc_offset, downmix, scan_source
+from stages.normalize import GainRule, Normalize, dc_offset, downmix, scan_source
 
 
 def noise(n: int, *, rms: float = 0.05, seed: int = 0) -> np.ndarray:
@@ -357,3 +358,37 @@ def test_a_steady_hiss_under_the_gate_is_left_alone() -> None:
     assert not math.isfinite(integrated_loudness(hiss, 16000))
     clip = run(hiss, 16000)
     assert clip.metrics["gain_db"] == 0.0 and "low_level" not in clip.codes()
+
+
+def test_the_gain_rule_is_normalize_s_own() -> None:
+    stage = Normalize(target_lufs=-20.0, ceiling_dbfs=-2.0, limiter=True, max_limiting_db=4.0)
+    assert stage.gain_rule == GainRule(-20.0, -2.0, True, 4.0)
+    with pytest.raises(ConfigurationError, match="max_limiting_db"):
+        GainRule(max_limiting_db=-1.0)
+    with pytest.raises(ConfigurationError, match="sample_rate"):
+        Normalize(sample_rate=0)
+
+
+def test_levelling_again_spends_only_the_limiting_left() -> None:
+    rule = GainRule(limiter=True, max_limiting_db=6.0)
+    fresh = rule.apply(speechlike().copy(), 16000)
+    assert fresh.limiting_db is not None and 0.0 < fresh.limiting_db <= 6.0 + 1e-3
+    spent = rule.apply(speechlike().copy(), 16000, limited_db=6.0)  # nothing left to spend
+    assert spent.limiting_db == pytest.approx(0.0, abs=1e-3)
+    assert spent.peak_dbfs <= -1.0 + 1e-4
+    assert spent.shortfall is not None and "reached" in spent.shortfall
+
+
+def test_levelling_a_levelled_clip_again_replaces_its_level_and_warning() -> None:
+    x = speechlike()
+    clip = run(x.copy(), 16000)
+    assert clip.codes() == ["loudness_ceiling"]
+    first_gain = clip.metrics["gain_db"]
+    assert clip.samples is not None
+    quieter_half = clip.samples[: clip.samples.size // 2] * np.float32(0.1)
+    Normalize().gain_rule.level_clip(clip, quieter_half.copy(), again=True)
+    assert clip.codes() == ["loudness_ceiling"]  # one warning, about this audio
+    assert clip.metrics["peak_dbfs"] == pytest.approx(peak_dbfs(clip.samples), abs=1e-6)
+    raised_db = clip.metrics["peak_dbfs"] - peak_dbfs(quieter_half)  # held by the ceiling
+    assert clip.metrics["gain_db"] == pytest.approx(first_gain + raised_db, abs=1e-3)
+    assert f"reached {clip.metrics['lufs']:.1f} LUFS" in clip.findings[0].message

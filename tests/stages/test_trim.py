@@ -6,12 +6,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
-from stages.trim import Trim, cut_at_pause, short_pauses
+from stages.loudness import integrated_loudness, peak_dbfs
+from stages.normalize import Normalize
+from stages.trim import Trim, cut_at_pause, seconds_under, short_pauses, widen
 from stages.vad import Vad
-from tests.stages.test_vad import add_noise, utterance
+from tests.stages.test_vad import add_noise, silence, speech_like, utterance
 
 RATE = 8000
 
@@ -64,12 +68,68 @@ def test_no_segments_leaves_audio_alone() -> None:
 
 
 def test_too_short_is_an_error_with_advice() -> None:
-    clip = Trim(pad_ms=200, min_s=5.0, profile="tencent-vod-voice")(clip_with([(1.0, 4.2)], 6.0))
+    clip = Trim(pad_ms=200, min_s=5.0, profile="tencent-vod-voice")(clip_with([(1.0, 4.2)], 4.5))
     assert clip.failed
+    assert clip.duration_s == pytest.approx(4.5)  # all the source holds, to show what is there
     [finding] = clip.findings
     assert finding.code == "too_short" and finding.severity is Severity.ERROR
-    assert "3.2 s" in finding.message and "5 s" in finding.message
-    assert "tencent-vod-voice" in finding.message and "record a longer" in finding.message
+    assert finding.message == (
+        "the whole source lasts 4.5 s (3.2 s of speech); tencent-vod-voice needs at least 5 s; "
+        "record a longer sample"
+    )
+
+
+def test_short_speech_keeps_more_of_the_source_evenly_to_reach_the_minimum() -> None:
+    # Speech plus 200 ms is 3.6 s; 1.4 s more is kept, 0.7 s either side.
+    clip = Trim(pad_ms=200, min_s=5.0, profile="tencent-vod-voice")(clip_with([(1.0, 4.2)], 6.0))
+    assert not clip.failed
+    assert clip.samples is not None and clip.samples.shape[0] == 5 * RATE
+    assert clip.offset_s == pytest.approx(0.1)
+    assert clip.segments == [(pytest.approx(0.9), pytest.approx(4.1))]
+    [finding] = clip.findings
+    assert finding.code == "padded_to_min" and finding.severity is Severity.INFO
+    assert "lasts 3.6 s, under tencent-vod-voice's 5 s minimum" in finding.message
+    assert "0.90 s before the speech and 0.90 s after" in finding.message
+
+
+def test_widening_takes_from_the_other_side_what_one_side_lacks() -> None:
+    clip = Trim(pad_ms=200, min_s=5.0)(clip_with([(0.3, 4.0)], 6.0))
+    assert clip.codes() == ["padded_to_min"]
+    assert clip.offset_s == 0.0 and clip.duration_s == pytest.approx(5.0)
+
+
+def test_speech_plus_pad_a_hair_under_the_minimum_is_not_refused() -> None:
+    # The audit's 5.3 s take: speech + 200 ms came to 4.98 s, "5.0 s ... needs at least 5 s".
+    clip = Trim(pad_ms=200, min_s=5.0)(clip_with([(0.2, 4.78)], 5.3))
+    assert clip.codes() == ["padded_to_min"]
+    assert clip.samples is not None and clip.samples.shape[0] == 5 * RATE
+    assert "lasts 4.98 s, under the target platform's 5 s minimum" in clip.findings[0].message
+
+
+def test_too_short_message_never_rounds_up_to_the_minimum() -> None:
+    clip = Trim(pad_ms=200, min_s=5.0)(clip_with([(0.2, 4.9)], 4.98))
+    assert clip.codes() == ["too_short"]
+    assert "lasts 4.98 s" in clip.findings[0].message
+    assert "5.0 s" not in clip.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(4.7, "4.7"), (4.98, "4.98"), (4.9996, "4.999"), (5.0, "5.0"), (3.25, "3.2")],
+)
+def test_seconds_under_reads_below_the_limit(value: float, shown: str) -> None:
+    assert seconds_under(value, 5.0) == shown
+
+
+@pytest.mark.parametrize(
+    ("room", "expected"),
+    [((0, 100), (40, 60)), ((48, 100), (48, 68)), ((0, 52), (32, 52)), ((45, 55), (45, 55))],
+)
+def test_widen_grows_evenly_within_the_room(
+    room: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert widen(50, 50, frames=20, lo=room[0], hi=room[1]) == expected
+    assert widen(40, 60, frames=10, lo=0, hi=100) == (40, 60)  # long enough already
 
 
 def test_no_minimum_for_ivr_profiles() -> None:
@@ -130,6 +190,18 @@ def test_too_short_after_cutting_to_max() -> None:
     original = [(0.5, 3.0), (4.0, 20.0)]
     clip = Trim(pad_ms=200, min_s=5.0, max_s=10.0)(clip_with(original, 21.0))
     assert clip.codes() == ["trimmed_to_max", "too_short"]
+    # Widened over the whole start and up to the middle of the pause, never into speech.
+    assert clip.offset_s == 0.0 and clip.duration_s == pytest.approx(3.5)
+    assert "cut at a pause to fit the target platform's 10 s maximum" in clip.findings[1].message
+    assert "keeps 3.5 s (2.5 s of speech" in clip.findings[1].message
+
+
+def test_cut_to_max_leaves_a_short_first_part_widened_to_the_minimum() -> None:
+    original = [(1.0, 4.0), (6.0, 20.0)]
+    clip = Trim(pad_ms=200, min_s=5.0, max_s=10.0)(clip_with(original, 21.0))
+    assert clip.codes() == ["trimmed_to_max", "padded_to_min"]
+    assert clip.duration_s == pytest.approx(5.0)
+    assert clip.offset_s + clip.duration_s <= 5.0 + 1e-9  # the middle of the pause
 
 
 def test_cut_at_pause_prefers_latest_pause() -> None:
@@ -216,3 +288,117 @@ def test_short_pauses_of_a_stereo_take_are_those_of_its_mix() -> None:
     assert short_pauses(np.stack([x, x], axis=1), RATE, from_s=0.0, to_s=36.0) == short_pauses(
         x, RATE, from_s=0.0, to_s=36.0
     )
+
+
+# Levelling again what trim keeps (normalize's rule; see `stages.normalize.GainRule`).
+
+TARGET, CEILING = -16.0, -1.0
+
+
+def levelled(x: np.ndarray, target: float = TARGET, **rule: Any) -> tuple[Clip, Normalize]:
+    """``x`` through `Normalize` at ``RATE`` with the given loudness options (and no DC or
+    rumble filter, so its output is ``x`` times its gain)."""
+    normalize = Normalize(
+        sample_rate=RATE, target_lufs=target, ceiling_dbfs=CEILING, remove_dc=False, **rule
+    )
+    return normalize(Clip("t", samples=x.copy(), rate=RATE)), normalize
+
+
+def assert_describes_output(clip: Clip, source: np.ndarray) -> None:
+    """``lufs``, ``peak_dbfs`` and ``gain_db`` are those of the audio trim hands on."""
+    assert clip.samples is not None
+    # (Not exact for a part raised from far down: a gain moves blocks across the -70 LUFS gate.)
+    assert clip.metrics["lufs"] == pytest.approx(integrated_loudness(clip.samples, RATE), abs=0.2)
+    assert clip.metrics["peak_dbfs"] == pytest.approx(peak_dbfs(clip.samples), abs=1e-4)
+    if "limiter_gain_db" not in clip.metrics:  # a linear gain: the kept source times it
+        first = round(clip.offset_s * RATE)
+        kept = source[first : first + clip.samples.shape[0]]
+        gain = 10.0 ** (clip.metrics["gain_db"] / 20.0)
+        np.testing.assert_allclose(clip.samples, kept * gain, rtol=1e-4, atol=1e-6)
+
+
+def assert_meets_the_level_bar(clip: Clip) -> None:
+    """Within ±1 LU of the target, or its peak at the ceiling (and never over it)."""
+    assert clip.samples is not None
+    lufs, peak = integrated_loudness(clip.samples, RATE), peak_dbfs(clip.samples)
+    assert peak <= CEILING + 1e-3
+    assert abs(lufs - TARGET) <= 1.0 or peak >= CEILING - 0.05, (lufs, peak)
+
+
+def test_a_click_cut_off_with_the_silence_no_longer_holds_the_loudness_down() -> None:
+    x = utterance([("pause", 1.0), ("speech", 3.0), ("pause", 2.0)], RATE)
+    x[round(5.5 * RATE)] = 1.0  # a click at full scale, far after the speech
+    clip, normalize = levelled(x, target=-20.0)  # speech_like's crest factor: 15 dB
+    assert clip.codes() == ["loudness_ceiling"]  # the whole take: the click sets the gain
+    clip.segments = [(1.0, 4.0)]
+    trimmed = Trim(pad_ms=200, gain_rule=normalize.gain_rule)(clip)
+    assert trimmed.codes() == []  # its warning was about the click, now cut off
+    assert trimmed.metrics["lufs"] == pytest.approx(-20.0, abs=0.1)
+    assert_describes_output(trimmed, x)
+
+
+def test_a_loud_end_cut_to_fit_the_maximum_no_longer_sets_the_level() -> None:
+    quiet = utterance([("pause", 0.5), ("speech", 8.0), ("pause", 1.0)], RATE, seed=1)
+    loud = np.clip(utterance([("speech", 8.0), ("pause", 0.5)], RATE, seed=2) * 40.0, -1, 1)
+    x = np.concatenate([quiet * np.float32(0.05), loud]).astype(np.float32)
+    clip, normalize = levelled(x)
+    clip.segments = [(0.5, 8.5), (9.5, 17.5)]
+    trimmed = Trim(pad_ms=200, max_s=10.0, gain_rule=normalize.gain_rule)(clip)
+    assert trimmed.codes()[0] == "trimmed_to_max"
+    assert trimmed.duration_s <= 10.0
+    assert_meets_the_level_bar(trimmed)
+    assert_describes_output(trimmed, x)
+
+
+@pytest.mark.parametrize("limiter", [False, True])
+def test_the_ceiling_warning_describes_what_trim_kept(limiter: bool) -> None:
+    # Peaky speech: neither take nor kept part reaches the target without the limiter.
+    x = utterance([("pause", 1.0), ("speech", 6.0), ("pause", 1.0), ("speech", 6.0)], RATE)
+    x[: round(1.0 * RATE)] = 0.0
+    x *= np.float32(0.5 / float(np.abs(x).max()))
+    x[round(9.0 * RATE) : round(9.0 * RATE) + 40] *= 2.0  # louder peaks in the part cut off
+    clip, normalize = levelled(x, limiter=limiter, max_limiting_db=1.0)
+    clip.segments = [(1.0, 7.0), (8.0, 14.0)]
+    trimmed = Trim(pad_ms=200, max_s=10.0, gain_rule=normalize.gain_rule)(clip)
+    assert trimmed.codes().count("loudness_ceiling") <= 1
+    assert_meets_the_level_bar(trimmed)
+    assert_describes_output(trimmed, x)
+    for finding in trimmed.findings:
+        if finding.code == "loudness_ceiling":
+            assert finding.stage == "normalize"
+            assert f"reached {trimmed.metrics['lufs']:.1f} LUFS" in finding.message
+    if limiter:
+        assert -1.0 - 1e-6 <= trimmed.metrics["limiter_gain_db"] <= 0.0  # within the budget
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    levels=st.lists(st.floats(-40.0, 0.0), min_size=2, max_size=5),
+    gaps=st.lists(st.floats(0.5, 2.0), min_size=5, max_size=5),
+    click=st.booleans(),
+    limiter=st.booleans(),
+)
+def test_any_take_longer_than_the_maximum_is_levelled_after_the_cut(
+    levels: list[float], gaps: list[float], click: bool, limiter: bool
+) -> None:
+    """Phrases at any levels, a click maybe, the end cut to fit: the kept part meets the bar."""
+    parts, segments, t = [silence(0.4, RATE)], [], 0.4
+    for i, (level_db, gap) in enumerate(zip(levels, gaps, strict=False)):
+        phrase = speech_like(4.0, RATE, seed=i) * np.float32(10.0 ** (level_db / 20.0))
+        parts += [phrase, silence(gap, RATE)]
+        segments.append((t, t + 4.0))
+        t += 4.0 + gap
+    x = np.concatenate(parts).astype(np.float32)
+    if click:
+        x[-RATE // 4] = 1.0
+    clip, normalize = levelled(x, limiter=limiter)
+    clip.segments = segments
+    trimmed = Trim(pad_ms=200, min_s=2.0, max_s=6.0, gain_rule=normalize.gain_rule)(clip)
+    assert not trimmed.failed
+    assert trimmed.duration_s <= 6.0
+    assert_meets_the_level_bar(trimmed)
+    assert_describes_output(trimmed, x)
+    ceiling_warnings = [f for f in trimmed.findings if f.code == "loudness_ceiling"]
+    assert len(ceiling_warnings) <= 1
+    if abs(trimmed.metrics["lufs"] - TARGET) > 0.5 and not limiter:
+        assert ceiling_warnings
