@@ -44,13 +44,20 @@ MIN_FRAMES = 10  # loud frames needed (1.3 s of loud sound at the frame step)
 
 
 def bass_share_db(
-    samples: np.ndarray, spec: Spectrogram, inside: np.ndarray, loud: np.ndarray
+    samples: np.ndarray,
+    spec: Spectrogram,
+    inside: np.ndarray,
+    loud: np.ndarray,
+    *,
+    without_hz: tuple[float, float] | None = None,
 ) -> float | None:
     """Median share (dB) of the loud frames' power in `BASS_HZ`, over the band's own floor.
 
     ``samples`` is the mono clip `spec` was computed from; ``inside`` and ``loud`` mark the
-    spectrogram's frames of speech and its loud ones. None when the spectrogram already
-    shows no bass (``GATE_DB``) or there are fewer than `MIN_FRAMES` loud frames.
+    spectrogram's frames of speech and its loud ones; ``without_hz`` leaves a range of the
+    band out (a deep voice's own fundamental). None when the spectrogram already shows no
+    bass (``GATE_DB``), when nothing of the band is left, or with fewer than `MIN_FRAMES`
+    loud frames.
     """
     low_bins = max(1, math.floor(BASS_HZ[1] / spec.bin_hz))
     if not loud.any() or spec.rate <= 2 * BASS_RATE:
@@ -65,7 +72,10 @@ def bass_share_db(
     )
     if low.power.shape[0] == 0:
         return None
-    bass = low.power[:, _band_bins(low)].sum(axis=1)
+    bins = _band_bins(low, without_hz)
+    if bins.size == 0:
+        return None
+    bass = low.power[:, bins].sum(axis=1)
     # Each bass frame's total power: the mean of the spectrogram frames centred in its middle
     # half (bass frame r spans r to r + 2 steps).
     centres = (np.arange(spec.power.shape[0]) * spec.hop + spec.n_fft / 2) / spec.rate
@@ -83,10 +93,13 @@ def bass_share_db(
     return 10.0 * math.log10(max(float(np.median(share)), 1e-10))
 
 
-def _band_bins(spec: Spectrogram) -> np.ndarray:
-    """The bins of `BASS_HZ`, without those within `MAINS_GUARD_HZ` of a mains line."""
+def _band_bins(spec: Spectrogram, without_hz: tuple[float, float] | None = None) -> np.ndarray:
+    """The bins of `BASS_HZ`, without those within `MAINS_GUARD_HZ` of a mains line (and
+    without ``without_hz``)."""
     hz = np.arange(spec.power.shape[1]) * spec.bin_hz
     keep = (hz >= BASS_HZ[0]) & (hz < BASS_HZ[1])
+    if without_hz is not None:
+        keep &= (hz < without_hz[0]) | (hz > without_hz[1])
     for mains in MAINS_HZ:
         keep &= np.abs(hz - mains) > MAINS_GUARD_HZ
     return np.flatnonzero(keep)

@@ -131,10 +131,10 @@ from typing import NamedTuple
 import numpy as np
 
 from stages.analysis._spectra import Spectrogram, power_spectrogram
-from stages.analysis.bass import MIN_BASS_DB, bass_share_db
+from stages.analysis.bass import BASS_HZ, MIN_BASS_DB, bass_share_db
 from stages.analysis.music import MUSIC_THRESHOLD, music_features, music_probability
 from stages.analysis.tuning import tuning_strength
-from stages.analysis.voicing import MIN_VOICED_SHARE, voiced_share
+from stages.analysis.voicing import MIN_VOICED_SHARE, voiced_pitches, voiced_share
 
 __all__ = [
     "Bands",
@@ -186,6 +186,9 @@ PAIR_TOLERANCE = 0.06
 PAIR_PITCH_HZ = (60.0, 400.0)
 MAX_PAIR_LOW_HZ = 600.0
 MIN_VOICE_PAIRS = 0.5  # of the two-line frames
+BASS_LOUD_DB = 20.0  # the bass cue reads frames this close to the loudest (music: all of them)
+MIN_DEEP_VOICED = 0.5  # share of the loud frames voiced for `deep_voice_hz` to judge a pitch
+DEEP_GUARD_HZ = 6.0
 BEAT_LAGS_S = (0.25, 2.0)  # beat periods: 30–240 beats a minute
 MIN_BEAT_SPAN_S = 4.0  # two periods of the slowest beat: a shorter span shows no repetition
 # Music with a beat: median 0.71 at 24 kHz, lower at 8 kHz (0.55 there would lose a quarter of
@@ -570,6 +573,28 @@ def spectral_lines(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float 
     return None if lines is None else float(np.median(np.count_nonzero(lines, axis=1)))
 
 
+def deep_voice_hz(
+    samples: np.ndarray, spec: Spectrogram, loud: np.ndarray
+) -> tuple[float, float] | None:
+    """The part of the bass band where a deep voice's own fundamental may lie.
+
+    A voice has nothing under its lowest pitch. When most loud frames are voiced
+    (``MIN_DEEP_VOICED``) and their median pitch lies within ``DEEP_GUARD_HZ`` of the top of
+    ``bass.BASS_HZ`` or under it, the band from the 10th percentile of the pitch (less
+    ``DEEP_GUARD_HZ``) to its top may hold the voice's fundamental, not a bass line. Else
+    None. (A bass note with its harmonics is periodic too: music whose loud moments repeat
+    mostly at its bass note is judged as a deep voice would be.)
+    """
+    frames = min(int(np.count_nonzero(loud)), 300)
+    pitches = voiced_pitches(samples, spec, loud)
+    if frames == 0 or pitches.size < MIN_DEEP_VOICED * frames:
+        return None
+    lowest, middle = np.percentile(pitches, [10.0, 50.0])
+    if middle >= BASS_HZ[1] + DEEP_GUARD_HZ:  # a voice above the band, maybe over a bass line
+        return None
+    return float(lowest) - DEEP_GUARD_HZ, BASS_HZ[1]
+
+
 def harmonic_pairs(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float | None:
     """Share of the loud frames with exactly two lines in which the two are one voice's.
 
@@ -729,7 +754,15 @@ def detect_speech(
     if modulation is not None and modulation < min_modulation_db:
         return SpeechResult(False, persistence, pairs, modulation, "unmodulated")
     # A bass line: whatever its rhythm and notes, a voice has almost no power that low.
-    bass = bass_share_db(samples, spec, inside, loud) if modulation is not None else None
+    # Music's bass line plays under its loudest moments; a voice's low rumble between words
+    # (handling noise, a breath on the microphone) does not.
+    loud_bass = loud & (energy >= float(judged.max()) * 10 ** (-BASS_LOUD_DB / 10))
+    bass = bass_share_db(samples, spec, inside, loud_bass) if modulation is not None else None
+    if bass is not None and bass >= MIN_BASS_DB:
+        # A deep voice's own fundamental lies in the band: leave its pitch range out.
+        fundamental = deep_voice_hz(samples, spec, loud)
+        if fundamental is not None:
+            bass = bass_share_db(samples, spec, inside, loud_bass, without_hz=fundamental)
     if bass is not None and bass >= MIN_BASS_DB:
         return SpeechResult(False, persistence, pairs, modulation, "bass", bass_db=bass)
     # Two cues independent of persistence. Tones keyed faster than the lag (DTMF strings,

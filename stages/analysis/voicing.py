@@ -28,7 +28,7 @@ import numpy as np
 
 from stages.analysis._spectra import Spectrogram
 
-__all__ = ["MIN_VOICED_SHARE", "VOICED_CORRELATION", "voiced_share"]
+__all__ = ["MIN_VOICED_SHARE", "VOICED_CORRELATION", "voiced_pitches", "voiced_share"]
 
 PITCH_HZ = (60.0, 400.0)
 BAND_HZ = (150.0, 3000.0)
@@ -37,6 +37,7 @@ MIN_VOICED_SHARE = 0.04
 FRAME_S = 0.05  # three periods of the lowest pitch
 MAX_FRAMES = 300  # an evenly spread subset of the loud frames is plenty for a share
 BATCHES = 6
+OCTAVE_TOLERANCE = 0.9  # a peak this close to the highest is the period's (the shortest)
 MIN_FRAMES = 20
 
 
@@ -71,6 +72,23 @@ def _window_autocorrelation(length: int) -> np.ndarray:
     return acf
 
 
+def _frame_starts(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> np.ndarray:
+    """Where the ``FRAME_S`` frames around the loud frames' centres start (at most
+    ``MAX_FRAMES``, spread evenly)."""
+    length = round(FRAME_S * spec.rate)
+    starts = np.flatnonzero(loud) * spec.hop + spec.n_fft // 2 - length // 2
+    starts = starts[(starts >= 0) & (starts + length <= samples.shape[0])]
+    if starts.size > MAX_FRAMES:
+        starts = starts[np.linspace(0, starts.size - 1, MAX_FRAMES).astype(np.intp)]
+    return starts
+
+
+def _lags(rate: int) -> tuple[int, int]:
+    """The lags of the pitch periods, one more at the long end: a period between two lags
+    peaks at the nearer one, which must still be seen as a peak."""
+    return int(np.ceil(rate / PITCH_HZ[1])), int(np.ceil(rate / PITCH_HZ[0])) + 1
+
+
 def voiced_share(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> float | None:
     """Share of the ``loud`` frames of ``spec`` that are periodic at a pitch period.
 
@@ -82,30 +100,42 @@ def voiced_share(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> fl
     and the share is of the frames judged. None with fewer than ``MIN_FRAMES`` loud frames.
     """
     length = round(FRAME_S * spec.rate)
-    # The lags of the pitch periods, one more at the long end: a period between two lags
-    # peaks at the nearer one, which must still be seen as a peak.
-    lags = (int(np.ceil(spec.rate / PITCH_HZ[1])), int(np.ceil(spec.rate / PITCH_HZ[0])) + 1)
-    starts = np.flatnonzero(loud) * spec.hop + spec.n_fft // 2 - length // 2
-    starts = starts[(starts >= 0) & (starts + length <= samples.shape[0])]
+    starts = _frame_starts(samples, spec, loud)
     if starts.size < MIN_FRAMES:
         return None
-    if starts.size > MAX_FRAMES:
-        starts = starts[np.linspace(0, starts.size - 1, MAX_FRAMES).astype(np.intp)]
     proof = MIN_VOICED_SHARE * starts.size  # this many voiced frames: a voice, whatever the rest
     voiced = judged = 0
     for batch in range(BATCHES):
         rows = samples[starts[batch::BATCHES, None] + np.arange(length)]
-        count, audible = _count_voiced(rows, spec.rate, lags)
-        voiced, judged = voiced + count, judged + audible
+        peaks, _ = _periodicity(rows, spec.rate)
+        voiced += int(np.count_nonzero(peaks >= VOICED_CORRELATION))
+        judged += peaks.size
         if voiced >= proof:
             break
     return voiced / judged if judged else None
 
 
-def _count_voiced(rows: np.ndarray, rate: int, lags: tuple[int, int]) -> tuple[int, int]:
-    """How many of the frames ``rows`` are voiced, and how many hold any sound in the band."""
+def voiced_pitches(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> np.ndarray:
+    """The pitch (Hz) of each voiced one of the loud frames (at most ``MAX_FRAMES``).
+
+    The period is the shortest lag whose peak comes within ``OCTAVE_TOLERANCE`` of the
+    highest: twice the period repeats as well as the period itself.
+    """
+    length = round(FRAME_S * spec.rate)
+    starts = _frame_starts(samples, spec, loud)
+    if starts.size == 0:
+        return np.empty(0)
+    peaks, lags = _periodicity(samples[starts[:, None] + np.arange(length)], spec.rate)
+    return np.asarray(spec.rate / lags[peaks >= VOICED_CORRELATION], dtype=np.float64)
+
+
+def _periodicity(rows: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each audible frame's highest autocorrelation peak at a pitch period, and its lag.
+
+    Frames with no sound in ``BAND_HZ`` are left out.
+    """
     length = rows.shape[1]
-    lo, hi = lags
+    lo, hi = _lags(rate)
     frames = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)
     frames *= _window(length)
     n_fft = _fast_length(length + hi + 2)  # linear, not circular, up to the longest lag
@@ -117,11 +147,11 @@ def _count_voiced(rows: np.ndarray, rate: int, lags: tuple[int, int]) -> tuple[i
     power[:, int(np.ceil(BAND_HZ[1] / bin_hz)) :] = 0.0
     acf = np.fft.irfft(power, n_fft, axis=1)[:, : hi + 2]
     audible = acf[:, 0] > 0
-    if not audible.any():
-        return 0, 0
     window_acf = _window_autocorrelation(length)[lo - 1 : hi + 2]
     norm = acf[audible, lo - 1 : hi + 2] / acf[audible, :1] / window_acf
     middle = norm[:, 1:-1]
-    peak = (middle >= norm[:, :-2]) & (middle >= norm[:, 2:])
-    best = np.where(peak, middle, -np.inf).max(axis=1)
-    return int(np.count_nonzero(best >= VOICED_CORRELATION)), int(np.count_nonzero(audible))
+    is_peak = (middle >= norm[:, :-2]) & (middle >= norm[:, 2:])
+    peaks = np.where(is_peak, middle, -np.inf)
+    best = peaks.max(axis=1) if peaks.shape[0] else np.empty(0)
+    first = np.argmax(peaks >= OCTAVE_TOLERANCE * best[:, None], axis=1)
+    return best, (lo + first).astype(np.float64)

@@ -114,3 +114,42 @@ def test_the_share_does_not_depend_on_the_level(gain_db: float, seed: int) -> No
     scaled = share(x * np.float32(10.0 ** (gain_db / 20.0)))
     assert reference is not None and scaled is not None
     assert scaled == pytest.approx(reference, abs=0.05)
+
+
+def deep_voice(dur_s: float, rate: int = RATE, *, f0_hz: float = 68.0, seed: int = 0) -> np.ndarray:
+    """A deep man's voice: F0 near ``f0_hz`` with a strong fundamental, in syllables and words."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(dur_s * rate)) / rate
+    f0 = f0_hz * (1 + 0.05 * np.sin(2 * np.pi * 1.7 * t + rng.uniform(0, 6)))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    count = int(min(3500.0, rate / 2 - 200) // (1.1 * f0_hz))
+    out = sum(np.sin(k * phase) / k**0.7 for k in range(1, count + 1))
+    syllables = np.abs(np.sin(2 * np.pi * 2.0 * t)) ** 0.5
+    words = (np.sin(2 * np.pi * 0.4 * t + rng.uniform(0, 6)) > -0.6).astype(float)
+    return (0.4 * out * syllables * words / np.max(np.abs(out))).astype(np.float32)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+def test_a_deep_voice_is_not_a_bass_line(rate: int) -> None:
+    """Its fundamental lies in the band; the band under its lowest pitch holds nothing."""
+    x = deep_voice(12.0, rate)
+    found = share(x, rate)
+    assert found is not None and found >= MIN_BASS_DB  # the band alone would call it music
+    result = detect_speech(x, rate)
+    assert result.reason != "bass", result
+
+
+def test_low_rumble_between_words_is_not_a_bass_line() -> None:
+    """Rumble 30 dB under the voice, after each word, is no part of its loud moments."""
+    x = voice(12.0).astype(np.float64)
+    t = np.arange(x.size) / RATE
+    rng = np.random.default_rng(5)
+    rumble = np.fft.irfft(
+        np.fft.rfft(rng.standard_normal(x.size))
+        * ((np.fft.rfftfreq(x.size, 1 / RATE) > 55) & (np.fft.rfftfreq(x.size, 1 / RATE) < 75)),
+        x.size,
+    )
+    gaps = np.abs(np.sin(2 * np.pi * 2.0 * t)) < 0.3  # between syllables
+    rumble *= gaps * np.max(np.abs(x)) * 10 ** (-30 / 20) / np.max(np.abs(rumble))
+    result = detect_speech((x + rumble).astype(np.float32), RATE)
+    assert result.is_speech, result

@@ -96,13 +96,13 @@ def test_a_voice_is_proved_by_the_first_batch_and_noise_judges_them_all(
 ) -> None:
     """Speech stops after one of the interleaved batches; noise needs every frame judged."""
     judged: list[int] = []
-    count_voiced = voicing._count_voiced
+    periodicity = voicing._periodicity
 
-    def spy(rows: np.ndarray, rate: int, lags: tuple[int, int]) -> tuple[int, int]:
+    def spy(rows: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
         judged.append(rows.shape[0])
-        return count_voiced(rows, rate, lags)
+        return periodicity(rows, rate)
 
-    monkeypatch.setattr(voicing, "_count_voiced", spy)
+    monkeypatch.setattr(voicing, "_periodicity", spy)
     for x, batches in ((voice(30.0), 1), (swelling(white(30 * RATE, seed=3)), BATCHES)):
         judged.clear()
         spec = power_spectrogram(x, RATE)
