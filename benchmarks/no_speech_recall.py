@@ -675,6 +675,27 @@ def finish(
     return name, label
 
 
+def generated(
+    rng: np.random.Generator,
+    kinds: Sequence[str],
+    count: int,
+    make: Callable[[str, np.random.Generator, float, int], tuple[np.ndarray, str]],
+    prefix: str,
+    clip_dir: str,
+) -> list[dict[str, Any]]:
+    """``count`` generated clips of ``kinds`` in turn (5–20 s, a random rate): their labels."""
+    labels = []
+    for i in range(count):
+        kind = kinds[i % len(kinds)]
+        rate = int(rng.choice(RATES))
+        seconds = float(rng.uniform(5.0, 20.0))
+        y, detail = make(kind, rng, seconds, rate)
+        name, label = finish(y, rng, rate, f"{prefix}{i:03d}", clip_dir)
+        labels.append({"file": name, "kind": kind, "source": "generated", "detail": detail,
+                       "seconds": round(seconds, 2), **label})  # fmt: skip
+    return labels
+
+
 def build(
     seed: int = SEED,
     music: int | None = None,
@@ -728,30 +749,9 @@ def build(
         seconds = round(part.size / DECODE_RATE, 2)
         labels.append({"file": name, "kind": "music", "source": pkg,
                        "detail": os.path.basename(path), "seconds": seconds, **label})  # fmt: skip
-    for i in range(tones):
-        kind = TONE_KINDS[i % len(TONE_KINDS)]
-        rate = int(rng.choice(RATES))
-        seconds = float(rng.uniform(5.0, 20.0))
-        y, detail = make_tone(kind, rng, seconds, rate)
-        name, label = finish(y, rng, rate, f"t{i:03d}", clip_dir)
-        labels.append({"file": name, "kind": kind, "source": "generated", "detail": detail,
-                       "seconds": round(seconds, 2), **label})  # fmt: skip
-    for i in range(hold):
-        kind = HOLD_KINDS[i % len(HOLD_KINDS)]
-        rate = int(rng.choice(RATES))
-        seconds = float(rng.uniform(5.0, 20.0))
-        y, detail = make_hold(kind, rng, seconds, rate)
-        name, label = finish(y, rng, rate, f"h{i:03d}", clip_dir)
-        labels.append({"file": name, "kind": kind, "source": "generated", "detail": detail,
-                       "seconds": round(seconds, 2), **label})  # fmt: skip
-    for i in range(noise):  # last, so the clips above stay the same
-        kind = NOISE_KINDS[i % len(NOISE_KINDS)]
-        rate = int(rng.choice(RATES))
-        seconds = float(rng.uniform(5.0, 20.0))
-        y, detail = make_tone(kind, rng, seconds, rate)
-        name, label = finish(y, rng, rate, f"n{i:03d}", clip_dir)
-        labels.append({"file": name, "kind": kind, "source": "generated", "detail": detail,
-                       "seconds": round(seconds, 2), **label})  # fmt: skip
+    labels += generated(rng, TONE_KINDS, tones, make_tone, "t", clip_dir)
+    labels += generated(rng, HOLD_KINDS, hold, make_hold, "h", clip_dir)
+    labels += generated(rng, NOISE_KINDS, noise, make_tone, "n", clip_dir)  # last: the rest stay
     with open(manifest, "w", encoding="utf-8") as fh:
         json.dump({"key": key, "labels": labels}, fh, indent=1)
     return labels

@@ -430,18 +430,23 @@ def test_ccc_daily_quota_is_kept_per_target(tmp_path: Path, make_sandbox: Any) -
     assert (later.sent, later.stopped) == (2, None)
 
 
+def create_untargeted_uploads(db: sqlite3.Connection) -> None:
+    """The uploads table of voiceprep 0.3.6: no target column."""
+    db.execute(
+        "CREATE TABLE uploads (output TEXT NOT NULL, vendor TEXT NOT NULL, source TEXT NOT "
+        "NULL, state TEXT NOT NULL, remote_id TEXT, status TEXT, request_id TEXT, at REAL, "
+        "detail TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (output, vendor))"
+    )
+
+
 def test_a_journal_from_before_targets_is_migrated_and_its_rows_count_everywhere(
     tmp_path: Path, make_sandbox: Any
 ) -> None:
     server = make_sandbox()
     out = run_for(tmp_path, "yeastar", ["n0", "n1"])
     with sqlite3.connect(out / "journal.sqlite") as db:
-        db.execute(
-            "CREATE TABLE uploads (output TEXT NOT NULL, vendor TEXT NOT NULL, source TEXT NOT "
-            "NULL, state TEXT NOT NULL, remote_id TEXT, status TEXT, request_id TEXT, at REAL, "
-            "detail TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
-            "PRIMARY KEY (output, vendor))"
-        )
+        create_untargeted_uploads(db)
         db.execute(
             "INSERT INTO uploads VALUES ('n0.wav', 'yeastar', 'in/n0.wav', 'done', '5', "
             "'approved', NULL, 1.0, '{}', NULL, 1)"
@@ -458,12 +463,7 @@ def journal_0_3_6(out: Path, output: str, vendor: str) -> None:
     """The uploads table as voiceprep 0.3.6 left it after a kill mid-upload: no target
     column and no progress notes on the row, only ``sending``."""
     with sqlite3.connect(out / "journal.sqlite") as db:
-        db.execute(
-            "CREATE TABLE uploads (output TEXT NOT NULL, vendor TEXT NOT NULL, source TEXT NOT "
-            "NULL, state TEXT NOT NULL, remote_id TEXT, status TEXT, request_id TEXT, at REAL, "
-            "detail TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
-            "PRIMARY KEY (output, vendor))"
-        )
+        create_untargeted_uploads(db)
         detail = json.dumps({"_path": str(out / output)})
         db.execute(
             "INSERT INTO uploads VALUES (?, ?, ?, 'sending', NULL, NULL, NULL, NULL, ?, NULL, 1)",
