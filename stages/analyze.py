@@ -554,7 +554,12 @@ class Analyze(Stage):
         ratio = m["speech_ratio"]
         if not clip.segments or ratio < NO_SPEECH_RATIO:
             peak = m.get("source_peak_dbfs", m.get("peak_dbfs"))
-            if silent or (not clip.segments and (peak is None or peak < SILENT_PEAK_DBFS)):
+            audible = peak is not None and math.isfinite(peak) and peak >= SILENT_PEAK_DBFS
+            if silent and audible:  # sound, but too little of it to judge as speech
+                length = clip.duration_s
+                held = f"{length * 1000:.0f} ms" if length < 0.1 else f"{length:.2f} s"
+                found = f"the clip holds only {held} of sound, too little to hold a word"
+            elif silent or (not clip.segments and (peak is None or peak < SILENT_PEAK_DBFS)):
                 loudest = (
                     ""
                     if peak is None

@@ -487,6 +487,16 @@ def test_band_limited_blames_telephone_audio_only_when_the_content_stops_there(
     assert "needed at 24000 Hz" not in f.message
 
 
+def test_a_loud_clip_too_short_to_judge_is_not_called_silent() -> None:
+    t = np.arange(RATE // 20) / RATE  # 50 ms of a loud tone
+    clip = clip_of(
+        (0.9 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), [], source_peak_dbfs=-1.0
+    )
+    f = finding(Analyze()(clip), "no_speech")
+    assert f is not None and f.severity is Severity.ERROR
+    assert "silent" not in f.message and "50 ms of sound" in f.message, f.message
+
+
 def test_a_silent_clip_says_it_is_silent() -> None:
     clip = clip_of(np.zeros(RATE * 3, np.float32), [], source_peak_dbfs=-float("inf"))
     f = finding(Analyze()(clip), "no_speech")
