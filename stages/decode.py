@@ -85,6 +85,7 @@ _FFMPEG_CONTAINERS = frozenset({"mp4", "aac", "webm", "amr", "asf", "wavpack"})
 # libsndfile sometimes rejects valid-but-unusual streams of these; ffmpeg is the second try
 # (a WAV may hold a codec libsndfile lacks: MP3 or G.722 in WAV, from old IVR systems).
 _FFMPEG_FALLBACK = frozenset({"mp3", "ogg", "wav"})
+_UNIMPLEMENTED = "File contains data in an unimplemented format."  # libsndfile's words
 
 # Subtypes that libsndfile widens to int16 exactly (see `_read_float32`).
 _READ_AS_INT16 = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "ALAW", "ULAW"})
@@ -354,9 +355,17 @@ def _undecodable(
     """Why no decoder read the file: its cut, when its bytes show one (an Ogg file cut in
     its header pages), else libsndfile's ``failure``, the reason to read."""
     cut = _cut_short(path, container, facts, mp3, 0.0)
-    if cut is None:
-        return failure
-    return InputError(cut[0], cut[1].replace(_CONTINUING, _NOTHING_DECODED))
+    if cut is not None:
+        return InputError(cut[0], cut[1].replace(_CONTINUING, _NOTHING_DECODED))
+    well_formed = container == "wav" and _wav_claim(path) is not None  # fmt and data chunks
+    if well_formed and _UNIMPLEMENTED in str(failure):  # an encoding nothing here reads
+        title = _CONTAINER_TITLES[container]
+        return InputError(
+            "unsupported_format",
+            f"{_name(path)} is a {title} file in an encoding neither libsndfile nor ffmpeg "
+            "decodes (libsndfile: unimplemented format); export it as 16- or 24-bit PCM.",
+        )
+    return failure
 
 
 def _cut_short(

@@ -270,6 +270,19 @@ def test_non_audio_is_unsupported_format(tmp_path, name, content):
     assert clip.samples is None
 
 
+def test_a_well_formed_wav_in_an_encoding_no_decoder_reads_is_unsupported_format(tmp_path):
+    """36-bit PCM (scipy writes it): the file is sound, nothing here decodes it."""
+    data = bytes(range(50)) * 4
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 8000 * 5, 5, 36)
+    body = b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt + b"data"
+    body += struct.pack("<I", len(data)) + data
+    path = tmp_path / "pcm36.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    clip = decode(path)
+    assert errors(clip) == ["unsupported_format"]
+    assert "16- or 24-bit PCM" in clip.findings[0].message
+
+
 def test_riff_header_with_garbage_is_corrupt_input(tmp_path):
     path = tmp_path / "corrupt.wav"
     rng = np.random.default_rng(0)
