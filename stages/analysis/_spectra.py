@@ -9,7 +9,7 @@ import numpy as np
 
 from stages.normalize import mono
 
-__all__ = ["Spectrogram", "hann", "power_spectrogram"]
+__all__ = ["Spectrogram", "evenly", "hann", "power_spectrogram"]
 
 
 @lru_cache(maxsize=32)
@@ -48,6 +48,13 @@ class Spectrogram:
         energy = self.power.sum(axis=1)
         energy.flags.writeable = False
         return energy
+
+
+def evenly(indices: np.ndarray, count: int) -> np.ndarray:
+    """At most ``count`` of ``indices``, spread evenly over them (all of them when fewer)."""
+    if indices.size <= count:
+        return indices
+    return indices[np.linspace(0, indices.size - 1, count).astype(np.intp)]
 
 
 def frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:

@@ -130,11 +130,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from stages.analysis._spectra import Spectrogram, power_spectrogram
+from stages.analysis._spectra import Spectrogram, evenly, power_spectrogram
 from stages.analysis.bass import BASS_HZ, MIN_BASS_DB, bass_share_db
 from stages.analysis.music import MUSIC_THRESHOLD, music_features, music_probability
 from stages.analysis.tuning import tuning_strength
-from stages.analysis.voicing import MIN_VOICED_SHARE, voiced_pitches, voiced_share
+from stages.analysis.voicing import MIN_VOICED_SHARE, PITCH_HZ, voiced_pitches, voiced_share
 
 __all__ = [
     "Bands",
@@ -183,7 +183,6 @@ MAX_TONE_LINES = 2  # signalling tones show one or two lines; voices measured â‰
 # ... but a clean word on a close vowel may show two: harmonics on one pitch (`harmonic_pairs`)
 HARMONIC_PAIRS = ((2, 1), (3, 1), (3, 2))  # (upper, lower) harmonic numbers
 PAIR_TOLERANCE = 0.06
-PAIR_PITCH_HZ = (60.0, 400.0)
 MAX_PAIR_LOW_HZ = 600.0
 MIN_VOICE_PAIRS = 0.5  # of the two-line frames
 BASS_LOUD_DB = 20.0  # the bass cue reads frames this close to the loudest (music: all of them)
@@ -309,8 +308,9 @@ class SpeechResult:
         if self.reason == "unvoiced" and self.voiced_share is not None:
             return (
                 "has no voiced sound: almost none of its loud moments repeats at a voice's "
-                f"pitch as vowels do ({self.voiced_share:.0%} of them; a voice has at least "
-                f"{MIN_VOICED_SHARE:.0%}, even in loud noise): noise that rises and falls "
+                f"pitch as vowels do ({self.voiced_share:.0%} of them; voices measured 8% and "
+                f"up even in noise as loud as themselves, limit {MIN_VOICED_SHARE:.0%}): noise "
+                "that rises and falls "
                 "(wind, footsteps, hiss), percussion alone, or a whisper"
             )
         if self.reason == "unmodulated" and self.modulation_db is not None:
@@ -539,6 +539,11 @@ def beat_strength(bands: Bands, inside: np.ndarray) -> float | None:
     return float(corr[lo:hi].max()) if hi > lo else None
 
 
+def _line_frames(loud: np.ndarray) -> np.ndarray:
+    """The loud frames whose lines are counted: at most ``MAX_LINE_FRAMES``, spread evenly."""
+    return evenly(np.flatnonzero(loud), MAX_LINE_FRAMES)
+
+
 def _lines(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> np.ndarray | None:
     """Which bins of the loud frames (an evenly spread subset) are spectral lines below 4 kHz.
 
@@ -546,11 +551,9 @@ def _lines(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> np.ndarray | N
     the frame's strongest bin and stands ``LINE_OVER_ENVELOPE_DB`` above the smoothed
     spectrum. None without loud frames.
     """
-    idx = np.flatnonzero(loud)
+    idx = _line_frames(loud)
     if idx.size == 0:
         return None
-    if idx.size > MAX_LINE_FRAMES:
-        idx = idx[np.linspace(0, idx.size - 1, MAX_LINE_FRAMES).astype(np.intp)]
     top = min(max(SMOOTH_BINS + 1, round(TOP_HZ / bin_hz)), power.shape[1])
     rows = power[idx, :top]
     fine = _fine_structure(rows, bin_hz)
@@ -585,9 +588,8 @@ def deep_voice_hz(
     None. (A bass note with its harmonics is periodic too: music whose loud moments repeat
     mostly at its bass note is judged as a deep voice would be.)
     """
-    frames = min(int(np.count_nonzero(loud)), 300)
-    pitches = voiced_pitches(samples, spec, loud)
-    if frames == 0 or pitches.size < MIN_DEEP_VOICED * frames:
+    pitches, judged = voiced_pitches(samples, spec, loud)
+    if judged == 0 or pitches.size < MIN_DEEP_VOICED * judged:
         return None
     lowest, middle = np.percentile(pitches, [10.0, 50.0])
     if middle >= BASS_HZ[1] + DEEP_GUARD_HZ:  # a voice above the band, maybe over a bass line
@@ -613,9 +615,7 @@ def harmonic_pairs(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float 
     two = np.count_nonzero(lines, axis=1) == 2
     if not two.any():
         return None
-    idx = np.flatnonzero(loud)
-    if idx.size > MAX_LINE_FRAMES:
-        idx = idx[np.linspace(0, idx.size - 1, MAX_LINE_FRAMES).astype(np.intp)]
+    idx = _line_frames(loud)
     rows, bins = np.nonzero(lines[two])
     level = 10.0 * np.log10(power[idx[two]][:, : lines.shape[1]] + 1e-12)
     left, centre, right = (level[rows, bins + k] for k in (-1, 0, 1))
@@ -629,8 +629,8 @@ def harmonic_pairs(power: np.ndarray, loud: np.ndarray, bin_hz: float) -> float 
         pitch = low / lower
         voice |= (
             (np.abs(ratio - 1.0) <= PAIR_TOLERANCE)
-            & (pitch >= PAIR_PITCH_HZ[0])
-            & (pitch <= PAIR_PITCH_HZ[1])
+            & (pitch >= PITCH_HZ[0])
+            & (pitch <= PITCH_HZ[1])
         )
     voice &= low <= MAX_PAIR_LOW_HZ
     return float(np.mean(voice))

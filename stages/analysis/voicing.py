@@ -26,9 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from stages.analysis._spectra import Spectrogram
+from stages.analysis._spectra import Spectrogram, evenly, hann
 
-__all__ = ["MIN_VOICED_SHARE", "VOICED_CORRELATION", "voiced_pitches", "voiced_share"]
+__all__ = ["MIN_VOICED_SHARE", "PITCH_HZ", "voiced_pitches", "voiced_share"]
 
 PITCH_HZ = (60.0, 400.0)
 BAND_HZ = (150.0, 3000.0)
@@ -55,17 +55,9 @@ def _fast_length(n: int) -> int:
 
 
 @lru_cache(maxsize=8)
-def _window(length: int) -> np.ndarray:
-    """The Hann window of ``length`` samples as float64 (read-only)."""
-    window = np.hanning(length)
-    window.flags.writeable = False
-    return window
-
-
-@lru_cache(maxsize=8)
 def _window_autocorrelation(length: int) -> np.ndarray:
-    """Autocorrelation of `_window`, 1 at lag 0 (read-only)."""
-    window = _window(length)
+    """Autocorrelation of the Hann window of ``length``, 1 at lag 0 (read-only)."""
+    window = hann(length).astype(np.float64)
     acf = np.fft.irfft(np.abs(np.fft.rfft(window, 2 * length)) ** 2, 2 * length)[:length]
     acf /= acf[0]
     acf.flags.writeable = False
@@ -77,16 +69,13 @@ def _frame_starts(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> n
     ``MAX_FRAMES``, spread evenly)."""
     length = round(FRAME_S * spec.rate)
     starts = np.flatnonzero(loud) * spec.hop + spec.n_fft // 2 - length // 2
-    starts = starts[(starts >= 0) & (starts + length <= samples.shape[0])]
-    if starts.size > MAX_FRAMES:
-        starts = starts[np.linspace(0, starts.size - 1, MAX_FRAMES).astype(np.intp)]
-    return starts
+    return evenly(starts[(starts >= 0) & (starts + length <= samples.shape[0])], MAX_FRAMES)
 
 
 def _lags(rate: int) -> tuple[int, int]:
-    """The lags of the pitch periods, one more at the long end: a period between two lags
-    peaks at the nearer one, which must still be seen as a peak."""
-    return int(np.ceil(rate / PITCH_HZ[1])), int(np.ceil(rate / PITCH_HZ[0])) + 1
+    """The lags of the pitch periods, one more at each end: a period between two lags peaks
+    at the nearer one, which must still be seen as a peak."""
+    return int(rate // PITCH_HZ[1]), int(np.ceil(rate / PITCH_HZ[0])) + 1
 
 
 def voiced_share(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> float | None:
@@ -115,8 +104,11 @@ def voiced_share(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> fl
     return voiced / judged if judged else None
 
 
-def voiced_pitches(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> np.ndarray:
-    """The pitch (Hz) of each voiced one of the loud frames (at most ``MAX_FRAMES``).
+def voiced_pitches(
+    samples: np.ndarray, spec: Spectrogram, loud: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """The pitch (Hz) of each voiced one of the loud frames, and how many frames were judged
+    (at most ``MAX_FRAMES``; frames with no sound in ``BAND_HZ`` are not).
 
     The period is the shortest lag whose peak comes within ``OCTAVE_TOLERANCE`` of the
     highest: twice the period repeats as well as the period itself.
@@ -124,9 +116,10 @@ def voiced_pitches(samples: np.ndarray, spec: Spectrogram, loud: np.ndarray) -> 
     length = round(FRAME_S * spec.rate)
     starts = _frame_starts(samples, spec, loud)
     if starts.size == 0:
-        return np.empty(0)
+        return np.empty(0), 0
     peaks, lags = _periodicity(samples[starts[:, None] + np.arange(length)], spec.rate)
-    return np.asarray(spec.rate / lags[peaks >= VOICED_CORRELATION], dtype=np.float64)
+    pitches = np.asarray(spec.rate / lags[peaks >= VOICED_CORRELATION], dtype=np.float64)
+    return pitches, int(peaks.size)
 
 
 def _periodicity(rows: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +130,7 @@ def _periodicity(rows: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
     length = rows.shape[1]
     lo, hi = _lags(rate)
     frames = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)
-    frames *= _window(length)
+    frames *= hann(length)
     n_fft = _fast_length(length + hi + 2)  # linear, not circular, up to the longest lag
     spectrum = np.fft.rfft(frames, n_fft, axis=1)
     power = np.square(spectrum.real)

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 import stages.analysis.voicing as voicing
 from stages.analysis._spectra import power_spectrogram
 from stages.analysis.speech import SpeechResult, detect_speech
-from stages.analysis.voicing import BATCHES, MAX_FRAMES, MIN_VOICED_SHARE, voiced_share
+from stages.analysis.voicing import (
+    BATCHES,
+    MAX_FRAMES,
+    MIN_VOICED_SHARE,
+    voiced_pitches,
+    voiced_share,
+)
 from tests.stages.analysis._signals import RATE, mix, pink, voice, white
 
 
@@ -131,3 +137,13 @@ def test_the_unvoiced_reason_says_what_was_measured_and_the_limit() -> None:
     assert why.startswith("has no voiced sound")
     assert "1%" in why and f"{MIN_VOICED_SHARE:.0%}" in why
     assert "whisper" in why
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 44100])
+@pytest.mark.parametrize("f0_hz", [65.0, 150.0, 398.0])
+def test_voiced_pitches_find_the_pitch_not_an_octave_under(rate: int, f0_hz: float) -> None:
+    x = harmonics(f0_hz, 2.0, rate, seed=3)
+    spec = power_spectrogram(x, rate)
+    pitches, judged = voiced_pitches(x, spec, spec.energy >= np.median(spec.energy))
+    assert judged > 0 and pitches.size > 0.9 * judged
+    assert float(np.median(pitches)) == pytest.approx(f0_hz, rel=0.03)
