@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import math
 import os
 import re
 import stat
@@ -54,7 +55,9 @@ UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a stream that does no
 SHORT_TOLERANCE_S = 0.25
 SHORT_TOLERANCE = 0.02
 # An Ogg stream's length (its last page's position) may exceed what decodes by one packet:
-# Opus's longest is 120 ms, 5,760 frames at 48 kHz (Vorbis: 4,096 at most).
+# Opus's longest is 120 ms at the rate libsndfile decodes it at (8 to 48 kHz); Vorbis's is
+# 4,096 frames at most, and other Ogg streams keep 5,760 frames (120 ms at 48 kHz).
+OPUS_SLACK_S = 0.120
 OGG_SLACK_FRAMES = 5760
 # How a truncated_input message ends; `Decode.process` swaps it for what applies.
 _CONTINUING = " Continuing with the part that decoded."
@@ -529,7 +532,8 @@ def _decode_soundfile(
             failure = _read_blocks(path, fh, sink, max_duration_s)
             samples = _decoded_part(path, title, sink, failure)
     got = samples.shape[0]
-    short = _soundfile_short(container, mpeg, frames, got, rate, failed=failure is not None)
+    slack = _ogg_slack_frames(codec, rate)
+    short = _soundfile_short(container, mpeg, frames, got, rate, slack, failed=failure is not None)
     truncated = short or (claim is not None and _wav_truncated(claim, facts.size))
     if truncated and got == 0:
         raise InputError(
@@ -551,8 +555,13 @@ def _decode_soundfile(
     return samples, info
 
 
+def _ogg_slack_frames(codec: str, rate: int) -> int:
+    """Frames an Ogg stream of ``codec`` at ``rate`` Hz may decode short of its length."""
+    return math.ceil(OPUS_SLACK_S * rate) if codec == "opus" else OGG_SLACK_FRAMES
+
+
 def _soundfile_short(
-    container: str, mpeg: bool, frames: int, got: int, rate: int, *, failed: bool
+    container: str, mpeg: bool, frames: int, got: int, rate: int, slack: int, *, failed: bool
 ) -> bool:
     """True if libsndfile decoded fewer frames than its count says, by more than the count
     can be off for a whole file (``failed``: its decoder gave up partway).
@@ -560,13 +569,13 @@ def _soundfile_short(
     An MPEG stream's count is an estimate in a WAV (never trusted) and the Xing header's in
     an MP3 (padding aside). An Ogg stream's is its last page's position, which a clean
     decode misses by up to a packet: a stream that starts at a negative position (its first
-    samples dropped, as libVorbis does), or whose end trim falls inside its last packet. A
-    decoder that gave up is forgiven nothing.
+    samples dropped, as libVorbis does), or whose end trim falls inside its last packet:
+    ``slack`` frames (`_ogg_slack_frames`). A decoder that gave up is forgiven nothing.
     """
     if mpeg:
         return container == "mp3" and _short(frames, got, rate)
     if container == "ogg" and not failed:
-        return got < frames - OGG_SLACK_FRAMES
+        return got < frames - slack
     return got < frames
 
 

@@ -14,8 +14,8 @@ A lossy codec (GSM 6.10, MP3, G.711) or a change of rate moves the level `normal
 GSM's decoded peaks reach full scale, MP3's pass the ceiling, and a click that held the gain
 back at 24 kHz is gone at 8 kHz. Those encodes are decoded in memory and measured; when the
 decoded file misses the target (or passes the ceiling), the gain is corrected and the file
-encoded again, at most `MAX_EXTRA_PASSES` times (`level_passes`). 16-bit PCM at the clip's
-own rate is what `normalize` measured, and is written without that round trip.
+encoded again, at most `MAX_EXTRA_PASSES` times (6 for GSM; `level_passes`). 16-bit PCM at
+the clip's own rate is what `normalize` measured, and is written without that round trip.
 """
 
 from __future__ import annotations
@@ -40,20 +40,10 @@ from pipeline.profiles import Profile
 from pipeline.stage import Stage
 from pipeline.tempnames import temporary_path
 from stages.loudness import integrated_loudness, peak_dbfs
-from stages.normalize import TARGET_TOLERANCE_LU, mono
+from stages.normalize import AIM_LU, TARGET_TOLERANCE_LU, mono
 from stages.validate import encoding_rate, verify_file
 
-__all__ = [
-    "Encode",
-    "LevelPass",
-    "decoded_samples",
-    "encoded_bytes",
-    "level_passes",
-    "output_stem",
-    "safe_stem",
-    "tagged_stem",
-    "wav_pcm16_bytes",
-]
+__all__ = ["Encode", "output_stem", "safe_stem", "tagged_stem"]
 
 FALLBACK_STEM = "clip"
 # Room for the extension and the temporary-name decoration within a 255-byte file name.
@@ -70,7 +60,6 @@ MAX_EXTRA_PASSES = 2  # encodes after the first, to correct the level the codec 
 # ... except GSM: its decoded peak jumps by up to ±0.5 dB between gains 0.1 dB apart, so
 # each pass is a fresh draw at the ceiling, and a pass costs ~50 ms per 20 s of audio.
 _EXTRA_PASSES = {"gsm": 6}
-AIM_LU = 0.2  # a decoded loudness this close to the target needs no other pass
 PEAK_AIM_DB = 0.04  # a correction puts the decoded peak this far under the ceiling ...
 CEILING_WINDOW_DB = 0.08  # ... and a decoded peak this close under it sits at the ceiling
 _MIN_STEP_DB = 0.01  # a correction smaller than this is not worth another encode
@@ -229,11 +218,15 @@ class Encode(Stage):
     ) -> Clip:
         fmt = self._fmt
         path = os.path.join(folder, stem + fmt.extension)
+        passes: list[LevelPass] = []
+        written: LevelPass | None = None
         try:
+            # Not only `write_bytes_atomically`'s: the folder is made even when encoding fails.
             os.makedirs(folder, exist_ok=True)
             if checked:
                 passes = level_passes(samples, rate, fmt, *self.levels)
-                data = passes[best_pass(passes, *self.levels)].data
+                written = best_pass(passes, *self.levels)
+                data = written.data
             else:
                 data = encoded_bytes(samples, rate, fmt)
             write_bytes_atomically(path, data)
@@ -255,8 +248,8 @@ class Encode(Stage):
         clip.metrics["output_bytes"] = os.path.getsize(path)
         clip.metrics["output_rate"] = rate
         clip.metrics["output_duration_s"] = samples.shape[0] / rate
-        if checked:
-            self._report_level(clip, passes, rate)
+        if written is not None:
+            self._report_level(clip, passes, written, rate)
 
         findings = verify_file(path, self.profile, stage=self.name, chosen_format=self.format)
         if upload_to is not None:
@@ -285,10 +278,12 @@ class Encode(Stage):
             )
         return clip
 
-    def _report_level(self, clip: Clip, passes: list[LevelPass], rate: int) -> None:
-        """Metrics and findings of the written pass: the level of the file as it decodes."""
+    def _report_level(
+        self, clip: Clip, passes: list[LevelPass], best: LevelPass, rate: int
+    ) -> None:
+        """Metrics and findings of ``best``, the pass written: the level of the file decoded."""
         target, ceiling = self.levels
-        first, best = passes[0], passes[best_pass(passes, target, ceiling)]
+        first = passes[0]
         clip.metrics["lufs"] = best.lufs
         clip.metrics["peak_dbfs"] = best.peak_dbfs
         clip.metrics["encode_gain_db"] = best.gain_db
@@ -341,10 +336,11 @@ def level_passes(
 
     Each correction is the smaller of "to the target" and "peak `PEAK_AIM_DB` under the
     ceiling", measured on the decoded file, so a codec that overshoots its peaks gets that
-    much headroom. A codec's decoded peak jitters with the gain (GSM's by ±0.2 dB between
-    gains 0.1 dB apart), so the peak is predicted from the mean overshoot of every pass so
-    far. Stops at a pass within `AIM_LU` of the target or at the ceiling (and not over it),
-    or after `MAX_EXTRA_PASSES` corrections (6 for GSM). Choose with `best_pass`.
+    much headroom. A codec's decoded peak jitters with the gain (GSM's by up to ±0.5 dB
+    between gains 0.1 dB apart), so the peak is predicted from the mean overshoot of every
+    pass so far. Stops at a pass within `AIM_LU` (normalize's) of the target or at the
+    ceiling (and not over it), or after `MAX_EXTRA_PASSES` corrections (6 for GSM). Choose
+    with `best_pass`.
     """
     extra = _EXTRA_PASSES.get(fmt.name, MAX_EXTRA_PASSES)
     passes: list[LevelPass] = []
@@ -394,14 +390,14 @@ def _misses(done: LevelPass, target_lufs: float, ceiling_dbfs: float) -> float:
     return min(abs(done.lufs - target_lufs) - AIM_LU, abs(under_ceiling))
 
 
-def best_pass(passes: list[LevelPass], target_lufs: float, ceiling_dbfs: float) -> int:
-    """Index of the pass to write: none over the ceiling if one is under, then the closest."""
+def best_pass(passes: list[LevelPass], target_lufs: float, ceiling_dbfs: float) -> LevelPass:
+    """The pass to write: none over the ceiling if one is under, then the closest."""
 
     def rank(i: int) -> tuple[float, float, int]:
         over = max(0.0, passes[i].peak_dbfs - ceiling_dbfs)
         return over, _misses(passes[i], target_lufs, ceiling_dbfs), i
 
-    return min(range(len(passes)), key=rank)
+    return passes[min(range(len(passes)), key=rank)]
 
 
 def encoded_bytes(samples: np.ndarray, rate: int, fmt: OutputFormat) -> bytes:

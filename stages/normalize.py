@@ -9,6 +9,7 @@ and followed by a look-ahead peak limiter (`stages.limiter`) so the target is re
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -36,7 +37,7 @@ MIN_QUIET_RANGE_DB = 20.0  # a voice's 10 ms levels span this much (pauses); ste
 MIN_ANTI_PHASE = 0.5  # two channels this anti-correlated (or more) are in opposite polarity
 _CEILING_MARGIN = 1e-6  # relative: keeps float32 rounding from nudging a peak over the ceiling
 TARGET_TOLERANCE_LU = 0.5  # with the limiter: a loudness this close to the target reaches it
-_AIM_LU = 0.2  # the limiter's gain search stops this close to the target
+AIM_LU = 0.2  # a gain search (the limiter's, encode's passes) stops this close to the target
 _MAX_STEPS = 4  # gain corrections after the first limiting pass (1-2 suffice for speech)
 
 
@@ -296,7 +297,7 @@ class GainRule:
             reached = integrated_loudness(limited, rate)
             tried.append((gain_db, reached))
             short_lu = self.target_lufs - reached
-            done = abs(short_lu) <= _AIM_LU or (short_lu > 0 and gain_db >= max_gain_db)
+            done = abs(short_lu) <= AIM_LU or (short_lu > 0 and gain_db >= max_gain_db)
             if done or len(tried) > _MAX_STEPS:
                 break
             # Loudness grows with the gain, but less than 1 LU per dB once peaks are limited:
@@ -320,6 +321,17 @@ class GainRule:
             gain *= 1.0 - _CEILING_MARGIN
             scaled = mono * np.float32(gain)
         return scaled
+
+
+@functools.lru_cache(maxsize=16, typed=True)
+def _gain_rule(
+    target_lufs: float, ceiling_dbfs: float, limiter: bool, max_limiting_db: float
+) -> GainRule:
+    """One `GainRule` per configuration (``typed``: ``-16`` and ``-16.0`` keep their reprs).
+
+    Cached here rather than on `Normalize`, so the stage's pickle and repr stay its fields.
+    """
+    return GainRule(target_lufs, ceiling_dbfs, limiter, max_limiting_db)
 
 
 @dataclass
@@ -435,7 +447,7 @@ class Normalize(Stage):
     @property
     def gain_rule(self) -> GainRule:
         """The loudness rule this stage applies (and `Trim` applies again to what it keeps)."""
-        return GainRule(self.target_lufs, self.ceiling_dbfs, self.limiter, self.max_limiting_db)
+        return _gain_rule(self.target_lufs, self.ceiling_dbfs, self.limiter, self.max_limiting_db)
 
     def _measure_very_quiet(self, clip: Clip, mono: np.ndarray, peak_db: float) -> float:
         """Loudness of a take quieter than BS.1770's −70 LKFS silence gate, measured scaled up.

@@ -896,6 +896,21 @@ def test_vorbis_whose_first_samples_are_dropped_is_complete(tmp_path, dropped):
     assert clip.duration_s == pytest.approx(3.0 - dropped / 44100, abs=1e-4)
 
 
+@pytest.mark.parametrize("rate", [16000, 48000])
+@pytest.mark.parametrize(("extra_ms", "truncated"), [(100, False), (200, True)])
+def test_opus_length_slack_is_one_packet_at_the_stream_rate(tmp_path, rate, extra_ms, truncated):
+    # libsndfile decodes Opus at the rate it was encoded from, so the one packet (120 ms) a
+    # stream's length may exceed what decodes is counted at that rate, not in 48 kHz frames.
+    path = tmp_path / "voice.opus"
+    ffmpeg_encode(path, speechlike(2.0, rate), rate, "-c:a", "libopus")
+    data = path.read_bytes()
+    last = struct.unpack_from("<q", data, ogg_pages(data)[-1][0] + 6)[0]
+    rewrite_ogg_page(path, -1, granule=last + 48 * extra_ms)  # positions count 48 kHz
+    assert sf.info(str(path)).samplerate == rate
+    clip = decode(path)
+    assert [f.code for f in clip.findings] == (["truncated_input"] if truncated else [])
+
+
 def test_ogg_missing_a_page_in_the_middle_is_still_truncated_input(tmp_path):
     path = tmp_path / "voice.ogg"
     ffmpeg_encode(path, speechlike(6.0, 16000), 16000, "-c:a", "libvorbis")
