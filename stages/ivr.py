@@ -248,9 +248,21 @@ def recorded_voice_files(out_dir: str | Path) -> dict[str, VoiceFile]:
         ) from None
     found: dict[str, VoiceFile] = {}
     for code, output, status, detail, at in rows:
-        audit = json.loads(detail or "{}").get("audit_state", "")
-        found[str(code)] = VoiceFile(str(output), str(status), str(audit), float(at or 0.0))
+        found[str(code)] = VoiceFile(
+            str(output), str(status), _audit_state(detail), float(at or 0.0)
+        )
     return found
+
+
+def _audit_state(detail: object) -> str:
+    """The ``audit_state`` a journal row's detail recorded; "" (unknown) when the detail is
+    missing or not a JSON object (a damaged row should not stop the check)."""
+    try:
+        parsed = json.loads(detail) if isinstance(detail, str | bytes) and detail else {}
+    except ValueError:
+        return ""
+    audit = parsed.get("audit_state", "") if isinstance(parsed, dict) else ""
+    return audit if isinstance(audit, str) else ""
 
 
 def _kind(code: str) -> str:

@@ -24,8 +24,9 @@ item found in ``sending`` on the next run may or may not have reached the vendor
 is reconciled, never blindly resent:
 
 - Tencent CCC lists files by CustomFileName and adopts one newer than its first look (a
-  progress note); a row of voiceprep 0.3.6 or older has no notes at all (`notes_kept`),
-  so it is sent only when CCC holds no file of that name, else it becomes ``unknown``;
+  progress note); a row whose earlier attempt recorded no progress (voiceprep 0.3.6 or
+  older, or one stopped before its first look) has no notes at all (`notes_kept`), so it
+  is sent only when CCC holds no file of that name, else it becomes ``unknown``;
 - Tencent VOD sends the same content-derived SessionId, which the vendor deduplicates;
   the receipt then follows the first task (its noted TaskId, or found by SessionId);
 - Yeastar asks whether the prompt exists and overwrites it only when it is a recorded
@@ -295,8 +296,9 @@ class UploadLedger:
         return dict(row.detail.get("_progress") or {}) if row is not None else {}
 
     def notes_kept(self, output: str, vendor: str) -> bool:
-        """False for a row left by voiceprep 0.3.6 or older, which kept no progress notes:
-        its attempt may have gone anywhere. Every attempt since starts its notes."""
+        """False for a row whose earlier attempt recorded no progress (voiceprep 0.3.6 or
+        older, or one stopped before its first look): it may have gone anywhere. Every
+        attempt now starts its notes in `mark_sending`."""
         row = self.get(output, vendor)
         return row is None or "_progress" in row.detail
 
@@ -456,7 +458,7 @@ class UploadSummary:
     """Outputs whose earlier request may or may not have landed (no lookup API)."""
     unknown_why: dict[str, str] = field(default_factory=dict)
     """Output → what to check, for the unknowns whose client said more than "no lookup
-    API" (`vendors.errors.VendorOutcomeUnknown`, e.g. a CCC row of voiceprep 0.3.6)."""
+    API" (`vendors.errors.VendorOutcomeUnknown`, e.g. a CCC row that recorded no progress)."""
     stopped: str | None = None
     """Why the run stopped early (quota used up, credentials refused), if it did."""
     receipts: list[Any] = field(default_factory=list)

@@ -126,8 +126,9 @@ class UploadItem:
     highest FileId before the upload, Yeastar's ``force`` step, VOD's TaskId); ``save``
     persists it (the upload stage: in the run journal) before the next request leaves,
     and a resumed item starts from the last attempt's notes. ``notes_kept`` is False when
-    the attempt that left the item unfinished was made by a voiceprep that kept no notes
-    (0.3.6 and older): an empty ``progress`` then says nothing about how far it got.
+    the attempt that left the item unfinished recorded no progress (voiceprep 0.3.6 or
+    older, or one stopped before its first look): an empty ``progress`` then says nothing
+    about how far it got.
     """
 
     path: str

@@ -5,8 +5,9 @@ envelope (VENDORS.md §1). CCC takes a URL per file, at most 1 request/s and 50 
 a day (counted in the run journal, one reservation per file); its review outcome is
 polled with `DescribeIvrAudioList`. CustomFileName is only an alias, so before the
 first upload the client notes the newest FileId of that name; a retry or a resumed run
-adopts only a file newer than that. A resumed attempt of voiceprep 0.3.6 or older noted
-nothing: it is sent only when CCC holds no file of that name, else its outcome is unknown.
+adopts only a file newer than that. A resumed item whose earlier attempt recorded no
+progress (voiceprep 0.3.6 or older, or one stopped before its first look) is sent only
+when CCC holds no file of that name, else its outcome is unknown.
 VOD takes a URL of 5–30 s of one clean voice; a `SessionId` derived from the file's
 content makes the vendor refuse a second task for the same file, so retries and resumed
 runs cannot create duplicates; `DescribeTaskDetail` follows the task. When the vendor
@@ -323,9 +324,9 @@ class _CccCore(_TencentCore):
         )
 
     def unnoted_flow(self, item: UploadItem) -> Flow[int]:
-        """The first look for a resumed item whose cut-off attempt noted none (voiceprep
-        0.3.6 and older kept no notes): 0 when CCC holds no file of that name, so nothing
-        landed and sending is safe.
+        """The first look for a resumed item whose earlier attempt recorded no progress
+        (voiceprep 0.3.6 or older, or one stopped before its first look): 0 when CCC holds
+        no file of that name, so nothing landed and sending is safe.
 
         A file of that name may be that attempt's upload or someone else's (CustomFileName
         is only an alias, §2), and nothing tells which: adopting could take a wrong file
@@ -342,9 +343,10 @@ class _CccCore(_TencentCore):
         raise VendorOutcomeUnknown(
             self.vendor,
             VendorOutcomeUnknown.CODE,
-            f"an upload of {item.name!r} by voiceprep 0.3.6 or older was cut off, and CCC "
-            f"holds {len(files)} file(s) of that name (FileId {ids}); that version noted "
-            "nothing that tells whether one is this output. Check them on the CCC console "
+            f"an earlier upload of {item.name!r} was cut off before it recorded any "
+            "progress (voiceprep 0.3.6 or older, or one stopped before its first look), "
+            f"and CCC holds {len(files)} file(s) of that name (FileId {ids}); nothing "
+            "tells whether one is this output. Check them on the CCC console "
             f"(SdkAppId {self.sdk_app_id}): if none is, run the upload again with "
             "--retry-unknown to send it; if one is, it is already there (delete it first "
             "if you want --retry-unknown to send a fresh copy)",
@@ -363,7 +365,7 @@ class _CccCore(_TencentCore):
         noted = item.progress.get("ccc_newest_before") if item.resumed else None
         before = noted
         if item.resumed and not item.notes_kept:
-            # An attempt of an older voiceprep: it may have uploaded, and noted nothing.
+            # An earlier attempt that recorded no progress: it may have uploaded anyway.
             before = yield from self.unnoted_flow(item)
         elif isinstance(before, int):
             # An earlier attempt got as far as the upload: look before sending again.

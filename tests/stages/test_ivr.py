@@ -408,3 +408,30 @@ def test_recorded_voice_files_needs_an_upload_journal(tmp_path):
     (tmp_path / "journal.sqlite").write_bytes(b"")
     with pytest.raises(ConfigurationError, match="holds no uploads"):
         recorded_voice_files(tmp_path)
+
+
+def test_recorded_voice_files_reads_a_damaged_detail_as_no_audit_state(tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    from stages.ivr import VoiceFile, recorded_voice_files
+
+    with closing(sqlite3.connect(tmp_path / "journal.sqlite")) as db:
+        db.execute(
+            "CREATE TABLE uploads (output TEXT, vendor TEXT, state TEXT, remote_id TEXT, "
+            "status TEXT, detail TEXT, at REAL)"
+        )
+        db.executemany(
+            "INSERT INTO uploads VALUES (?, 'aliyun', 'done', ?, 'submitted', ?, 1.7e9)",
+            [
+                ("a.wav", "a1.wav", "not json"),
+                ("b.wav", "b1.wav", "[1]"),
+                ("c.wav", "c1.wav", '{"audit_state": "AUDIT_STATE_INIT"}'),
+            ],
+        )
+        db.commit()
+    assert recorded_voice_files(tmp_path) == {
+        "a1.wav": VoiceFile("a.wav", "submitted", "", 1.7e9),
+        "b1.wav": VoiceFile("b.wav", "submitted", "", 1.7e9),
+        "c1.wav": VoiceFile("c.wav", "submitted", "AUDIT_STATE_INIT", 1.7e9),
+    }

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import secrets
 from collections import deque
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import httpx
@@ -194,6 +194,10 @@ async def ivr_call(state: SandboxState, params: dict[str, str], key_id: str) -> 
     return {"CallId": call_id}
 
 
+_CANCELLED: Final = frozenset({"AUDIT_SATE_CANCEL", "AUDIT_STATE_CANCEL"})
+"""Audit states of a cancelled review: both spellings `vendors.alibaba` knows (§5.1 "SATE")."""
+
+
 def _not_playable(code: str, audit: str) -> str:
     """Why IvrCall refuses voice file ``code`` in audit state ``audit`` (not PASS).
 
@@ -201,10 +205,22 @@ def _not_playable(code: str, audit: str) -> str:
     every state but ``AUDIT_STATE_PASS`` (INIT, UPLOADING, REDOING, PAUSE, ORDER_FINISHED:
     still waiting for the carrier, the cancelled ones, anything new) is refused. The doc
     names no error code for a file not approved yet: ``isv.VOICE_FILE_ILLEGAL`` (§5's
-    list, the code for a voice file that cannot be used) is the sandbox's pick.
+    list, the code for a voice file that cannot be used) is the sandbox's pick. A cancelled
+    review never resumes (upload again); a paused one waits on Alibaba, for no set time.
     """
     if audit == "AUDIT_STATE_NOT_PASS":
         return f"voice file {code!r} failed review"
+    if audit in _CANCELLED:
+        return (
+            f"voice file {code!r} can never be played (audit state {audit}): its review was "
+            "cancelled and will not resume; upload the file again, or ask Alibaba support why"
+        )
+    if audit == "AUDIT_PAUSE":
+        return (
+            f"voice file {code!r} is not approved yet (audit state {audit}): its review is "
+            "paused on Alibaba's side, for no set time; check it later with "
+            "QueryVoiceFileAuditInfo, or ask Alibaba support"
+        )
     return (
         f"voice file {code!r} is not approved yet (audit state {audit}); only a file in "
         "AUDIT_STATE_PASS can be played: wait for the review (about 2 h) and check it with "

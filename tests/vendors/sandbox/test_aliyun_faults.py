@@ -120,7 +120,14 @@ def test_ivr_call_refuses_a_voice_file_still_under_review(make_sandbox, where):
 
 
 @pytest.mark.parametrize(
-    "audit", ["AUDIT_STATE_UPLOADING", "AUDIT_PAUSE", "AUDIT_ORDER_FINISHED", "AUDIT_SATE_CANCEL"]
+    "audit",
+    [
+        "AUDIT_STATE_UPLOADING",
+        "AUDIT_PAUSE",
+        "AUDIT_ORDER_FINISHED",
+        "AUDIT_SATE_CANCEL",
+        "AUDIT_STATE_CANCEL",
+    ],
 )
 def test_ivr_call_plays_only_an_approved_voice_file(make_sandbox, audit):
     clock = ManualClock()
@@ -129,6 +136,11 @@ def test_ivr_call_plays_only_an_approved_voice_file(make_sandbox, audit):
     server.app.state.sandbox.aliyun_files[code].pinned_state = audit
     refused = aliyun(server.url, "IvrCall", {**CALL, "StartCode": code}, clock=clock).json()
     assert refused["Code"] == "isv.VOICE_FILE_ILLEGAL" and audit in refused["Message"]
+    # a cancelled review never resumes: the message must not say to wait for it
+    again = "upload the file again"
+    says = {"AUDIT_SATE_CANCEL": again, "AUDIT_STATE_CANCEL": again, "AUDIT_PAUSE": "paused"}
+    assert says.get(audit, "wait for the review") in refused["Message"]
+    assert ("about 2 h" in refused["Message"]) == (audit not in says)
 
 
 def test_throttle_fault_per_vendor(make_sandbox):
