@@ -105,9 +105,9 @@ class Analyze(Stage):
     """
 
     name: ClassVar[str] = "analyze"
-    # A take trim found too short is still analysed: music or a tone that the VAD cut to a
-    # few seconds should say "no speech", not only "too short".
-    runs_after: ClassVar[frozenset[str]] = frozenset({"too_short"})
+    # A take trim found too short (or too long to cut at a pause) is still analysed: music, a
+    # tone or noise should say "no speech", not only "too short" or "too long".
+    runs_after: ClassVar[frozenset[str]] = frozenset({"too_short", "too_long"})
 
     thresholds: AnalysisThresholds = field(default_factory=AnalysisThresholds)
     profile: str | None = None
@@ -163,7 +163,7 @@ class Analyze(Stage):
                 "the right take",
             )
         samples, rate, m = clip.samples, clip.rate, clip.metrics
-        after_error = clip.failed  # here by `runs_after`: trim found the take too short
+        after_error = clip.failed  # here by `runs_after`: trim found the take too short or long
         vad_ran = "speech_ratio" in m or "snr_db" in m
         if not clip.segments and not vad_ran:
             clip.segments = _energy_segments(samples, rate)
@@ -183,7 +183,7 @@ class Analyze(Stage):
         if not dc_removed:
             m["dc_offset"] = dc_offset(np.asarray(samples))
 
-        if after_error:  # a take too short to use: only say whether it holds speech at all
+        if after_error:  # a take trim refused: only say whether it holds speech at all
             self._judge_signal(clip, sound=sound, why=why, sound_only=True)
             return clip
         self._judge(clip, dc_removed=dc_removed, silent=silent)

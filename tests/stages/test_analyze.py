@@ -92,6 +92,19 @@ def test_a_take_trim_found_too_short_is_still_judged() -> None:
     assert [f.code for f in Analyze()(broken).findings] == ["corrupt_input"]
 
 
+def test_a_take_too_long_to_cut_at_a_pause_is_still_judged() -> None:
+    """35 s of swelling hiss: no pause to cut at, so `too_long`; it should also say why."""
+    from stages.trim import Trim
+    from tests.stages.analysis.test_voicing import swelling
+
+    hiss = 0.3 * swelling(np.random.default_rng(2).standard_normal(35 * RATE), RATE)
+    take = Analyze()(Trim(max_s=30.0)(clip_of(hiss, [(0.0, 35.0)], snr_db=None)))
+    assert [(f.code, f.severity) for f in take.findings] == [
+        ("too_long", Severity.ERROR),
+        ("no_speech", Severity.WARNING),
+    ]
+
+
 def test_silence_is_no_speech_error() -> None:
     silence = np.zeros(RATE * 2, dtype=np.float32)
     clip = Analyze()(clip_of(silence, [], speech_ratio=0.0, snr_db=None))
