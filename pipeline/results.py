@@ -47,6 +47,7 @@ NUMERIC_METRICS = frozenset(
         "gain_db",
         "limiter_gain_db",
         "encode_gain_db",
+        "encode_limiting_db",
         "dc_offset",
         "hum_hz",
         "bandwidth_hz",

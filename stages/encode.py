@@ -14,8 +14,11 @@ A lossy codec (GSM 6.10, MP3, G.711) or a change of rate moves the level `normal
 GSM's decoded peaks reach full scale, MP3's pass the ceiling, and a click that held the gain
 back at 24 kHz is gone at 8 kHz. Those encodes are decoded in memory and measured; when the
 decoded file misses the target (or passes the ceiling), the gain is corrected and the file
-encoded again, at most `MAX_EXTRA_PASSES` times (6 for GSM; `level_passes`). 16-bit PCM at
-the clip's own rate is what `normalize` measured, and is written without that round trip.
+encoded again, at most `MAX_EXTRA_PASSES` times (`level_passes`). GSM's decoded peak jumps
+with any change and MP3's passes the ceiling, so such a file still short of both is limited
+codec frame by codec frame (`limited_passes`): cut only where it decodes over the ceiling.
+16-bit PCM at the clip's own rate is what `normalize` measured, and is written without that
+round trip.
 """
 
 from __future__ import annotations
@@ -56,13 +59,20 @@ _TRIM_START = "._-"
 _TRIM_END = "._"
 # The largest float that converts to a 16-bit code without wrapping: [-1, 1) in the codec.
 _MAX_SAMPLE = np.float32(32767 / 32768)
-MAX_EXTRA_PASSES = 2  # encodes after the first, to correct the level the codec moved ...
-# ... except GSM: its decoded peak jumps by up to ±0.5 dB between gains 0.1 dB apart, so
-# each pass is a fresh draw at the ceiling, and a pass costs ~50 ms per 20 s of audio.
-_EXTRA_PASSES = {"gsm": 6}
+MAX_EXTRA_PASSES = 2  # encodes after the first, to correct the level the codec moved
 PEAK_AIM_DB = 0.04  # a correction puts the decoded peak this far under the ceiling ...
 CEILING_WINDOW_DB = 0.08  # ... and a decoded peak this close under it sits at the ceiling
 _MIN_STEP_DB = 0.01  # a correction smaller than this is not worth another encode
+# The codec-aware limiter (`limited_passes`), for codecs whose decoded peak the whole-file
+# gain cannot place (GSM's jumps by up to ±0.5 dB between gains 0.1 dB apart, and any change
+# to a frame redraws every later one; MP3's passes the ceiling): the span, in samples, each
+# cut covers: GSM's frame (20 ms at 8 kHz), an MP3 granule.
+_LIMITED_FRAMES = {"gsm": 160, "mp3": 576}
+LIMIT_OVER_DB = 0.6  # the whole-file gain aims the decoded peaks this far over the ceiling ...
+LIMIT_MARGIN_DB = 0.1  # ... and a frame decoded over it is cut by its overshoot plus this, times
+# the passes so far (a frame that keeps coming back over is cut deeper each time)
+MAX_LIMIT_PASSES = 16  # encodes of the limiter, at most (~50 ms each per 20 s of audio)
+LIMIT_RAMP_S = 0.005  # a cut fades in and out over this long
 
 
 def safe_stem(source: str, profile: Profile) -> str:
@@ -151,7 +161,8 @@ class Encode(Stage):
 
     Lossy or resampled encodes are levelled on what they decode to (`level_passes`), for
     ``target_lufs`` under ``ceiling_dbfs`` (``None``: the profile's): metrics ``lufs`` and
-    ``peak_dbfs`` then describe the decoded file, ``encode_gain_db`` the correction; findings
+    ``peak_dbfs`` then describe the decoded file, ``encode_gain_db`` the correction (and
+    ``encode_limiting_db``, ≤ 0, the deepest cut of `limited_passes`, when it cut); findings
     ``level_corrected`` (info), ``output_over_ceiling`` (warning, when no pass got under the
     ceiling), and ``loudness_ceiling`` as the decoded file has it (added or dropped).
     """
@@ -287,15 +298,22 @@ class Encode(Stage):
         clip.metrics["lufs"] = best.lufs
         clip.metrics["peak_dbfs"] = best.peak_dbfs
         clip.metrics["encode_gain_db"] = best.gain_db
+        if best.limiting_db < 0.0:
+            clip.metrics["encode_limiting_db"] = best.limiting_db
         what = self._fmt.name if rate == clip.rate else f"{self._fmt.name} at {rate} Hz"
-        if best.gain_db != 0.0:
+        if best.gain_db != 0.0 or best.limiting_db < 0.0:
+            limited = (
+                f" and cut up to {-best.limiting_db:.2f} dB where it decoded over the ceiling"
+                if best.limiting_db < 0.0
+                else ""
+            )
             self.info(
                 clip,
                 "level_corrected",
                 f"decoded, the {what} file read {first.lufs:.1f} LUFS with peaks at "
-                f"{first.peak_dbfs:.2f} dBFS; encoded again {best.gain_db:+.2f} dB, it reads "
-                f"{best.lufs:.1f} LUFS, peak {best.peak_dbfs:.2f} dBFS (target {target:g} LUFS, "
-                f"ceiling {ceiling:g} dBFS); nothing to do",
+                f"{first.peak_dbfs:.2f} dBFS; encoded again {best.gain_db:+.2f} dB{limited}, it "
+                f"reads {best.lufs:.1f} LUFS, peak {best.peak_dbfs:.2f} dBFS (target {target:g} "
+                f"LUFS, ceiling {ceiling:g} dBFS); nothing to do",
             )
         if best.peak_dbfs > ceiling:
             self.warn(
@@ -327,6 +345,7 @@ class LevelPass:
     data: bytes
     lufs: float
     peak_dbfs: float
+    limiting_db: float = 0.0  # the deepest local cut of `limited_passes` (≤ 0 dB)
 
 
 def level_passes(
@@ -339,10 +358,10 @@ def level_passes(
     much headroom. A codec's decoded peak jitters with the gain (GSM's by up to ±0.5 dB
     between gains 0.1 dB apart), so the peak is predicted from the mean overshoot of every
     pass so far. Stops at a pass within `AIM_LU` (normalize's) of the target or at the
-    ceiling (and not over it), or after `MAX_EXTRA_PASSES` corrections (6 for GSM). Choose
+    ceiling (and not over it), or after `MAX_EXTRA_PASSES` corrections. For a codec in
+    `_LIMITED_FRAMES` (GSM, MP3) whose best pass still misses, the `limited_passes` follow. Choose
     with `best_pass`.
     """
-    extra = _EXTRA_PASSES.get(fmt.name, MAX_EXTRA_PASSES)
     passes: list[LevelPass] = []
     gain_db = 0.0
     while True:
@@ -356,9 +375,108 @@ def level_passes(
             LevelPass(gain_db, data, integrated_loudness(decoded, rate), peak_dbfs(decoded))
         )
         step = _correction_db(passes, target_lufs, ceiling_dbfs)
-        if step is None or len(passes) > extra:
-            return passes
+        if step is None or len(passes) > MAX_EXTRA_PASSES:
+            break
         gain_db += step
+    frame = _LIMITED_FRAMES.get(fmt.name)
+    best = best_pass(passes, target_lufs, ceiling_dbfs)
+    if frame is not None and _needs_limiting(best, target_lufs, ceiling_dbfs):
+        passes += limited_passes(samples, rate, fmt, target_lufs, ceiling_dbfs, passes, frame)
+    return passes
+
+
+def _needs_limiting(best: LevelPass, target_lufs: float, ceiling_dbfs: float) -> bool:
+    """Whether ``best`` is over the ceiling, or short of the target and under the ceiling."""
+    if not math.isfinite(best.lufs) or not math.isfinite(best.peak_dbfs):
+        return best.peak_dbfs > ceiling_dbfs
+    return best.peak_dbfs > ceiling_dbfs or _misses(best, target_lufs, ceiling_dbfs) > 0.0
+
+
+def limited_passes(
+    samples: np.ndarray,
+    rate: int,
+    fmt: OutputFormat,
+    target_lufs: float,
+    ceiling_dbfs: float,
+    passes: list[LevelPass],
+    frame: int,
+) -> list[LevelPass]:
+    """Encodes that reach the ceiling by cutting only the codec frames that decode over it.
+
+    For a codec whose decoded peak jumps with the gain (GSM) or passes the ceiling (MP3), no
+    whole-file gain puts it at the ceiling. The gain is set so the decoded peaks sit
+    `LIMIT_OVER_DB` over the ceiling (or to the target, if lower, from the mean overshoot
+    and loudness of ``passes``). Then,
+    per ``frame`` of the input, a cut is kept (faded in and out over `LIMIT_RAMP_S` outside
+    the frame): a frame decoded over the ceiling is cut by its overshoot plus
+    `LIMIT_MARGIN_DB` times the passes so far, and when nothing decodes over, the whole gain is
+    raised (cuts kept) to put the highest peak back just over. Each change redraws every later
+    frame, so it repeats until the decoded peak sits under the ceiling by at most
+    `CEILING_WINDOW_DB` (or the target is met), or after `MAX_LIMIT_PASSES` encodes. Choose
+    with `best_pass`; a pass's ``limiting_db`` is its deepest cut.
+    """
+    finite = [p for p in passes if math.isfinite(p.peak_dbfs) and math.isfinite(p.lufs)]
+    if not finite:
+        return []
+    overshoot = sum(p.peak_dbfs - p.gain_db for p in finite) / len(finite)
+    loudness = sum(p.lufs - p.gain_db for p in finite) / len(finite)
+    most_db = target_lufs - loudness  # the gain that reaches the target
+    gain_db = min(ceiling_dbfs + LIMIT_OVER_DB - overshoot, most_db)
+    base = samples * np.float32(10.0 ** (gain_db / 20.0))
+    n = samples.shape[0]
+    cuts_db = np.zeros(-(-n // frame), dtype=np.float64)  # ≤ 0 dB per frame
+    out: list[LevelPass] = []
+    for _ in range(MAX_LIMIT_PASSES):
+        scaled = base * _smooth_gain(cuts_db, frame, n, max(1, round(LIMIT_RAMP_S * rate)))
+        np.clip(scaled, -1.0, _MAX_SAMPLE, out=scaled)
+        data = encoded_bytes(scaled, rate, fmt)
+        decoded = decoded_samples(data, rate, fmt)
+        done = LevelPass(
+            gain_db,
+            data,
+            integrated_loudness(decoded, rate),
+            peak_dbfs(decoded),
+            float(cuts_db.min()) if cuts_db.size else 0.0,
+        )
+        out.append(done)
+        if done.peak_dbfs <= ceiling_dbfs and (
+            ceiling_dbfs - done.peak_dbfs <= CEILING_WINDOW_DB
+            or _misses(done, target_lufs, ceiling_dbfs) == 0.0
+        ):
+            break
+        if done.peak_dbfs <= ceiling_dbfs:  # all under, too far: raise the whole, cuts kept
+            raise_db = min(ceiling_dbfs + LIMIT_MARGIN_DB - done.peak_dbfs, most_db - gain_db)
+            if raise_db < _MIN_STEP_DB:
+                break
+            gain_db += raise_db
+            base = samples * np.float32(10.0 ** (gain_db / 20.0))
+            continue
+        peaks = _frame_peaks_db(decoded, frame, cuts_db.shape[0])
+        over = peaks > ceiling_dbfs
+        cuts_db[over] -= peaks[over] - ceiling_dbfs + LIMIT_MARGIN_DB * len(out)
+    return out
+
+
+def _frame_peaks_db(decoded: np.ndarray, frame: int, count: int) -> np.ndarray:
+    """The decoded peak (dBFS) of each of ``count`` frames of ``frame`` samples (the decoded
+    samples cut or padded with silence to fit)."""
+    n = min(decoded.shape[0], count * frame)
+    padded = np.zeros(count * frame, dtype=np.float64)
+    padded[:n] = np.abs(decoded[:n])
+    peaks = padded.reshape(-1, frame).max(axis=1)
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(peaks)
+
+
+def _smooth_gain(cuts_db: np.ndarray, frame: int, n: int, ramp: int) -> np.ndarray:
+    """Per-sample gain of per-frame ``cuts_db``: each frame's cut whole over the frame, faded
+    in and out over ``ramp`` samples outside it (a running minimum, then a running mean)."""
+    steps = np.repeat(10.0 ** (cuts_db / 20.0), frame)[:n]
+    edged = np.pad(steps, ramp, mode="edge")
+    lowest = np.lib.stride_tricks.sliding_window_view(edged, 2 * ramp + 1).min(axis=1)
+    sums = np.concatenate(([0.0], np.cumsum(np.pad(lowest, ramp, mode="edge"))))
+    width = 2 * ramp + 1
+    return ((sums[width:] - sums[:-width]) / width).astype(np.float32)
 
 
 def _correction_db(

@@ -422,3 +422,43 @@ def test_level_passes_stop_when_the_first_is_good_and_never_exceed_the_budget() 
         np.clip(x * np.float32(10 ** (passes[-1].gain_db / 20)), -1, 1), 8000, fmt, -16.0, -1.0
     )
     assert len(again) == 1 and again[0].gain_db == 0.0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_gsm_take_short_of_its_target_is_limited_to_the_ceiling(tmp_path: Path, seed: int) -> None:
+    # At -9 LUFS the ceiling binds; whole-file gains alone left these 0.2-0.6 dB under it.
+    from stages.loudness import peak_dbfs
+
+    clip = _normalized(8.0, 8000, crest="high", seed=seed)
+    profile = load_profile("yeastar-prompt")
+    stage = Encode(out_dir=str(tmp_path), profile=profile, format="gsm", target_lufs=-9.0)
+    clip = stage(clip)
+    back, _ = _decoded(clip.outputs["audio"])
+    assert -1.1 <= peak_dbfs(back) <= -1.0
+    assert clip.metrics["encode_limiting_db"] < 0.0
+    assert "loudness_ceiling" in clip.codes()
+    (corrected,) = [f for f in clip.findings if f.code == "level_corrected"]
+    assert "cut up to" in corrected.message
+
+
+@pytest.mark.parametrize("target", [-16.0, -12.0, -9.0, -6.0])
+@pytest.mark.parametrize("seed", [0, 4])
+def test_decoded_gsm_output_is_never_over_the_ceiling(
+    tmp_path: Path, target: float, seed: int
+) -> None:
+    from stages.encode import MAX_EXTRA_PASSES, MAX_LIMIT_PASSES, best_pass, level_passes
+    from stages.loudness import peak_dbfs
+
+    clip = _normalized(6.0, 8000, crest="high", seed=seed)
+    x = clip.samples
+    assert x is not None
+    x[4000:4010] = np.float32(0.99)  # a square burst: GSM overshoots it well past full scale
+    profile = load_profile("yeastar-prompt")
+    stage = Encode(out_dir=str(tmp_path), profile=profile, format="gsm", target_lufs=target)
+    clip = stage(clip)
+    back, _ = _decoded(clip.outputs["audio"])
+    assert peak_dbfs(back) <= -1.0
+    assert clip.metrics.get("encode_limiting_db", 0.0) <= 0.0
+    passes = level_passes(x, 8000, FORMATS["gsm"], target, -1.0)
+    assert best_pass(passes, target, -1.0).peak_dbfs <= -1.0
+    assert len(passes) <= 1 + MAX_EXTRA_PASSES + MAX_LIMIT_PASSES
