@@ -45,7 +45,9 @@ def read_mp3_start(path: str, head: bytes) -> Mp3Start:
             frame = fh.read(2048)
     except OSError:
         return Mp3Start(offset, False, None)
-    sync = frame.find(b"\xff")
+    sync = _first_frame(frame, 0)  # a confirmed frame; else the first sync byte there is
+    if sync is None:
+        sync = frame.find(b"\xff")
     first = frame[sync : sync + 200] if sync >= 0 else b""
     stream_bytes = None
     for tag in (b"Xing", b"Info"):

@@ -369,11 +369,7 @@ def level_passes(
         if gain_db != 0.0:
             scaled = samples * np.float32(10.0 ** (gain_db / 20.0))
             np.clip(scaled, -1.0, _MAX_SAMPLE, out=scaled)
-        data = encoded_bytes(scaled, rate, fmt)
-        decoded = decoded_samples(data, rate, fmt)
-        passes.append(
-            LevelPass(gain_db, data, integrated_loudness(decoded, rate), peak_dbfs(decoded))
-        )
+        passes.append(_encode_pass(scaled, rate, fmt, gain_db)[0])
         step = _correction_db(passes, target_lufs, ceiling_dbfs)
         if step is None or len(passes) > MAX_EXTRA_PASSES:
             break
@@ -383,6 +379,25 @@ def level_passes(
     if frame is not None and _needs_limiting(best, target_lufs, ceiling_dbfs):
         passes += limited_passes(samples, rate, fmt, target_lufs, ceiling_dbfs, passes, frame)
     return passes
+
+
+def _encode_pass(
+    scaled: np.ndarray, rate: int, fmt: OutputFormat, gain_db: float, limiting_db: float = 0.0
+) -> tuple[LevelPass, np.ndarray]:
+    """Encode ``scaled`` (made with ``gain_db``), decode it, and measure what it decodes to:
+    the pass and the decoded samples."""
+    data = encoded_bytes(scaled, rate, fmt)
+    decoded = decoded_samples(data, rate, fmt)
+    level = LevelPass(
+        gain_db, data, integrated_loudness(decoded, rate), peak_dbfs(decoded), limiting_db
+    )
+    return level, decoded
+
+
+def _mean_overshoot(passes: list[LevelPass]) -> float:
+    """The codec's typical overshoot: decoded peak minus gain, averaged over ``passes``
+    (each with a finite peak)."""
+    return sum(p.peak_dbfs - p.gain_db for p in passes) / len(passes)
 
 
 def _needs_limiting(best: LevelPass, target_lufs: float, ceiling_dbfs: float) -> bool:
@@ -418,7 +433,7 @@ def limited_passes(
     finite = [p for p in passes if math.isfinite(p.peak_dbfs) and math.isfinite(p.lufs)]
     if not finite:
         return []
-    overshoot = sum(p.peak_dbfs - p.gain_db for p in finite) / len(finite)
+    overshoot = _mean_overshoot(finite)
     loudness = sum(p.lufs - p.gain_db for p in finite) / len(finite)
     most_db = target_lufs - loudness  # the gain that reaches the target
     gain_db = min(ceiling_dbfs + LIMIT_OVER_DB - overshoot, most_db)
@@ -429,15 +444,8 @@ def limited_passes(
     for _ in range(MAX_LIMIT_PASSES):
         scaled = base * _smooth_gain(cuts_db, frame, n, max(1, round(LIMIT_RAMP_S * rate)))
         np.clip(scaled, -1.0, _MAX_SAMPLE, out=scaled)
-        data = encoded_bytes(scaled, rate, fmt)
-        decoded = decoded_samples(data, rate, fmt)
-        done = LevelPass(
-            gain_db,
-            data,
-            integrated_loudness(decoded, rate),
-            peak_dbfs(decoded),
-            float(cuts_db.min()) if cuts_db.size else 0.0,
-        )
+        cut_db = float(cuts_db.min()) if cuts_db.size else 0.0
+        done, decoded = _encode_pass(scaled, rate, fmt, gain_db, cut_db)
         out.append(done)
         if done.peak_dbfs <= ceiling_dbfs and (
             ceiling_dbfs - done.peak_dbfs <= CEILING_WINDOW_DB
@@ -487,9 +495,8 @@ def _correction_db(
     over = done.peak_dbfs > ceiling_dbfs
     if not math.isfinite(done.peak_dbfs):
         return None
-    # Decoded peak minus gain, averaged over the passes: the codec's typical overshoot.
-    finite = [p.peak_dbfs - p.gain_db for p in passes if math.isfinite(p.peak_dbfs)]
-    to_ceiling = ceiling_dbfs - PEAK_AIM_DB - sum(finite) / len(finite) - done.gain_db
+    finite = [p for p in passes if math.isfinite(p.peak_dbfs)]
+    to_ceiling = ceiling_dbfs - PEAK_AIM_DB - _mean_overshoot(finite) - done.gain_db
     if not math.isfinite(done.lufs):  # silence under the gate: only keep its peak down
         return to_ceiling if over else None
     if _misses(done, target_lufs, ceiling_dbfs) == 0.0 and not over:
