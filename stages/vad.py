@@ -62,6 +62,9 @@ SILENCE_FLOOR_DBFS = -120.0  # digital silence is reported at this level, not -i
 BACKGROUND_SPREAD = 2.0  # a frame clears a fluctuating background at its mean + 2 sd
 BACKGROUND_EXTEND_SPREAD = 1.0  # ... and an edge extends while over its mean + 1 sd
 MAX_BACKGROUND_UNDER_SPEECH_DB = 10.0  # the background floor stays this far under the speech
+# A background's 10 ms levels spread a few dB (babble in the test and dev splits: at most 16);
+# a wider "quieter population" is a fade or a decaying fricative, not a background.
+MAX_BACKGROUND_SD_DB = 20.0
 MIXTURE_ROUNDS = 30  # EM rounds at most; most takes settle within 10
 MIXTURE_TOLERANCE_DB = 0.02
 MIXTURE_BIN_DB = 0.5
@@ -129,9 +132,10 @@ def background_level(energy_db: np.ndarray) -> tuple[float, float] | None:
 
     A two-component Gaussian mixture over the 10 ms frame levels (dBFS), fitted by EM: one
     component takes the voice, the other the background between and around it. None when
-    there are too few frames, when digital silence fills the pauses, or when the take's
-    first and last ``EDGE_S`` do not sit in the quieter population: then that population
-    is the voice's own soft frames, not the background the take is recorded in.
+    there are too few frames, when digital silence fills the pauses, when the take's
+    first and last ``EDGE_S`` do not sit in the quieter population, or when that population
+    spreads over more than ``MAX_BACKGROUND_SD_DB``: then it is the voice's own soft frames
+    or a fade, not the background the take is recorded in.
     """
     sounding = energy_db[energy_db > SILENCE_FLOOR_DBFS + 1.0]
     if sounding.size < 20 or sounding.size < 0.98 * energy_db.size:
@@ -159,6 +163,8 @@ def background_level(energy_db: np.ndarray) -> tuple[float, float] | None:
         if np.abs(mean - previous).max() < MIXTURE_TOLERANCE_DB:
             break
     quiet = int(np.argmin(mean))
+    if sd[quiet] > MAX_BACKGROUND_SD_DB:
+        return None
     edge = max(1, round(EDGE_S / ENERGY_FRAME_S))
     ends_db = float(np.median(np.concatenate((energy_db[:edge], energy_db[-edge:]))))
     if abs(ends_db - mean[quiet]) > BACKGROUND_SPREAD * sd[quiet]:

@@ -371,3 +371,34 @@ def test_speech_segments_metric_merges_across_the_shortest_pauses() -> None:
     pauses = [b[0] - a[1] for a, b in itertools.pairwise(spans)]
     assert min(pauses) == pytest.approx(0.5 + 0.001 * 300, abs=1e-3)  # the longest pauses
     assert segments_metric(segments[:3], 0.0) == [[0.0, 0.5], [1.0, 1.499], [2.0, 2.498]]
+
+
+def test_a_short_vowel_then_a_long_fading_fricative_is_speech() -> None:
+    # A spelled "F" ("èf"): breath, 90 ms of vowel, then 500 ms of fricative decaying over
+    # 26 dB into a fade. The quieter frames spread over ~26 dB (sd); taken for a fluctuating
+    # background, they lifted the floor 10 dB under the vowel and the fricative fell under
+    # it (a real French "F" lost its fricative, then its vowel as a blip: 0 % speech).
+    rate = 8000
+    rng = np.random.default_rng(5)
+
+    def hiss(seconds: float, from_db: float, to_db: float) -> np.ndarray:
+        n = round(seconds * rate)
+        return rng.standard_normal(n) * 10.0 ** (np.linspace(from_db, to_db, n) / 20.0)
+
+    vowel = speech_like(0.09, rate)
+    vowel *= 0.3 / np.abs(vowel).max()
+    x = np.concatenate(
+        (
+            hiss(0.06, -115.0, -115.0),
+            hiss(0.25, -62.0, -45.0),
+            vowel,
+            np.diff(hiss(0.5, -30.0, -56.0), prepend=0.0),  # tilted up, like an "f"
+            hiss(0.2, -58.0, -75.0),
+        )
+    )
+
+    energy, _ = frame_energies_db(x, rate)
+    assert background_level(energy) is None  # a fade is not a background
+    clip = Vad().process(Clip(source="f.wav", samples=x, rate=rate))
+    (start, end), *_ = clip.segments
+    assert start <= 0.31 and end >= 0.85  # the vowel and the fricative's loud part
