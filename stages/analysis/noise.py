@@ -228,6 +228,9 @@ def noise_spectrum(
     pass for a floor), unless the two classes lie within ``FLOOR_CLASS_GAP_DB`` of each
     other: then the quiet class is a floor the voice only adds a few dB to (babble at 0–5 dB
     SNR), and minimum statistics, which read the babble's dips, are no reference for a cap.
+    Where the VAD left pauses, their mean bounds the split too: a voice reading on with
+    short pauses fills the quietest frames with its own soft sounds, which spread like
+    babble, while the pauses hold the floor alone (babble included, when there is babble).
     Steady noise never takes this path, so white, pink and hum estimates are unchanged.
 
     ``band_power`` is ``(frames, bands)``; the work runs on a ``(bands, frames)`` copy so
@@ -252,15 +255,17 @@ def noise_spectrum(
         count = np.count_nonzero(noise_frames, axis=1)
         total = np.einsum("ij,ij->i", noise_frames, bands_t)
         estimate = np.where(count > 0, total / np.maximum(count, 1), estimate)
+    from_pauses = None
     if pause is not None and pause.any():
         from_pauses = bands_t[:, pause].mean(axis=1)
         estimate = np.maximum(estimate, np.minimum(from_pauses, MAX_PAUSE_RAISE * estimate))
     if _floor_spread_sorted_db(ordered) > MAX_STEADY_SPREAD_DB:
         from_split, floor_like = _quiet_class_spectrum(np.asarray(band_power), smooth_frames)
-        if floor_like:  # the classes are a floor and a voice a few dB over it: no cap
-            estimate = np.maximum(estimate, from_split)
-        else:
-            estimate = np.maximum(estimate, np.minimum(from_split, MAX_SPLIT_RAISE * estimate))
+        if not floor_like:  # a floor a voice adds only a few dB to is trusted uncapped
+            from_split = np.minimum(from_split, MAX_SPLIT_RAISE * estimate)
+        if from_pauses is not None:
+            from_split = np.minimum(from_split, from_pauses)
+        estimate = np.maximum(estimate, from_split)
     return np.maximum(estimate, _TINY)
 
 
