@@ -387,7 +387,11 @@ class Normalize(Stage):
             )
         source = np.asarray(clip.samples)
         from stages.analysis.bandwidth import detect_bandwidth
-        from stages.analysis.channels import detect_channel_talkers, stereo_frames
+        from stages.analysis.channels import (
+            detect_channel_talkers,
+            lagged_correlation,
+            stereo_frames,
+        )
         from stages.analysis.clipping import detect_clipping
 
         scan = scan_source(source)  # extremes, sums and downmix: one pass over the source
@@ -400,9 +404,14 @@ class Normalize(Stage):
         mono = scan.mono
         stereo = stereo_frames(source, clip.rate)
         polarity = stereo.correlation if stereo is not None else None
-        if polarity is not None and polarity <= -MIN_ANTI_PHASE:
+        if (
+            polarity is not None
+            and polarity <= -MIN_ANTI_PHASE
+            and lagged_correlation(source, clip.rate) < -polarity
+        ):
             # Channels in opposite polarity (a miswired balanced cable, a phase switch left
-            # on): their sum cancels the voice, their difference is it.
+            # on): their sum cancels the voice, their difference is it. (Shifted a few ms,
+            # two microphones of one voice agree better than unshifted: a spaced pair.)
             mono = np.subtract(source[:, 0], source[:, 1], dtype=np.float32)
             mono *= np.float32(0.5)
             self.warn(

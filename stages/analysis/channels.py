@@ -27,7 +27,13 @@ import numpy as np
 
 from stages.vad import true_runs
 
-__all__ = ["ChannelTalkers", "StereoFrames", "detect_channel_talkers", "stereo_frames"]
+__all__ = [
+    "ChannelTalkers",
+    "StereoFrames",
+    "detect_channel_talkers",
+    "lagged_correlation",
+    "stereo_frames",
+]
 
 FRAME_S = 0.02
 DOMINANT_DB = 8.0  # a channel this much louder than the other, over SMOOTH_S, holds the talker
@@ -38,6 +44,8 @@ ABOVE_FLOOR_DB = 12.0  # ... and this far over its own room tone (10th pct): not
 MIN_TALK_S = 1.0  # each channel must hold its talker this long in all
 MIN_RANGE_DB = 20.0  # a channel with a talker spans this much (95th over 10th pct of frames)
 MERGE_GAP_S = 0.3  # dominant frames this close together make one span
+MAX_DELAY_S = 0.01  # two microphones up to ~3.4 m apart hear one voice at most this far apart
+LAG_SAMPLES = 2**20  # `lagged_correlation` reads at most this many frames (~22 s at 48 kHz)
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,28 @@ def stereo_frames(samples: np.ndarray, rate: int) -> StereoFrames | None:
     covariance = cross - means[0] * means[1]
     norm = float(np.sqrt(max(variance[0], 0.0) * max(variance[1], 0.0)))
     return StereoFrames(power, covariance / norm if norm > 0 else None)
+
+
+def lagged_correlation(samples: np.ndarray, rate: int) -> float:
+    """Largest correlation of two channels with one shifted by up to ``MAX_DELAY_S``.
+
+    A spaced pair hears one voice a few ms apart, and a voice's own periodicity can make such
+    channels anti-correlated *unshifted* (−0.56 for one 2 ms apart), while shifted they agree
+    (near 1). Opposite polarity agrees at no shift: the voice's autocorrelation is smeared
+    over a take, so it stays well under the unshifted −1. Reads at most ``LAG_SAMPLES`` frames.
+    """
+    x = np.asarray(samples, dtype=np.float64)[:LAG_SAMPLES]
+    if x.ndim != 2 or x.shape[1] != 2 or x.shape[0] < 2:
+        return 0.0
+    left, right = (x[:, c] - x[:, c].mean() for c in (0, 1))
+    norm = float(np.sqrt(np.dot(left, left) * np.dot(right, right)))
+    if norm == 0.0:
+        return 0.0
+    max_lag = min(max(1, round(MAX_DELAY_S * rate)), x.shape[0] - 1)
+    size = 1 << int(np.ceil(np.log2(x.shape[0] + max_lag)))
+    cross = np.fft.irfft(np.conj(np.fft.rfft(left, size)) * np.fft.rfft(right, size), size)
+    lags = np.concatenate((cross[: max_lag + 1], cross[-max_lag:]))
+    return float(lags.max()) / norm
 
 
 def detect_channel_talkers(frames: StereoFrames) -> ChannelTalkers | None:

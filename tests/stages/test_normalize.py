@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pipeline.clip import Clip, Severity
 from pipeline.errors import ConfigurationError
 from stages.loudness import integrated_loudness, peak_dbfs
-from stages.normalize import GainRule, Normalize, dc_offset, downmix, scan_source
+from stages.normalize import MIN_ANTI_PHASE, GainRule, Normalize, dc_offset, downmix, scan_source
 
 
 def noise(n: int, *, rms: float = 0.05, seed: int = 0) -> np.ndarray:
@@ -58,6 +58,30 @@ def test_channels_in_opposite_polarity_are_subtracted_not_added(right_gain: floa
     assert clip.samples is not None
     expected = (left - right_gain * left) / 2
     assert float(np.corrcoef(clip.samples, expected)[0, 1]) > 0.95  # (after the rumble filter)
+
+
+@pytest.mark.parametrize(("f0_hz", "delay_ms"), [(250.0, 2.0), (180.0, 3.0), (120.0, 4.0)])
+def test_a_spaced_pair_anti_correlated_unshifted_is_not_called_inverted(
+    f0_hz: float, delay_ms: float
+) -> None:
+    # Two microphones a metre or so apart: the far one hears the voice 6 dB down and a few
+    # ms late. Unshifted, a voice's periodicity can make the channels anti-correlated
+    # (-0.56 on a real prompt); shifted by the delay they agree. Not a miswired cable.
+    from stages.analysis.channels import stereo_frames
+    from tests.conftest import speechlike
+
+    left = speechlike(4.0, 16000, f0_hz=f0_hz)
+    delay = round(delay_ms * 16000 / 1000)
+    right = 0.5 * np.concatenate((np.zeros(delay, np.float32), left[:-delay]))
+    stereo = np.stack([left, right], axis=1).astype(np.float32)
+    frames = stereo_frames(stereo, 16000)
+    assert frames is not None and frames.correlation is not None
+    assert frames.correlation <= -MIN_ANTI_PHASE  # what the polarity check alone reads
+    clip = run(stereo, 16000)
+    assert "phase_inverted" not in clip.codes()
+    assert clip.samples is not None
+    expected = (stereo[:, 0] + stereo[:, 1]) / 2
+    assert float(np.corrcoef(clip.samples, expected)[0, 1]) > 0.95
 
 
 @pytest.mark.parametrize("make_right", [lambda left: 0.8 * left, lambda left: noise(left.size)])

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.analysis.channels import ChannelTalkers, detect_channel_talkers, stereo_frames
+from stages.analysis.channels import (
+    ChannelTalkers,
+    detect_channel_talkers,
+    lagged_correlation,
+    stereo_frames,
+)
 from tests.stages.analysis._signals import RATE, voice, white
 
 
@@ -113,3 +118,13 @@ def test_unrelated_channels_hardly_correlate_and_a_silent_one_not_at_all() -> No
     assert abs(frames.correlation) < 0.05
     silent = stereo_frames(np.stack([a, 0 * a], axis=1).astype(np.float32), RATE)
     assert silent is not None and silent.correlation is None
+
+
+@pytest.mark.parametrize("delay_ms", [0.5, 2.0, 9.5])
+def test_lagged_correlation_finds_a_delayed_copy_not_an_inverted_one(delay_ms: float) -> None:
+    v = voice(5.0, seed=7)
+    delay = round(delay_ms * RATE / 1000)
+    late = 0.4 * np.concatenate((np.zeros(delay, np.float32), v[:-delay]))
+    assert lagged_correlation(np.stack([v, late], axis=1), RATE) > 0.99
+    assert lagged_correlation(np.stack([v, -v], axis=1), RATE) < 0.6
+    assert lagged_correlation(np.stack([v, np.zeros_like(v)], axis=1), RATE) == 0.0
