@@ -196,7 +196,7 @@ class Analyze(Stage):
 
     def _judge_speakers(self, clip: Clip) -> None:
         """Speaker metrics, and ``multiple_speakers`` when a second voice holds enough speech."""
-        from stages.analysis.speakers import detect_speakers
+        from stages.analysis.speakers import NEURAL_SURE, detect_speakers
 
         assert clip.samples is not None and self.speakers is not None
         t, m = self.thresholds, clip.metrics
@@ -265,7 +265,13 @@ class Analyze(Stage):
             )
             return
         severity, advice = Severity(t.speaker_severity), "remove it or re-record alone"
-        if guess:
+        if not guess and r.score < NEURAL_SURE and severity is Severity.ERROR:
+            severity = Severity.WARNING  # one person's isolated words can score this far
+            advice = (
+                f"one person spelling or reading isolated words can score this much (a firmer "
+                f"verdict from {NEURAL_SURE:.2f}), so {listen}"
+            )
+        elif guess:
             # The cepstral check ranks clips well but is never sure: single voices of some
             # people reach its two-voice scores (benchmarks/false_alarms.py: 25 of 300 clean
             # takes of unseen voices). It warns; only the neural check fails a take.

@@ -362,6 +362,24 @@ def test_only_the_neural_check_fails_a_take_for_a_second_voice(
     assert clip.metrics["speaker_count"] == 2 and clip.metrics["speaker_change_s"] == [1.5]
 
 
+@pytest.mark.parametrize(("score", "severity"), [(0.30, Severity.WARNING), (0.45, Severity.ERROR)])
+def test_the_neural_check_fails_a_take_only_from_its_sure_score(
+    monkeypatch: pytest.MonkeyPatch, score: float, severity: Severity
+) -> None:
+    """One person spelling letters scored up to 0.37: between the limit and NEURAL_SURE, warn."""
+    from stages.analysis import speakers
+
+    assert speakers.NEURAL_THRESHOLD < 0.30 < speakers.NEURAL_SURE < 0.45
+    verdict = speakers.SpeakerResult(
+        2, score, (1.5,), ((1.5, 2.5),), speech_s=3.0, method="neural", threshold=0.28
+    )
+    monkeypatch.setattr(speakers, "detect_speakers", lambda *args, **kwargs: verdict)
+    analyze = Analyze(speakers="default", thresholds=AnalysisThresholds(speaker_severity="error"))
+    f = finding(analyze(speech_clip()), "multiple_speakers")
+    assert f is not None and f.severity is severity
+    assert ("isolated words" in f.message) is (severity is Severity.WARNING)
+
+
 def test_the_default_speaker_check_says_it_can_be_wrong_even_when_it_only_warns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
