@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.3.8"
+__version__ = "0.3.9"
 
 __all__ = [
     "Clip",

@@ -102,8 +102,9 @@ def lagged_correlation(samples: np.ndarray, rate: int) -> float:
 
     A spaced pair hears one voice a few ms apart, and a voice's own periodicity can make such
     channels anti-correlated *unshifted* (−0.56 for one 2 ms apart), while shifted they agree
-    (near 1). Opposite polarity agrees at no shift: the voice's autocorrelation is smeared
-    over a take, so it stays well under the unshifted −1. Reads at most ``LAG_SAMPLES`` frames.
+    (near 1). Opposite polarity is most alike unshifted (−1); shifted, what agrees is the
+    voice's own autocorrelation, smeared over a take, well under 1 (0.45 on a synthetic
+    voice). Reads at most ``LAG_SAMPLES`` frames.
     """
     x = np.asarray(samples, dtype=np.float64)[:LAG_SAMPLES]
     if x.ndim != 2 or x.shape[1] != 2 or x.shape[0] < 2:
