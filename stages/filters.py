@@ -17,6 +17,7 @@ import numpy as np
 __all__ = ["Biquad", "apply_biquads", "highpass", "remove_rumble"]
 
 RUMBLE_HZ = 20.0  # below every voice's fundamental; takes DC, drift and handling noise
+START_S = 0.01  # `remove_rumble` starts from the mean level of this much of the take
 
 Biquad = tuple[tuple[float, float, float], tuple[float, float, float]]
 
@@ -93,10 +94,17 @@ def remove_rumble(x: np.ndarray, rate: int, *, cutoff_hz: float = RUMBLE_HZ) -> 
     at a constant offset, which the noise estimate reads as a loud noise floor; a high-pass
     takes the offset out wherever it is. 20 Hz is under any voice's fundamental (the
     response is within 0.1 dB from 70 Hz up).
+
+    The filter starts as if the take had always sat at the level of its first ``START_S``:
+    from rest, a take that begins at an offset (silence the mean subtraction moved off zero)
+    is a step, and the filter's answer rings for ~40 ms at −30 to −45 dBFS, which the VAD
+    took for speech at 0 s.
     """
     if x.size == 0 or rate <= 2 * cutoff_hz:
         return np.asarray(x, dtype=np.float32)
     # A Butterworth pole pair decays with time constant 1 / (ω₀ sin 45°): e⁻³⁰ after 30 of them.
     settle_s = 30.0 / (2.0 * math.pi * cutoff_hz * math.sqrt(0.5))
-    channels = np.asarray(x, dtype=np.float32)[np.newaxis, :]
+    samples = np.asarray(x, dtype=np.float32)
+    start = float(samples[: max(1, round(START_S * rate))].mean(dtype=np.float64))
+    channels = (samples - np.float32(start))[np.newaxis, :]
     return apply_biquads(channels, (highpass(cutoff_hz, rate),), rate=rate, settle_s=settle_s)[0]

@@ -69,3 +69,18 @@ def test_remove_rumble_takes_out_dc_and_a_slow_drift_but_keeps_a_voice_band_tone
     assert remove_rumble(np.zeros(0, dtype=np.float32), rate).size == 0
     with pytest.raises(ValueError, match="cutoff"):
         highpass(5000.0, rate)
+
+
+def test_remove_rumble_starts_from_the_takes_own_level_not_from_rest() -> None:
+    # Silence the mean subtraction moved off zero (a prompt carrying its own DC, padded with
+    # silence): from rest the filter met a step at 0 s and rang at -30 dBFS for tens of ms,
+    # which the VAD took for speech at 0 s.
+    rate = 8000
+    x = np.full(rate, -0.05, dtype=np.float32)
+    x[rate // 2 :] += 0.3 * np.sin(2 * np.pi * 200.0 * np.arange(rate // 2) / rate).astype(
+        np.float32
+    )
+    y = remove_rumble(x, rate)
+    lead = y[: rate // 2 - 400]  # the quiet part, up to 50 ms before the tone
+    assert float(np.abs(lead).max()) < 1e-4
+    assert float(np.abs(y[-rate // 4 :]).max()) == pytest.approx(0.3, rel=0.02)
