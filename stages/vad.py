@@ -57,6 +57,8 @@ EXTEND_ABOVE_NOISE_DB = 2.5  # an edge extends outwards while energy stays this 
 BELOW_SPEECH_DB = 35.0  # ... and needs be no louder than this far under the speech level
 EXTEND_BELOW_SPEECH_DB = 50.0  # soft onsets ("th", "f") may sit this far under the speech
 SEARCH_S = 0.100  # how far outside webrtcvad's edges refinement may look
+MIN_ANCHOR_FRAMES = 4  # an edge anchors on at least this many loud 10 ms frames in a row
+MIN_ANCHOR_SNR_DB = 20.0  # ... when the segment's speech level is this far over the noise
 NOISE_GUARD_S = 0.050  # frames this close to speech don't count as noise (breaths, reverb)
 SILENCE_FLOOR_DBFS = -120.0  # digital silence is reported at this level, not -inf
 BACKGROUND_SPREAD = 2.0  # a frame clears a fluctuating background at its mean + 2 sd
@@ -206,10 +208,20 @@ def refine_segment(
     if background_db is not None:
         strict = max(strict, background_db[0])
         lax_floor = max(lax_floor, background_db[1])
-    loud = np.flatnonzero(window > strict)
+    # Where the voice stands well over a steady noise, or a fluctuating background sets the
+    # threshold, edges anchor on sound that lasts (MIN_ANCHOR_FRAMES): a click or a tap is a
+    # loud frame or two, and webrtcvad's hangover had joined one 0.4 s before a word to the
+    # word; babble's bursts are short too. The lax walk below still takes in a plosive's
+    # burst that leads into its vowel. A voice at 0-10 dB over a steady noise clears the
+    # threshold only in scattered frames, so any frame anchors there.
+    above = window > strict
+    clear = speech_db - noise_db >= MIN_ANCHOR_SNR_DB or strict > noise_db + MIN_ABOVE_NOISE_DB
+    need = MIN_ANCHOR_FRAMES if clear else 1
+    lasting = np.convolve(above, np.ones(need, dtype=int), mode="valid")
+    loud = np.flatnonzero(lasting == need)
     if loud.size == 0:
         return None
-    first, last = int(loud[0]), int(loud[-1])
+    first, last = int(loud[0]), int(loud[-1]) + need - 1
     # Lax threshold on a 3-frame moving average of power.
     power = 10.0 ** (window / 10.0)
     padded = np.concatenate((power[:1], power, power[-1:]))

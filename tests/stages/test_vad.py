@@ -141,11 +141,12 @@ def test_refine_stops_at_a_fluctuating_background() -> None:
     # voice is frames 100-300. The quietest tenth of frames is the babble's dips: only the
     # background's spread tells its peaks from the voice.
     rng = np.random.default_rng(3)
-    energy = rng.uniform(-56.0, -44.0, 400)  # chatter: many voices, never far over its mean
+    # Chatter: many voices, never far over its mean, its level changing every 50 ms.
+    energy = np.repeat(rng.uniform(-56.0, -44.0, 80), 5)
     energy[100:300] = rng.normal(-15.0, 3.0, 200)
     noise_db = float(np.percentile(energy, 10))
     start, end = refine_segment(energy, 0, 400, noise_db=noise_db, search=10) or (-1, -1)
-    assert start < 50 and end > 350  # the noise floor alone keeps babble in
+    assert start < 80 and end > 350  # the noise floor alone keeps babble in
     floors = Vad._background_floors(energy)
     assert floors is not None
     assert refine_segment(energy, 0, 400, noise_db=noise_db, search=10, background_db=floors) == (
@@ -402,3 +403,22 @@ def test_a_short_vowel_then_a_long_fading_fricative_is_speech() -> None:
     clip = Vad().process(Clip(source="f.wav", samples=x, rate=rate))
     (start, end), *_ = clip.segments
     assert start <= 0.31 and end >= 0.85  # the vowel and the fricative's loud part
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+@pytest.mark.parametrize("gap_s", [0.25, 0.35])
+def test_a_click_shortly_before_a_word_is_not_where_the_speech_starts(
+    rate: int, gap_s: float
+) -> None:
+    # A 2 ms click (a tap on the microphone, a mouse button) lasts one or two loud 10 ms
+    # frames; webrtcvad's hangover joined it to the word, and the edge anchored on it.
+    rng = np.random.default_rng(1)
+    word = 0.5 * speech_like(1.5, rate)
+    x = np.concatenate((np.zeros(rate), word, np.zeros(rate // 2)))
+    x += 1e-3 * rng.standard_normal(x.size)  # room tone at -60 dBFS
+    click = round((1.0 - gap_s) * rate)
+    x[click : click + round(0.002 * rate)] += 0.3
+    clip = Vad().process(Clip(source="click.wav", samples=x.astype(np.float32), rate=rate))
+    (start, end), *_ = clip.segments
+    assert start == pytest.approx(1.0, abs=0.03)
+    assert end == pytest.approx(2.5, abs=0.05)
