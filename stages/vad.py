@@ -185,15 +185,16 @@ def refine_segment(
 ) -> tuple[int, int] | None:
     """Re-place one segment's edges (10 ms frame indices) where energy clears the noise.
 
-    Two thresholds, as in classic endpoint detectors. The first frame that is clearly
+    Two thresholds, as in classic endpoint detectors. The first frames that are clearly
     speech must beat the noise floor by ``MIN_ABOVE_NOISE_DB`` (on clean audio: be no
-    more than ``BELOW_SPEECH_DB`` under the segment's speech level, so breaths and room
-    tone stay outside). From there the edge walks outwards while the 3-frame mean energy
-    still exceeds the floor by ``EXTEND_ABOVE_NOISE_DB``, catching soft onsets and decays
-    that noisy audio hides. ``background_db``: ``(strict, lax)`` floors of a fluctuating
-    background (see `background_level`) the two thresholds must clear as well. Edges move
-    at most ``search`` frames outside the given ones. None if nothing in the segment
-    clears the first threshold.
+    more than ``BELOW_SPEECH_DB`` under the segment's speech level, so room tone and soft
+    breaths stay outside), ``MIN_ANCHOR_FRAMES`` of them in a row where the voice stands
+    clear of the noise (a click is not an edge). From there the edge walks outwards while
+    the 3-frame mean energy still exceeds the floor by ``EXTEND_ABOVE_NOISE_DB``, catching
+    soft onsets and decays that noisy audio hides. ``background_db``: ``(strict, lax)``
+    floors of a fluctuating background (see `background_level`) the two thresholds must
+    clear as well. Edges move at most ``search`` frames outside the given ones. None if
+    nothing in the segment clears the first threshold for long enough.
     """
     n = energy_db.shape[0]
     if n == 0:

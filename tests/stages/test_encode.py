@@ -424,7 +424,7 @@ def test_level_passes_stop_when_the_first_is_good_and_never_exceed_the_budget() 
     assert len(again) == 1 and again[0].gain_db == 0.0
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 4])
 def test_gsm_take_short_of_its_target_is_limited_to_the_ceiling(tmp_path: Path, seed: int) -> None:
     # At -9 LUFS the ceiling binds; whole-file gains alone left these 0.2-0.6 dB under it.
     from stages.loudness import peak_dbfs
