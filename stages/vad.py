@@ -58,7 +58,7 @@ BELOW_SPEECH_DB = 35.0  # ... and needs be no louder than this far under the spe
 EXTEND_BELOW_SPEECH_DB = 50.0  # soft onsets ("th", "f") may sit this far under the speech
 SEARCH_S = 0.100  # how far outside webrtcvad's edges refinement may look
 MIN_ANCHOR_FRAMES = 4  # an edge anchors on at least this many loud 10 ms frames in a row
-MIN_ANCHOR_SNR_DB = 20.0  # ... when the segment's speech level is this far over the noise
+MIN_ANCHOR_SNR_DB = 20.0  # ... where the segment's speech level is this far over the noise
 NOISE_GUARD_S = 0.050  # frames this close to speech don't count as noise (breaths, reverb)
 SILENCE_FLOOR_DBFS = -120.0  # digital silence is reported at this level, not -inf
 BACKGROUND_SPREAD = 2.0  # a frame clears a fluctuating background at its mean + 2 sd
@@ -216,7 +216,8 @@ def refine_segment(
     # burst that leads into its vowel. A voice at 0-10 dB over a steady noise clears the
     # threshold only in scattered frames, so any frame anchors there.
     above = window > strict
-    clear = speech_db - noise_db >= MIN_ANCHOR_SNR_DB or strict > noise_db + MIN_ABOVE_NOISE_DB
+    fluctuating = background_db is not None and background_db[0] > noise_db + MIN_ABOVE_NOISE_DB
+    clear = speech_db - noise_db >= MIN_ANCHOR_SNR_DB or fluctuating
     need = MIN_ANCHOR_FRAMES if clear else 1
     lasting = np.convolve(above, np.ones(need, dtype=int), mode="valid")
     loud = np.flatnonzero(lasting == need)
